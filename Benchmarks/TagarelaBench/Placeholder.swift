@@ -1,0 +1,1 @@
+// TagarelaBench: placeholder until the load generator lands; delete it then.

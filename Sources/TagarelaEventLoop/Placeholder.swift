@@ -1,0 +1,1 @@
+// TagarelaEventLoop: placeholder until the module's first real file lands; delete it then.

@@ -1,0 +1,1 @@
+import XCTest  // EndToEndTests placeholder: delete when the first real test lands

@@ -1,0 +1,1 @@
+import XCTest  // TagarelaBenchTests placeholder: delete when the first real test lands

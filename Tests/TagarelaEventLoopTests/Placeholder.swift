@@ -1,0 +1,1 @@
+import XCTest  // TagarelaEventLoopTests placeholder: delete when the first real test lands

@@ -1,0 +1,1 @@
+import XCTest  // TagarelaGatewayTests placeholder: delete when the first real test lands

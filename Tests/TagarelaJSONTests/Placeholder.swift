@@ -1,0 +1,1 @@
+import XCTest  // TagarelaJSONTests placeholder: delete when the first real test lands

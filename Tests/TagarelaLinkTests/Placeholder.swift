@@ -1,0 +1,1 @@
+import XCTest  // TagarelaLinkTests placeholder: delete when the first real test lands

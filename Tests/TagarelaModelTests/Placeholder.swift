@@ -1,0 +1,1 @@
+import XCTest  // TagarelaModelTests placeholder: delete when the first real test lands

@@ -1,0 +1,1 @@
+import XCTest  // TagarelaShardTests placeholder: delete when the first real test lands

@@ -1,0 +1,1 @@
+import XCTest  // TagarelaStoreTests placeholder: delete when the first real test lands

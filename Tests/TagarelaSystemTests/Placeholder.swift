@@ -1,0 +1,1 @@
+import XCTest  // TagarelaSystemTests placeholder: delete when the first real test lands

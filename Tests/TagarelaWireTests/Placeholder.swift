@@ -1,0 +1,1 @@
+import XCTest  // TagarelaWireTests placeholder: delete when the first real test lands

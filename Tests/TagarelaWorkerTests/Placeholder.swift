@@ -1,0 +1,1 @@
+import XCTest  // TagarelaWorkerTests placeholder: delete when the first real test lands

@@ -1,0 +1,1 @@
+// TestSupport: shared helpers for the test targets.
