@@ -92,18 +92,22 @@ extension EventLoop {
         dirty.append(channel)
     }
 
-    /// The flush phase: one writev per dirty channel. Channels made dirty by a `channelWritable`
-    /// callback during the phase are flushed in the same phase.
+    /// The flush phase: one writev per dirty channel (more only past IOV_MAX chunks). Channels
+    /// made dirty during the phase (by a `channelWritable` callback) wait for the next turn,
+    /// which then polls with a zero timeout: the phase is bounded by the channels dirty at its start.
     func flushDirty() {
-        var index = 0
-        while index < dirty.count {
+        let end = dirty.count
+        for index in 0..<end {
             let channel = dirty[index]
-            index += 1
             channel.flags.remove(.dirty)
             if channel.flags.contains(.closed) || channel.flags.contains(.closing) { continue }
             flush(channel)
         }
-        dirty.removeAll(keepingCapacity: dirty.capacity <= 4096)
+        if dirty.count == end {
+            dirty.removeAll(keepingCapacity: dirty.capacity <= 4096)
+        } else {
+            dirty.removeFirst(end)
+        }
     }
 
     /// Writes as much of the channel's queue as the socket takes.

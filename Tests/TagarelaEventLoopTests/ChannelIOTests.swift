@@ -251,3 +251,25 @@ final class ChannelIOTests: XCTestCase {
         XCTAssertEqual(runner.sync { channel?.isClosed }, true)
     }
 }
+
+final class ChannelFootprintTests: XCTestCase {
+    /// The gateway's budget is 2 KiB per idle connection; the channel must be a small part of it.
+    func testIdleChannelIsSmall() throws {
+        let runner = try LoopRunner()
+        defer { runner.stop() }
+        let loop = runner.loop
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue), 0, &fds), 0)
+        defer { FileDescriptor.close(fds[1]) }
+        let handler = TestHandler()
+        let size = runner.sync { () -> Int in
+            let channel = loop.register(fd: fds[0], handler: handler)
+            // malloc_usable_size lives in <malloc.h>, which the Glibc module does not import.
+            typealias UsableSize = @convention(c) (UnsafeMutableRawPointer?) -> Int
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_usable_size") else { return -1 }
+            let usableSize = unsafeBitCast(symbol, to: UsableSize.self)
+            return usableSize(Unmanaged.passUnretained(channel).toOpaque())
+        }
+        XCTAssertLessThanOrEqual(size ?? Int.max, 128, "Channel object allocation, bytes")
+    }
+}
