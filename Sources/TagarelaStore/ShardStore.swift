@@ -120,6 +120,20 @@ public final class ShardStore {
         return (store, snapshot, records)
     }
 
+    /// Writes a fresh, closed store holding only `snapshot` (generation 0, empty journal), every
+    /// file and directory entry fsynced: what resharding stages for each new shard.
+    static func createFresh(directory: String, snapshot: [UInt8]) throws(StoreError) {
+        try StoreFiles.makeDirectories(directory)
+        try StoreFiles.writeDurably(SnapshotFile(generation: 0, body: snapshot).encoded(),
+                                    to: directory + "/" + snapshotName,
+                                    temporary: directory + "/" + temporarySnapshotName)
+        let journal = directory + "/" + journalName(0)
+        let fd = try StoreFiles.open(journal, O_WRONLY | O_CREAT | O_TRUNC)
+        defer { StoreFiles.close(fd) }
+        try StoreFiles.fsync(fd, path: journal)
+        try StoreFiles.fsyncDirectory(directory)
+    }
+
     /// `journal-<n>.log` -> n.
     static func parseJournalName(_ name: String) -> UInt64? {
         guard name.hasPrefix("journal-"), name.hasSuffix(".log") else { return nil }
