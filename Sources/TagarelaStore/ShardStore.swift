@@ -76,7 +76,7 @@ public final class ShardStore {
             generation = decoded.generation
             snapshot = decoded.body
         }
-        var removedStale = false
+        var directoryChanged = false
         for name in try StoreFiles.list(directory) {
             guard let journalGeneration = parseJournalName(name), journalGeneration != generation else { continue }
             if journalGeneration > generation {
@@ -85,7 +85,7 @@ public final class ShardStore {
             }
             log("store \(directory): removing \(name), already covered by snapshot generation \(generation)")
             try StoreFiles.unlink(directory + "/" + name)
-            removedStale = true
+            directoryChanged = true
         }
         let journal = directory + "/" + journalName(generation)
         var records: [[UInt8]] = []
@@ -109,10 +109,13 @@ public final class ShardStore {
                 }
             }
         } else {
+            // A new journal: the file and its directory entry are made durable before any record
+            // is acknowledged into it.
             fd = try StoreFiles.open(journal, O_WRONLY | O_APPEND | O_CREAT)
-            removedStale = true
+            do { try StoreFiles.fsync(fd, path: journal) } catch { StoreFiles.close(fd); throw error }
+            directoryChanged = true
         }
-        if removedStale {
+        if directoryChanged {
             do { try StoreFiles.fsyncDirectory(directory) } catch { StoreFiles.close(fd); throw error }
         }
         let store = ShardStore(directory: directory, policy: policy, generation: generation,
