@@ -40,9 +40,10 @@ public struct NDJSONFramer: Sendable {
         guard !failed else { throw .tooLong }
         var lineStart = 0
         while lineStart < bytes.count {
-            let rest = UnsafeRawBufferPointer(rebasing: bytes[lineStart...])
-            guard let newline = rest.firstIndex(of: UInt8(ascii: "\n")) else {
+            // A slice keeps the indices of `bytes`, so `newline` is an offset into `bytes`.
+            guard let newline = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) else {
                 // No end of line in this read: keep the start, unless it is already too long.
+                let rest = UnsafeRawBufferPointer(rebasing: bytes[lineStart...])
                 guard partial.count + rest.count <= lineBytesMax else { return try fail() }
                 partial.append(contentsOf: rest)
                 return

@@ -72,6 +72,9 @@ public struct WebSocketConnection {
     /// Heap bytes currently held for partial frames and messages (0 on an idle connection).
     public var bufferedBytes: Int { messageBuffer.capacity + controlBuffer.capacity }
 
+    /// True when no frame or fragmented message is partly received.
+    public var isBetweenMessages: Bool { decoder.isAtFrameBoundary && messageKind == nil }
+
     /// Processes received bytes, unmasking them in place, and emits the resulting actions.
     ///
     /// `emit` must not touch this connection (it is being mutated); to close from inside it,
