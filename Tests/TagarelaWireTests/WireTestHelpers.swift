@@ -101,5 +101,8 @@ func assertConnectionSplits(_ input: [UInt8], _ expected: [Recorded], limits: Li
             return
         }
         XCTAssertEqual(result.connection.bufferedBytes, 0, "buffer left after split #\(n)", file: file, line: line)
+        if result.connection.state == .open {
+            XCTAssertTrue(result.connection.isBetweenMessages, "partial frame left after split #\(n)", file: file, line: line)
+        }
     }
 }
