@@ -34,6 +34,8 @@ public final class WorkerServer {
         self.store = opened.store
         var engineConfig = EngineConfig()
         engineConfig.pbkdf2Iterations = config.pbkdf2Iterations
+        let (shard, workers) = (config.shard, config.workers)
+        engineConfig.ownsUser = { Slots.worker(for: $0, workers: workers) == shard }
         self.engine = try ShardEngine.load(snapshot: opened.snapshot, records: opened.records, config: engineConfig)
         log("shard \(config.shard): loaded \(opened.records.count) journal records on top of the snapshot")
         self.hasher = PasswordHasher(threads: config.hashThreads, loop: loop)
