@@ -107,6 +107,9 @@ final class IdentityTests: XCTestCase {
                   "message\",\"chat_id\":\"c\",\"content\":\"x", "typing\",\"chat_id\":\"c"] {
             XCTAssertCode(h.ask(#"{"type":"\#(t)"}"#), "unauthenticated")
         }
+        // Internal requests do not bypass authentication for user actions.
+        XCTAssertCode(h.ask(#"{"type":"create_chat","user_id":"bob"}"#, isInternal: true), "unauthenticated")
+        XCTAssertNil(h.send(#"{"type":"logout"}"#, as: "alice", session: "").endSessionID)
     }
 
     func testSearchUsersAndUsersExist() {
