@@ -17,7 +17,7 @@ struct BenchReport {
     /// Adds a JSON field and, when `label` is given, a table row.
     mutating func add(_ key: String, _ value: JSON, label: String? = nil, text: String? = nil) {
         fields.append((key, value))
-        if let label { rows.append((label, text ?? value.description)) }
+        if let label { rows.append((label, text ?? value.string ?? value.description)) }
     }
 
     /// Adds a table row only.
@@ -63,7 +63,7 @@ struct BenchReport {
     /// The table, then the JSON line (the last line of stdout, for scripts).
     func print(header: String) {
         var out = "\n== \(header)\n"
-        let width = min(28, (rows.map { $0.label.count }.max() ?? 0))
+        let width = min(40, (rows.map { $0.label.count }.max() ?? 0))
         for (label, text) in rows {
             out += label.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + text + "\n"
         }

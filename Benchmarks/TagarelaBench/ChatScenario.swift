@@ -44,7 +44,7 @@ enum ChatScenario {
         }
         let grouped = gen.phase("groups", timeoutS: options.timeoutS, begin: { $0.createGroups() }, done: { $0.pending == 0 })
         report.add("groups_created", .int(Int64(grouped.last.counters.groupsCreated)), label: "groups",
-                   text: "\(grouped.last.counters.groupsCreated) of \(options.group) members in \(String(format: "%.2f", grouped.seconds)) s")
+                   text: "\(grouped.last.counters.groupsCreated) of \(options.groupCount) created in \(String(format: "%.2f", grouped.seconds)) s")
         guard grouped.last.counters.groupsCreated == options.groupCount else {
             return "only \(grouped.last.counters.groupsCreated) of \(options.groupCount) groups created"
         }
@@ -92,7 +92,7 @@ enum ChatScenario {
         r.add("ack_errors", .int(Int64(c.ackErrors)))
         r.add("deliveries", .int(Int64(c.deliveries)), label: "deliveries",
               text: "\(c.deliveries) of \(w.expectedFromSent) expected from sent x (G-1) (\(Format.percent(Double(c.deliveries) / Double(max(1, w.expectedFromSent)))); "
-                + "\(w.expectedFromAcked) from acked")
+                + "\(w.expectedFromAcked) expected from acked)")
         r.add("deliveries_expected", .int(Int64(w.expectedFromSent)))
         r.add("deliveries_expected_from_acked", .int(Int64(w.expectedFromAcked)))
         r.add("deliveries_per_second", .double(w.deliveriesPerSecond.rounded()), label: "deliveries/s",
