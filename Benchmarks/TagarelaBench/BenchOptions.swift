@@ -44,6 +44,10 @@ public struct BenchOptions: Equatable {
     public var timeoutS: Double = 900
     /// No progress lines.
     public var quiet: Bool = false
+    /// Microseconds each bench loop rests after a turn before polling again, so that each read
+    /// returns more messages (fewer read and epoll_wait calls per message; adds up to this much to
+    /// measured latencies). 0 = poll as soon as the turn ends.
+    public var coalesceUs: Int = 0
 
     /// connect: number of connections.
     public var connections: Int = 1000
@@ -93,6 +97,7 @@ public struct BenchOptions: Equatable {
       SCENARIO: connect | chat | storm | summarize (reads earlier JSON result lines on stdin)
     Common:   --port P  --pids-from RUNDIR  --transport ws|raw  --loops N  --run-id ID
               --batch N (handshakes in flight while ramping)  --timeout S  --quiet
+              --coalesce-us N (rest after each loop turn: fewer, larger reads; adds up to N µs of latency)
     connect:  --connections C  --auth none|register|login  --hold S
     chat:     --users U  --group G  (--rate R | --window W)  --duration S  --warmup S  --drain S
               --content-bytes N  --password P
@@ -148,6 +153,7 @@ public struct BenchOptions: Equatable {
             case "--batch": o.batch = try int(flag, 1...20_000)
             case "--timeout": o.timeoutS = try double(flag, 1...86_400)
             case "--quiet": o.quiet = true
+            case "--coalesce-us": o.coalesceUs = try int(flag, 0...100_000)
             case "--connections": o.connections = try int(flag, 1...1_000_000)
             case "--auth":
                 let a = try value(flag)

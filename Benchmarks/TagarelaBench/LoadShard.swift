@@ -77,6 +77,10 @@ final class LoadShard: BenchClientOwner {
         self.loop = try EventLoop()
         self.options = options
         self.rng = FastRandom(seed: seed)
+        if options.coalesceUs > 0 {
+            let rest = UInt32(options.coalesceUs)
+            loop.addBeforeSleep { usleep(rest) }
+        }
     }
 
     /// Starts the loop thread.

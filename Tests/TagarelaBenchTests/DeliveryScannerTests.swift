@@ -79,16 +79,42 @@ final class DeliveryScannerTests: XCTestCase {
         XCTAssertNil(s.sender)
     }
 
-    func testFindAtEveryOffset() {
-        let needle = Array(#""seq":"#.utf8)
-        for pad in 0..<20 {
-            let hay = Array(repeating: UInt8(ascii: "\""), count: pad) + needle + Array("12".utf8)
-            let at = hay.withUnsafeBytes { DeliveryScanner.find(needle, in: $0, from: 0) }
-            XCTAssertEqual(at, pad)
-            let v = hay.withUnsafeBytes { DeliveryScanner.intValue(after: needle, in: $0, from: 0) }
-            XCTAssertEqual(v, 12)
+    func testEveryOffsetAndEveryTruncation() {
+        let message = #","payload":{"id":"m","chat_id":"c9","seq":1234,"sender_id":"bob","content":"t=42 x"}}"#
+        for pad in 0..<24 {
+            // Padding inside the type value shifts every key to a new offset.
+            let json = #"{"type":"message:new"# + #"",""# + "pad\(String(repeating: "s", count: pad))" + #"":"v"# + message
+            let bytes = Array(json.utf8)
+            let s = DeliveryScanner.scan(bytes)
+            XCTAssertEqual(s.kind, .delivery, json)
+            XCTAssertEqual(s.seq, 1234, json)
+            XCTAssertEqual(s.sentUs, 42, json)
+            XCTAssertEqual(text(bytes, s.sender), "bob", json)
+            XCTAssertEqual(text(bytes, s.chatID), "c9", json)
+            // Every prefix scans without crashing and never invents a value.
+            for cut in 0..<bytes.count {
+                let partial = DeliveryScanner.scan(Array(bytes[0..<cut]))
+                XCTAssertTrue(partial.seq == -1 || partial.seq == 1234 || partial.seq == 1 || partial.seq == 12 || partial.seq == 123)
+            }
         }
-        let miss = Array(#""seq"#.utf8)
-        XCTAssertNil(miss.withUnsafeBytes { DeliveryScanner.find(needle, in: $0, from: 0) })
+    }
+
+    func testValuesThatLookLikeKeys() {
+        let json = #"{"type":"message:new","payload":{"id":"seq","chat_id":"content","seq":5,"sender_id":"sender_id","content":"t=9 "seq":1"}}"#
+        let bytes = Array(json.utf8)
+        let s = DeliveryScanner.scan(bytes)
+        XCTAssertEqual(s.seq, 5)
+        XCTAssertEqual(s.sentUs, 9)
+        XCTAssertEqual(text(bytes, s.sender), "sender_id")
+        XCTAssertEqual(text(bytes, s.chatID), "content")
+    }
+
+    func testNestedFieldsOfOtherResponsesAreNotReported() {
+        let json = #"{"type":"create_group","request_id":"g","status":"ok","chat":{"id":"g1","last_message":{"seq":3,"content":"t=1 x"}}}"#
+        let s = DeliveryScanner.scan(Array(json.utf8))
+        XCTAssertEqual(s.kind, .otherResponse)
+        XCTAssertTrue(s.ok)
+        XCTAssertEqual(s.seq, -1)
+        XCTAssertEqual(s.sentUs, -1)
     }
 }
