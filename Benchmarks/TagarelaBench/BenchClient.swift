@@ -31,6 +31,8 @@ final class BenchClient: ChannelHandler {
     unowned let owner: BenchClientOwner
     private let transport: BenchTransport
     private let port: Int
+    /// Loopback source address (host order), or 0 to let the kernel choose (127.0.0.1).
+    let sourceAddress: UInt32
 
     private(set) var state: State = .idle
     private(set) var channel: Channel?
@@ -79,7 +81,8 @@ final class BenchClient: ChannelHandler {
     /// Largest server message accepted (the server's own limit is 1 MiB; pages of 200 messages stay below).
     static let messageBytesMax = 16 * 1024 * 1024
 
-    init(index: Int, username: String, owner: BenchClientOwner, transport: BenchTransport, port: Int) {
+    init(index: Int, username: String, owner: BenchClientOwner, transport: BenchTransport, port: Int, sourceAddress: UInt32) {
+        self.sourceAddress = sourceAddress
         self.index = index
         self.username = username
         self.owner = owner
@@ -91,7 +94,8 @@ final class BenchClient: ChannelHandler {
     /// (the loop writes it once the socket turns writable). Throws when the socket cannot be made.
     func connect(on loop: EventLoop, nowUs: Int64, keyRandom: inout FastRandom) throws {
         precondition(state == .idle || state == .closed, "connect on a live client")
-        let fd = try Socket.connectTCP(host: "127.0.0.1", port: port)
+        let fd = sourceAddress == 0 ? try Socket.connectTCP(host: "127.0.0.1", port: port)
+            : try SourceAddress.connect(from: sourceAddress, port: port)
         try? Socket.setNoDelay(fd)
         resetTransport()
         closeExpected = false

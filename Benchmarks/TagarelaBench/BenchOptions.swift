@@ -34,16 +34,22 @@ public struct BenchOptions: Equatable {
     public var pidsFrom: String? = nil
     /// Transport of every client.
     public var transport: BenchTransport = .ws
-    /// Event-loop threads in the bench (each owns whole groups of users).
-    public var loops: Int = 1
+    /// Event-loop threads in the bench (each owns whole groups of users); 0 = automatic: 2 for
+    /// `connect` (the kernel's loopback handshake work runs in the connecting thread, so one
+    /// thread caps the handshake rate), 1 for `chat` and `storm` (to leave the cores to the server).
+    public var loops: Int = 0
     /// Prefix of the usernames (`b<run>_<i>`); unique per run by default.
     public var runID: String = ""
-    /// Connections (handshakes) in flight at once while ramping up.
-    public var batch: Int = 500
+    /// Connections (handshakes) in flight at once while ramping up, per bench thread; also the
+    /// number of register/login scripts in flight.
+    public var batch: Int = 1000
     /// Hard cap on the whole run, in seconds: the run stops by itself after it.
     public var timeoutS: Double = 900
     /// No progress lines.
     public var quiet: Bool = false
+    /// Loopback source addresses (127.0.0.1 ... 127.0.0.N) the connections are dealt over;
+    /// 0 = automatic: one per 5,000 connections, to stay under the gateway's 10,000 per IP.
+    public var sourceIPs: Int = 0
     /// Microseconds each bench loop rests after a turn before polling again, so that each read
     /// returns more messages (fewer read and epoll_wait calls per message; adds up to this much to
     /// measured latencies). 0 = poll as soon as the turn ends.
@@ -97,6 +103,7 @@ public struct BenchOptions: Equatable {
       SCENARIO: connect | chat | storm | summarize (reads earlier JSON result lines on stdin)
     Common:   --port P  --pids-from RUNDIR  --transport ws|raw  --loops N  --run-id ID
               --batch N (handshakes in flight while ramping)  --timeout S  --quiet
+              --source-ips N (connect from 127.0.0.1..N; default one per 5000 connections)
               --coalesce-us N (rest after each loop turn: fewer, larger reads; adds up to N µs of latency)
     connect:  --connections C  --auth none|register|login  --hold S
     chat:     --users U  --group G  (--rate R | --window W)  --duration S  --warmup S  --drain S
@@ -143,7 +150,7 @@ public struct BenchOptions: Equatable {
                 let t = try value(flag)
                 guard let v = BenchTransport(rawValue: t) else { throw BenchUsageError(description: "--transport must be ws or raw") }
                 o.transport = v
-            case "--loops": o.loops = try int(flag, 1...16)
+            case "--loops": o.loops = try int(flag, 0...16)
             case "--run-id":
                 let id = try value(flag)
                 guard !id.isEmpty, id.count <= 12, id.utf8.allSatisfy({ isUsernameByte($0) }) else {
@@ -153,6 +160,7 @@ public struct BenchOptions: Equatable {
             case "--batch": o.batch = try int(flag, 1...20_000)
             case "--timeout": o.timeoutS = try double(flag, 1...86_400)
             case "--quiet": o.quiet = true
+            case "--source-ips": o.sourceIPs = try int(flag, 0...250)
             case "--coalesce-us": o.coalesceUs = try int(flag, 0...100_000)
             case "--connections": o.connections = try int(flag, 1...1_000_000)
             case "--auth":
@@ -182,6 +190,7 @@ public struct BenchOptions: Equatable {
             default: throw BenchUsageError(description: "unknown option '\(flag)'")
             }
         }
+        if o.loops == 0 { o.loops = o.scenario == "connect" ? 2 : 1 }
         if o.group > o.users { throw BenchUsageError(description: "--group (\(o.group)) must not exceed --users (\(o.users))") }
         if o.sweep && o.scenario != "chat" { throw BenchUsageError(description: "--sweep goes with the chat scenario") }
         if o.sweep && o.window > 0 { throw BenchUsageError(description: "--sweep raises --rate; it does not combine with --window") }
@@ -196,6 +205,11 @@ public struct BenchOptions: Equatable {
 
     /// The username of user `index` in this run: `b<run>_<index>` (3-32 characters).
     public func username(_ index: Int) -> String { "b\(runID)_\(index)" }
+
+    /// The source addresses in use for `connections` connections.
+    public func sourceAddressCount(connections: Int) -> Int {
+        sourceIPs > 0 ? sourceIPs : max(1, (connections + 4999) / 5000)
+    }
 
     /// Number of groups: users are dealt into groups of `group`; a short last group is dropped
     /// so that every group has exactly `group` members (the expected-delivery math relies on it).

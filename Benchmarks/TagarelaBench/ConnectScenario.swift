@@ -30,6 +30,9 @@ enum ConnectScenario {
         r.add("connections_held", .int(Int64(held.last.ready)), label: "connections open at end of hold")
         r.add("closed_unexpectedly", .int(Int64(c.closedUnexpectedly)), label: "closed by the server")
         r.add("batch", .int(Int64(options.batch)), label: "handshakes in flight (batch)")
+        let sources = options.sourceAddressCount(connections: options.connections)
+        r.add("source_ips", .int(Int64(sources)), label: "source addresses",
+              text: sources == 1 ? "127.0.0.1" : "127.0.0.1 ... \(SourceAddress.dotted(SourceAddress.address(forIndex: sources - 1, count: sources)))")
         r.add("open_all_seconds", .double(round3(opened.seconds)), label: "time to open all",
               text: String(format: "%.3f s%@", opened.seconds, opened.completed ? "" : " (did not finish)"))
         let rate = Double(c.connected) / max(opened.seconds, 1e-6)

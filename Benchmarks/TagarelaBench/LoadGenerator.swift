@@ -48,11 +48,13 @@ final class LoadGenerator {
         for k in 0..<options.loops {
             shards.append(try LoadShard(options: options, seed: UInt64(getpid()) &* 0x9E37_79B9 &+ UInt64(k + 1) &* 0x85EB_CA6B))
         }
+        let sources = options.sourceAddressCount(connections: users)
         for i in 0..<users {
             let k = groupSize > 0 ? (i / groupSize) % shards.count : i % shards.count
             let shard = shards[k]
             shard.clients.append(BenchClient(index: i, username: options.username(i), owner: shard,
-                                             transport: options.transport, port: options.port))
+                                             transport: options.transport, port: options.port,
+                                             sourceAddress: sources > 1 ? SourceAddress.address(forIndex: i, count: sources) : 0))
         }
         if groupSize > 0 {
             for shard in shards { shard.formGroups(size: groupSize) }
