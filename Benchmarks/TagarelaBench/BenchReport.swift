@@ -52,6 +52,11 @@ struct BenchReport {
     mutating func addProcesses(_ monitor: ServerMonitor, from a: MonitorSample, to b: MonitorSample, key: String = "processes") {
         var list: [(String, JSON)] = []
         for (name, percent) in monitor.cpuPercent(from: a, to: b) {
+            if name == "other" {
+                list.append((name, .object(JSONObject([("cpu_percent", .double((percent * 10).rounded() / 10))]))))
+                row("cpu other", String(format: "%.0f%% of a core (the rest of the machine: other programs, kernel threads)", percent))
+                continue
+            }
             let rss = b.byName[name]?.rssBytes ?? 0
             list.append((name, .object(JSONObject([("cpu_percent", .double((percent * 10).rounded() / 10)),
                                                      ("rss_bytes", .int(rss))]))))

@@ -58,6 +58,25 @@ public enum ProcessSampler {
         return ProcessSample(rssBytes: rssKiB * 1024, cpuUs: ticks * 1_000_000 / max(1, hz))
     }
 
+    /// CPU time of the whole machine so far, in microseconds summed over cores: busy (everything
+    /// but idle and iowait) and total, from the first line of /proc/stat.
+    public static func machineCPU() -> (busyUs: Int64, totalUs: Int64)? {
+        guard let text = readText("/proc/stat") else { return nil }
+        return parseMachineCPU(text)
+    }
+
+    /// `machineCPU()` from the text of /proc/stat.
+    public static func parseMachineCPU(_ stat: String) -> (busyUs: Int64, totalUs: Int64)? {
+        guard let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Int64($0) }
+        guard ticks.count >= 5 else { return nil }
+        let total = ticks.prefix(8).reduce(0, +)          // user nice system idle iowait irq softirq steal
+        let idle = ticks[3] + ticks[4]
+        let hz = Int64(sysconf(Int32(_SC_CLK_TCK)))
+        let scale = 1_000_000 / max(1, hz)
+        return ((total - idle) * scale, total * scale)
+    }
+
     /// The value in KiB of a `Name:   123 kB` line of /proc/PID/status.
     public static func parseStatusKiB(_ status: String, field: String) -> Int64? {
         for line in status.split(separator: "\n") where line.hasPrefix(field) {

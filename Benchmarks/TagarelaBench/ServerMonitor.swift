@@ -7,6 +7,8 @@ struct MonitorSample {
     var atUs: Int64
     /// Readings by process name (a process that is gone is missing).
     var byName: [String: ProcessSample]
+    /// The whole machine's busy CPU time (µs summed over cores), if /proc/stat was readable.
+    var machineBusyUs: Int64?
 }
 
 /// Watches the gateway, the workers (from the supervisor's pid files) and the bench.
@@ -30,16 +32,23 @@ final class ServerMonitor {
         for p in processes {
             if let s = ProcessSampler.sample(p.pid) { byName[p.name] = s }
         }
-        return MonitorSample(atUs: Clock.monotonicNs() / 1000, byName: byName)
+        return MonitorSample(atUs: Clock.monotonicNs() / 1000, byName: byName, machineBusyUs: ProcessSampler.machineCPU()?.busyUs)
     }
 
-    /// CPU use of each process between two samples, in percent of one core.
+    /// CPU use of each process between two samples, in percent of one core, then `other`: the
+    /// rest of the machine's busy time (other programs, kernel threads), which tells whether a
+    /// figure was measured on a quiet machine.
     func cpuPercent(from a: MonitorSample, to b: MonitorSample) -> [(name: String, percent: Double)] {
         let wallUs = Double(max(1, b.atUs - a.atUs))
-        return processes.compactMap { p in
+        var list: [(name: String, percent: Double)] = processes.compactMap { p in
             guard let x = a.byName[p.name], let y = b.byName[p.name] else { return nil }
             return (p.name, Double(y.cpuUs - x.cpuUs) / wallUs * 100)
         }
+        if let x = a.machineBusyUs, let y = b.machineBusyUs {
+            let ours = list.reduce(0) { $0 + $1.percent }
+            list.append(("other", max(0, Double(y - x) / wallUs * 100 - ours)))
+        }
+        return list
     }
 
     /// `gw 85% w0 40% bench 30%` for progress lines.
@@ -50,6 +59,7 @@ final class ServerMonitor {
 
     static func shortName(_ name: String) -> String {
         if name == "gateway" { return "gw" }
+        if name == "other" { return "other" }
         if name.hasPrefix("worker-") { return "w" + name.dropFirst(7) }
         return name
     }

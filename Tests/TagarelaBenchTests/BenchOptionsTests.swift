@@ -31,3 +31,18 @@ final class BenchOptionsTests: XCTestCase {
         }
     }
 }
+
+final class BenchOptionsDefaultsTests: XCTestCase {
+    func testAutomaticThreads() throws {
+        XCTAssertEqual(try BenchOptions.parse(["connect"]).loops, 2)
+        XCTAssertEqual(try BenchOptions.parse(["chat"]).loops, 1)
+        XCTAssertEqual(try BenchOptions.parse(["storm", "--loops", "3"]).loops, 3)
+    }
+
+    func testSweepFlags() throws {
+        let o = try BenchOptions.parse(["chat", "--sweep", "--rate", "10", "--p99-bound-ms", "20", "--sweep-factor", "1.5"])
+        XCTAssertTrue(o.sweep)
+        XCTAssertEqual(o.p99BoundMs, 20)
+        XCTAssertEqual(o.sweepFactor, 1.5)
+    }
+}

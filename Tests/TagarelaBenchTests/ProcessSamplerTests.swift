@@ -34,3 +34,15 @@ final class ProcessSamplerTests: XCTestCase {
                                WatchedProcess(name: "worker-1", pid: 13)])
     }
 }
+
+final class MachineCPUTests: XCTestCase {
+    func testProcStatFirstLine() throws {
+        let stat = "cpu  100 5 50 800 20 3 2 0 0 0\ncpu0 50 2 25 400 10 1 1 0 0 0\n"
+        let hz = Int64(sysconf(Int32(_SC_CLK_TCK)))
+        let v = try XCTUnwrap(ProcessSampler.parseMachineCPU(stat))
+        XCTAssertEqual(v.totalUs, 980 * (1_000_000 / hz))
+        XCTAssertEqual(v.busyUs, 160 * (1_000_000 / hz))
+        XCTAssertNil(ProcessSampler.parseMachineCPU("intr 1 2 3"))
+        XCTAssertNotNil(ProcessSampler.machineCPU())
+    }
+}
