@@ -1,1 +1,0 @@
-// TagarelaBench: placeholder until the load generator lands; delete it then.

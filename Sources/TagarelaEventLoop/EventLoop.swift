@@ -1,0 +1,288 @@
+// EventLoop: a single-threaded epoll reactor: the turn structure, timers, cross-thread execute and before-sleep hooks.
+import Glibc
+import TagarelaSystem
+
+/// One reactor per thread. Epoll is used level-triggered: a channel with more to read than one
+/// turn allows (`maxReadsPerTurn` reads of 64 KiB) is simply reported again next turn, which
+/// makes fairness free; EPOLLOUT is armed only while a channel's socket is full.
+///
+/// A turn:
+/// 1. `epoll_wait` (timeout 0 if work is pending, else until the next timer);
+/// 2. I/O callbacks: reads (`channelRead`), accepts (`onAccept`); writable sockets join the dirty list;
+/// 3. tasks from `execute`; 4. due timers;
+/// 5. safe point: channels marked for close are closed (`channelClosed`);
+/// 6. before-sleep hooks, in the order added (the worker's group commit goes here);
+/// 7. flush: every dirty channel gets one `writev` of its queued chunks, so nothing a hook
+///    gated (a reply waiting for its fsync) leaves before the hook ran; 8. safe point again.
+///
+/// Everything but `stop()` and `execute(_:)` must be called on the loop's thread.
+public final class EventLoop {
+    /// Reads per channel per turn before the loop moves on to other channels.
+    public static let maxReadsPerTurn = 4
+    /// Accepts per listener per turn, so a connection storm cannot starve established clients.
+    public static let maxAcceptsPerTurn = 64
+    /// How long `closeAfterFlush` waits for a peer to take its last bytes before closing anyway.
+    public static let lingerMs: Int64 = 10_000
+    /// How long a listener rests after `EMFILE`/`ENFILE`: level-triggered accept would otherwise spin.
+    public static let acceptBackoffMs: Int64 = 100
+    /// Default `Channel.maxQueuedBytes`.
+    public static let defaultMaxQueuedBytes = 8 * 1024 * 1024
+    /// Size of the shared read buffer.
+    public static let readBufferBytes = 64 * 1024
+
+    let poller: any Poller
+    private let wakeup: EventFD
+    let readBuffer: UnsafeMutableRawBufferPointer
+    let iovecs: UnsafeMutablePointer<iovec>
+    let maxIOVectors: Int
+
+    /// Channels by descriptor (descriptors are small, dense integers).
+    var channels: [Channel?] = []
+    var listeners: [Int32: Listener] = [:]
+    /// Channels with output to flush this turn.
+    var dirty: [Channel] = []
+    /// Channels to close at the next safe point.
+    var closing: [Channel] = []
+    var timers = TimerQueue()
+    private var beforeSleep: [() -> Void] = []
+
+    private let taskLock = Lock()
+    private var tasks: [() -> Void] = []
+    private var wakePending = false
+    private var stopRequested = false
+    private var stopping = false
+
+    /// writev calls made (how tests see that a turn's writes were coalesced).
+    var writevCount = 0
+
+    private let idBase: UInt64
+    private var idCounter: UInt64 = 0
+
+    /// Monotonic milliseconds, read once per turn after `epoll_wait`.
+    public private(set) var nowMs: Int64
+
+    static let wakeToken = UInt64.max
+    static let listenerTag: UInt64 = 1 << 63
+
+    /// Creates the epoll set, the wake-up eventfd and the shared buffers.
+    public init() throws {
+        let epoll = try Epoll(capacity: 1024)
+        poller = epoll
+        wakeup = try EventFD()
+        try poller.add(wakeup.fd, events: .readable, token: EventLoop.wakeToken)
+        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: EventLoop.readBufferBytes, alignment: 16)
+        maxIOVectors = FileDescriptor.maxIOVectors
+        iovecs = UnsafeMutablePointer<iovec>.allocate(capacity: maxIOVectors)
+        idBase = EventLoop.reserveIDRange()
+        nowMs = Clock.monotonicMs()
+    }
+
+    deinit {
+        readBuffer.deallocate()
+        iovecs.deallocate()
+        poller.close()
+    }
+
+    // MARK: - Running
+
+    /// Runs turns on the calling thread until `stop()`. On the way out it flushes what it can
+    /// without waiting, closes every channel (each gets `channelClosed`), stops watching the
+    /// listeners (their descriptors stay open: the caller owns them) and drops timers and tasks.
+    public func run() {
+        while !stopping {
+            turn()
+        }
+        shutDown()
+    }
+
+    /// Asks the loop to return from `run()` after the current turn. Thread-safe.
+    public func stop() {
+        taskLock.withLock { stopRequested = true }
+        wakeup.signal()
+    }
+
+    /// Runs `work` on the loop's thread during a coming turn. Thread-safe; wakes the loop.
+    public func execute(_ work: @escaping () -> Void) {
+        let mustWake: Bool = taskLock.withLock {
+            tasks.append(work)
+            if wakePending { return false }
+            wakePending = true
+            return true
+        }
+        if mustWake { wakeup.signal() }
+    }
+
+    /// Calls `cb` once, on the loop thread, `afterMs` milliseconds from this turn's `nowMs`.
+    /// Timers due in the same turn fire in deadline order, ties in scheduling order.
+    @discardableResult
+    public func schedule(afterMs: Int64, _ cb: @escaping () -> Void) -> TimerHandle {
+        let timer = TimerHandle(deadlineMs: nowMs + Swift.max(afterMs, 0), sequence: timers.makeSequence(),
+                                callback: cb, loop: self)
+        timers.push(timer)
+        return timer
+    }
+
+    /// Adds a hook run every turn after all I/O callbacks, tasks and timers, and before the
+    /// loop flushes output and sleeps. Hooks run in the order they were added.
+    public func addBeforeSleep(_ cb: @escaping () -> Void) {
+        beforeSleep.append(cb)
+    }
+
+    private func turn() {
+        let count: Int
+        do {
+            count = try poller.wait(timeoutMs: sleepTimeoutMs())
+        } catch {
+            preconditionFailure("event loop poll failed: \(error)")
+        }
+        nowMs = Clock.monotonicMs()
+        var woken = false
+        for index in 0..<count {
+            let (token, events) = poller.event(at: index)
+            if token & EventLoop.listenerTag != 0 {
+                if token == EventLoop.wakeToken {
+                    woken = true
+                } else {
+                    acceptConnections(listenerFD: Int32(truncatingIfNeeded: token & 0xffff_ffff))
+                }
+            } else {
+                dispatch(token: token, events: events)
+            }
+        }
+        if woken { runTasks() }
+        runTimers()
+        closePending()
+        var hook = 0
+        while hook < beforeSleep.count {
+            beforeSleep[hook]()
+            hook += 1
+        }
+        flushDirty()
+        closePending()
+    }
+
+    /// 0 while work is pending, else the time to the earliest timer, else forever.
+    private func sleepTimeoutMs() -> Int32 {
+        if !dirty.isEmpty || !closing.isEmpty || stopping { return 0 }
+        guard let deadline = timers.earliestDeadline() else { return -1 }
+        let wait = deadline - Clock.monotonicMs()
+        return wait <= 0 ? 0 : Int32(clamping: wait)
+    }
+
+    private func runTasks() {
+        wakeup.drain()
+        // The eventfd is drained before the queue is taken, so a task added after this
+        // swap sets wakePending again and signals a fresh wake-up; none is lost.
+        let batch: [() -> Void] = taskLock.withLock {
+            let taken = tasks
+            tasks = []
+            wakePending = false
+            if stopRequested { stopping = true }
+            return taken
+        }
+        for task in batch { task() }
+    }
+
+    private func runTimers() {
+        let limit = timers.nextSequence
+        while let callback = timers.popDue(nowMs: nowMs, sequenceLimit: limit) {
+            callback()
+        }
+    }
+
+    private func shutDown() {
+        flushDirty()
+        closePending()
+        for channel in channels {
+            if let channel { requestClose(channel) }
+        }
+        closePending()
+        for (fd, _) in listeners { try? poller.remove(fd) }
+        listeners = [:]
+        timers.removeAll()
+        dirty = []
+        taskLock.withLock {
+            tasks = []
+            wakePending = false
+        }
+    }
+
+    // MARK: - Registration
+
+    /// Watches a listening socket; `onAccept` receives each new non-blocking connection and its
+    /// peer address (it usually calls `register`). The caller keeps owning the listener's fd.
+    public func addListener(fd: Int32, _ onAccept: @escaping (_ fd: Int32, _ peer: String) -> Void) {
+        precondition(listeners[fd] == nil, "listener \(fd) already added")
+        do {
+            try poller.add(fd, events: .readable, token: EventLoop.listenerTag | UInt64(UInt32(bitPattern: fd)))
+        } catch {
+            preconditionFailure("addListener(\(fd)): \(error)")
+        }
+        listeners[fd] = Listener(fd: fd, onAccept: onAccept)
+    }
+
+    /// Stops watching a listener (its descriptor is not closed).
+    public func removeListener(fd: Int32) {
+        guard listeners.removeValue(forKey: fd) != nil else { return }
+        try? poller.remove(fd)
+    }
+
+    /// Takes ownership of a connected non-blocking socket: reads go to `handler`, writes are
+    /// queued on the returned channel, and the loop closes the descriptor when the channel ends.
+    /// If the descriptor cannot be watched, the channel is closed at the next safe point.
+    public func register(fd: Int32, handler: ChannelHandler) -> Channel {
+        precondition(fd >= 0, "register needs a descriptor")
+        idCounter += 1
+        let channel = Channel(fd: fd, id: idBase | idCounter, loop: self, handler: handler,
+                              maxQueuedBytes: EventLoop.defaultMaxQueuedBytes)
+        let slot = Int(fd)
+        if slot >= channels.count {
+            channels.append(contentsOf: repeatElement(nil, count: Swift.max(slot + 1, channels.count * 2) - channels.count))
+        }
+        precondition(channels[slot] == nil, "descriptor \(fd) is already registered")
+        channels[slot] = channel
+        channelCount += 1
+        do {
+            try poller.add(fd, events: .readable, token: token(for: channel))
+            channel.appliedInterest = .interestReadable
+        } catch {
+            requestClose(channel)
+        }
+        return channel
+    }
+
+    /// Number of registered channels not yet closed (for metrics and tests).
+    public internal(set) var channelCount = 0
+
+    /// The epoll token: the descriptor in the low half, 31 bits of the channel id above it, so
+    /// a stale event for a recycled descriptor number is recognised and ignored.
+    @inline(__always)
+    func token(for channel: Channel) -> UInt64 {
+        UInt64(UInt32(bitPattern: channel.fd)) | ((channel.id & 0x7fff_ffff) << 32)
+    }
+
+    // Channel ids: each loop reserves a 2^40-id range once, so ids are unique across all loops of
+    // the process without any per-connection synchronisation.
+    private static let idLock = Lock()
+    private static var nextIDRange: UInt64 = 1
+
+    private static func reserveIDRange() -> UInt64 {
+        idLock.withLock {
+            let range = nextIDRange
+            nextIDRange += 1
+            return range << 40
+        }
+    }
+}
+
+/// A watched listening socket.
+final class Listener {
+    let fd: Int32
+    let onAccept: (Int32, String) -> Void
+    var resting = false
+
+    init(fd: Int32, onAccept: @escaping (Int32, String) -> Void) {
+        self.fd = fd
+        self.onAccept = onAccept
+    }
+}

@@ -1,1 +1,0 @@
-// TagarelaEventLoop: placeholder until the module's first real file lands; delete it then.

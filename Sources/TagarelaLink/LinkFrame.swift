@@ -1,0 +1,112 @@
+// LinkFrame: the messages that travel between the gateway and a worker over the link socket.
+
+/// A client request forwarded by the gateway to the worker that owns its key.
+public struct LinkRequest: Equatable {
+    /// Flag bit 0: the gateway made this request itself (scatter-gather, existence checks);
+    /// the worker accepts internal operations only when it is set.
+    public static let internalFlag: UInt8 = 0x01
+
+    /// The gateway's id for this request; the reply carries it back.
+    public var requestID: UInt64
+    /// The client connection the request came from (0 for internal requests).
+    public var connectionID: UInt64
+    /// Bit 0 = internal (see `internalFlag`); other bits are reserved and must be zero.
+    public var flags: UInt8
+    /// The authenticated user id, "" before auth.
+    public var userID: String
+    /// The authenticated session id (token hash hex), "" before auth.
+    public var sessionID: String
+    /// A gateway-provided argument, e.g. the group id the gateway minted for `create_group`.
+    public var arg: String
+    /// The client's request JSON, verbatim.
+    public var json: [UInt8]
+
+    /// Creates a request; every field is explicit so the gateway never sends a stale default.
+    public init(requestID: UInt64, connectionID: UInt64, flags: UInt8 = 0, userID: String = "",
+                sessionID: String = "", arg: String = "", json: [UInt8]) {
+        self.requestID = requestID
+        self.connectionID = connectionID
+        self.flags = flags
+        self.userID = userID
+        self.sessionID = sessionID
+        self.arg = arg
+        self.json = json
+    }
+
+    /// True when the gateway made this request (flag bit 0).
+    public var isInternal: Bool { flags & LinkRequest.internalFlag != 0 }
+}
+
+/// An event the gateway delivers to every connection of the listed users.
+public struct LinkEvent: Equatable {
+    /// The users whose connections receive the event.
+    public var userIDs: [String]
+    /// A connection that must not receive it (the sender's own), 0 for none.
+    public var excludeConnectionID: UInt64
+    /// The event JSON, encoded once by the worker and written verbatim to every receiver.
+    public var json: [UInt8]
+
+    /// Creates an event.
+    public init(userIDs: [String], excludeConnectionID: UInt64 = 0, json: [UInt8]) {
+        self.userIDs = userIDs
+        self.excludeConnectionID = excludeConnectionID
+        self.json = json
+    }
+}
+
+/// A worker's answer to one `LinkRequest`.
+public struct LinkReply: Equatable {
+    /// The `requestID` of the request this answers.
+    public var requestID: UInt64
+    /// The response JSON for the requesting connection.
+    public var json: [UInt8]
+    /// Set on a successful login/register/auth: the user the connection is now bound to.
+    public var authUserID: String
+    /// Set with `authUserID`: the session id (token hash hex) of that binding.
+    public var authSessionID: String
+    /// Set on logout: the session whose connections the gateway must unbind.
+    public var endSessionID: String
+    /// Events caused by the request, released together with the reply (after the journal sync).
+    public var events: [LinkEvent]
+
+    /// Creates a reply.
+    public init(requestID: UInt64, json: [UInt8], authUserID: String = "", authSessionID: String = "",
+                endSessionID: String = "", events: [LinkEvent] = []) {
+        self.requestID = requestID
+        self.json = json
+        self.authUserID = authUserID
+        self.authSessionID = authSessionID
+        self.endSessionID = endSessionID
+        self.events = events
+    }
+}
+
+/// One frame on the link. The wire type byte of each case is `typeByte`.
+public enum LinkFrame: Equatable {
+    /// Gateway -> worker: a request to handle.
+    case request(LinkRequest)
+    /// Worker -> gateway: the answer to a request, with its events.
+    case reply(LinkReply)
+    /// Worker -> gateway: events not tied to a request (reserved for timers and the like).
+    case events([LinkEvent])
+    /// Either way: a liveness probe carrying an opaque nonce.
+    case ping(UInt64)
+    /// Either way: the answer to `ping`, echoing its nonce.
+    case pong(UInt64)
+
+    /// The wire type bytes. Values are fixed forever: both ends of a rolling restart must agree.
+    public enum Kind: UInt8 {
+        case request = 1, reply = 2, events = 3, ping = 4, pong = 5
+    }
+
+    /// The kind of this frame.
+    public var kind: Kind {
+        switch self {
+        case .request: return .request
+        case .reply: return .reply
+        case .events: return .events
+        case .ping: return .ping
+        case .pong: return .pong
+        }
+    }
+}

@@ -1,0 +1,44 @@
+// Layout: the data directory's layout.json, recording how many workers the shards are split for.
+import Foundation
+
+/// `DIR/layout.json`: `{"workers": N, "slots": 1024}`. Written only by resharding (and by the
+/// supervisor on first start); read at startup so a worker never serves a partition made for
+/// another worker count.
+public struct Layout: Equatable {
+    /// The file name inside the data directory.
+    public static let fileName = "layout.json"
+    /// Must equal `Slots.count` in TagarelaLink (the store does not depend on the link module).
+    public static let defaultSlots = 1024
+
+    /// The number of workers (and `shard-K` directories) the data is partitioned for.
+    public var workers: Int
+    /// The number of hash slots the partition uses.
+    public var slots: Int
+
+    /// Creates a layout.
+    public init(workers: Int, slots: Int = Layout.defaultSlots) {
+        self.workers = workers
+        self.slots = slots
+    }
+
+    /// The layout in `dataDir`, or nil when the directory has none yet.
+    public static func read(dataDir: String) throws(StoreError) -> Layout? {
+        let path = dataDir + "/" + fileName
+        guard let bytes = try StoreFiles.readAll(path) else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              let workers = object["workers"] as? Int, workers > 0,
+              let slots = object["slots"] as? Int, slots > 0 else {
+            throw .inconsistent(path: path, reason: "expected {\"workers\": N, \"slots\": S} with positive integers")
+        }
+        return Layout(workers: workers, slots: slots)
+    }
+
+    /// Replaces `dataDir/layout.json` atomically and durably (temp file, fsync, rename, fsync dir).
+    public static func write(_ layout: Layout, dataDir: String) throws(StoreError) {
+        precondition(layout.workers > 0 && layout.slots > 0, "layout needs workers and slots")
+        try StoreFiles.makeDirectories(dataDir)
+        let text = "{\"workers\": \(layout.workers), \"slots\": \(layout.slots)}\n"
+        try StoreFiles.writeDurably(Array(text.utf8), to: dataDir + "/" + fileName,
+                                    temporary: dataDir + "/" + fileName + ".tmp")
+    }
+}

@@ -1,0 +1,188 @@
+// Reshard: crash-safe re-partitioning of a data directory's shards for a new worker count.
+import Foundation
+
+/// Changes the worker count of a data directory `DIR` whose shards are `DIR/shard-K`.
+///
+/// Protocol (each arrow is a durable step; `COMPLETE` is the commit point):
+/// 1. load every old shard (recovering it like a worker would) and call the caller's split;
+/// 2. write each new shard as a fresh store into `DIR/.reshard-staging/shard-K` (snapshot
+///    generation 0, empty journal, all fsynced);
+/// 3. write `DIR/.reshard-staging/COMPLETE` holding the new worker count, fsync it and the
+///    staging directory      <- from here on the new layout wins;
+/// 4. move old `DIR/shard-K` into `DIR/.reshard-old/`, then staging shards into `DIR/`;
+/// 5. write `DIR/layout.json` with the new count;
+/// 6. delete `.reshard-old`, then `COMPLETE`, then the staging directory.
+///
+/// `recover` (run at every startup, and first thing in `run`): staging without `COMPLETE` is an
+/// attempt that never committed, so it is deleted and the old layout, untouched until step 4,
+/// stays; staging with `COMPLETE` is finished from wherever it stopped: step 4 is idempotent
+/// because a new shard K lives either in staging or in `DIR/shard-K`, never both, so a
+/// `DIR/shard-K` is old exactly when K >= new count or staging still holds shard K.
+public enum Reshard {
+    /// One old shard's durable contents, as a worker would load them.
+    public struct ShardContents {
+        /// The shard's snapshot (nil before its first compaction).
+        public var snapshot: [UInt8]?
+        /// The journal records to apply on top of the snapshot, in order.
+        public var records: [[UInt8]]
+
+        /// Creates shard contents.
+        public init(snapshot: [UInt8]?, records: [[UInt8]]) {
+            self.snapshot = snapshot
+            self.records = records
+        }
+    }
+
+    static let stagingName = ".reshard-staging"
+    static let oldName = ".reshard-old"
+    static let markerName = "COMPLETE"
+
+    /// `DIR/shard-K`, the store directory of worker K.
+    public static func shardDirectory(dataDir: String, shard: Int) -> String {
+        dataDir + "/shard-\(shard)"
+    }
+
+    /// Re-partitions `dataDir` from `oldWorkers` to `newWorkers` shards.
+    /// - Parameter split: given the old shards' contents (index = old shard), returns the new
+    ///   snapshot bytes for each new shard (index = new shard); it must return `newWorkers` items.
+    public static func run(dataDir: String, from oldWorkers: Int, to newWorkers: Int,
+                           log: (String) -> Void = { _ in },
+                           split: ([ShardContents]) throws -> [[UInt8]]) throws(StoreError) {
+        _ = try run(dataDir: dataDir, from: oldWorkers, to: newWorkers, log: log, split: split, crash: .never)
+    }
+
+    /// `run` with a test hook; returns false when `crash` stopped it.
+    static func run(dataDir: String, from oldWorkers: Int, to newWorkers: Int, log: (String) -> Void,
+                    split: ([ShardContents]) throws -> [[UInt8]], crash: CrashPoint) throws(StoreError) -> Bool {
+        precondition(oldWorkers > 0 && newWorkers > 0, "worker counts must be positive")
+        try recover(dataDir: dataDir, log: log)
+        if let layout = try Layout.read(dataDir: dataDir), layout.workers != oldWorkers {
+            throw .inconsistent(path: dataDir + "/" + Layout.fileName,
+                                reason: "layout has \(layout.workers) workers, resharding expected \(oldWorkers)")
+        }
+
+        // Step 1: load (recovering torn tails as a worker would) and split in memory.
+        var contents: [ShardContents] = []
+        for shard in 0..<oldWorkers {
+            let directory = shardDirectory(dataDir: dataDir, shard: shard)
+            guard StoreFiles.isDirectory(directory) else {
+                contents.append(ShardContents(snapshot: nil, records: []))
+                continue
+            }
+            let opened = try ShardStore.open(directory: directory, policy: .always, log: log)
+            opened.store.close()
+            contents.append(ShardContents(snapshot: opened.snapshot, records: opened.records))
+        }
+        let snapshots: [[UInt8]]
+        do {
+            snapshots = try split(contents)
+        } catch {
+            throw .splitFailed(reason: String(describing: error))
+        }
+        guard snapshots.count == newWorkers else {
+            throw .splitFailed(reason: "split returned \(snapshots.count) shards, expected \(newWorkers)")
+        }
+
+        // Step 2: fresh stores in staging.
+        let staging = dataDir + "/" + stagingName
+        try StoreFiles.removeTree(staging)
+        try StoreFiles.makeDirectories(staging)
+        for (shard, snapshot) in snapshots.enumerated() {
+            try ShardStore.createFresh(directory: staging + "/shard-\(shard)", snapshot: snapshot)
+            if crash.reached("staged shard-\(shard)") { return false }
+        }
+        try StoreFiles.fsyncDirectory(staging)
+
+        // Step 3: the commit point.
+        let marker = Array("{\"workers\": \(newWorkers)}\n".utf8)
+        try StoreFiles.writeDurably(marker, to: staging + "/" + markerName, temporary: staging + "/" + markerName + ".tmp")
+        if crash.reached("wrote COMPLETE") { return false }
+        log("reshard \(dataDir): staged \(newWorkers) shards from \(oldWorkers); swapping")
+
+        return try finish(dataDir: dataDir, newWorkers: newWorkers, log: log, crash: crash)
+    }
+
+    /// Brings `dataDir` to a consistent layout after a crash: removes an uncommitted staging
+    /// area or finishes a committed swap. Call it at startup before opening any shard.
+    public static func recover(dataDir: String, log: (String) -> Void = { _ in }) throws(StoreError) {
+        _ = try recover(dataDir: dataDir, log: log, crash: .never)
+    }
+
+    static func recover(dataDir: String, log: (String) -> Void, crash: CrashPoint) throws(StoreError) -> Bool {
+        let staging = dataDir + "/" + stagingName
+        let old = dataDir + "/" + oldName
+        guard StoreFiles.isDirectory(staging) else {
+            if StoreFiles.exists(old) {
+                // .reshard-old is deleted before the staging directory, so this cannot happen
+                // by a crash; the old shards may be the only copy of something, so stop.
+                throw .inconsistent(path: old, reason: "old shards left without a staging directory; inspect by hand")
+            }
+            return true
+        }
+        let markerPath = staging + "/" + markerName
+        guard let marker = try StoreFiles.readAll(markerPath) else {
+            if StoreFiles.exists(old) {
+                throw .inconsistent(path: old, reason: "old shards moved aside without a COMPLETE marker; inspect by hand")
+            }
+            log("reshard \(dataDir): removing an incomplete staging area; the old layout stays")
+            try StoreFiles.removeTree(staging)
+            try StoreFiles.fsyncDirectory(dataDir)
+            return true
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(marker)) as? [String: Any],
+              let workers = object["workers"] as? Int, workers > 0 else {
+            throw .inconsistent(path: markerPath, reason: "unreadable COMPLETE marker")
+        }
+        log("reshard \(dataDir): finishing a committed reshard to \(workers) workers")
+        return try finish(dataDir: dataDir, newWorkers: workers, log: log, crash: crash)
+    }
+
+    /// Steps 4 to 6, idempotent so that `recover` can rerun them after a crash at any point.
+    static func finish(dataDir: String, newWorkers: Int, log: (String) -> Void, crash: CrashPoint) throws(StoreError) -> Bool {
+        let staging = dataDir + "/" + stagingName
+        let old = dataDir + "/" + oldName
+        try StoreFiles.makeDirectories(old)
+
+        // Step 4a: move the old shards aside.
+        for name in try StoreFiles.list(dataDir) {
+            guard let shard = parseShardName(name) else { continue }
+            guard shard >= newWorkers || StoreFiles.exists(staging + "/" + name) else { continue }
+            try StoreFiles.rename(dataDir + "/" + name, old + "/" + name)
+            if crash.reached("moved old \(name) aside") { return false }
+        }
+        try StoreFiles.fsyncDirectory(old)
+        try StoreFiles.fsyncDirectory(dataDir)
+
+        // Step 4b: move the new shards in.
+        for shard in 0..<newWorkers {
+            let name = "shard-\(shard)"
+            guard StoreFiles.exists(staging + "/" + name) else { continue }
+            try StoreFiles.rename(staging + "/" + name, dataDir + "/" + name)
+            if crash.reached("moved new \(name) in") { return false }
+        }
+        try StoreFiles.fsyncDirectory(staging)
+        try StoreFiles.fsyncDirectory(dataDir)
+
+        // Step 5.
+        try Layout.write(Layout(workers: newWorkers), dataDir: dataDir)
+        if crash.reached("wrote layout.json") { return false }
+
+        // Step 6: old data first, the marker last but one, so a partial cleanup is still recognised.
+        try StoreFiles.removeTree(old)
+        if crash.reached("removed \(oldName)") { return false }
+        try StoreFiles.unlink(staging + "/" + markerName)
+        if crash.reached("removed COMPLETE") { return false }
+        try StoreFiles.removeTree(staging)
+        try StoreFiles.fsyncDirectory(dataDir)
+        log("reshard \(dataDir): now \(newWorkers) shards")
+        return true
+    }
+
+    /// `shard-<k>` -> k.
+    static func parseShardName(_ name: String) -> Int? {
+        guard name.hasPrefix("shard-") else { return nil }
+        let digits = name.dropFirst("shard-".count)
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int(digits)
+    }
+}

@@ -1,0 +1,216 @@
+// ShardStore: one worker's durable store, a snapshot plus a checksummed journal with group commit.
+import Glibc
+
+/// A shard's store in one directory:
+/// - `snapshot.json`: the engine's last snapshot and its generation G (see `SnapshotFile`);
+///   absent until the first compaction, which means generation 0 and no snapshot;
+/// - `journal-G.log`: every record committed since that snapshot (see `JournalFormat`).
+///
+/// Records are opaque bytes; the shard engine decides what they mean. The store is used from
+/// one thread (the worker's loop): `append` during a turn, `commit` once before the turn's
+/// replies are released, `sync` from the interval timer, `compact` when the journal is large.
+public final class ShardStore {
+    /// The store's directory.
+    public let directory: String
+    /// When committed records are forced to disk.
+    public let policy: FsyncPolicy
+    /// The current generation: the snapshot's, and the journal's in `journal-<generation>.log`.
+    public internal(set) var generation: UInt64
+    /// Bytes committed (written) to the current journal; the worker compacts when it grows past its limit.
+    public internal(set) var journalBytes: Int
+    /// Bytes appended but not yet committed.
+    public var pendingBytes: Int { pending.count }
+
+    static let snapshotName = "snapshot.json"
+    static let temporarySnapshotName = "snapshot.tmp"
+    /// A pending buffer that grew past this after a burst is released, not kept for ever.
+    static let retainedPendingCapacityMax = 1 << 20
+
+    var journalFD: Int32
+    private var pending: [UInt8] = []
+    private var unsynced = false
+    var failed = false
+    /// Syscall counters, so tests can check what each policy does.
+    private(set) var writeCalls = 0
+    private(set) var syncCalls = 0
+
+    static func journalName(_ generation: UInt64) -> String { "journal-\(generation).log" }
+
+    var snapshotPath: String { directory + "/" + ShardStore.snapshotName }
+    var temporarySnapshotPath: String { directory + "/" + ShardStore.temporarySnapshotName }
+    func journalPath(_ generation: UInt64) -> String { directory + "/" + ShardStore.journalName(generation) }
+
+    init(directory: String, policy: FsyncPolicy, generation: UInt64, journalFD: Int32, journalBytes: Int) {
+        self.directory = directory
+        self.policy = policy
+        self.generation = generation
+        self.journalFD = journalFD
+        self.journalBytes = journalBytes
+    }
+
+    deinit { close() }
+
+    /// Opens (creating if needed) the store in `directory` and recovers it.
+    ///
+    /// Recovery: a leftover `snapshot.tmp` (a compaction that never renamed it) is deleted; the
+    /// snapshot is loaded; journals older than its generation (already inside it) are deleted; a
+    /// journal newer than it is refused (it cannot exist under the compaction protocol); the
+    /// snapshot's journal is replayed, a torn tail is cut off with `ftruncate` and logged, and
+    /// damage before the tail throws `StoreError.corruptJournal` naming the file and offset.
+    /// - Returns: the store, the snapshot bytes (nil before the first compaction) and the journal
+    ///   records to apply on top of it, in order.
+    public static func open(directory: String, policy: FsyncPolicy, log: (String) -> Void)
+        throws(StoreError) -> (store: ShardStore, snapshot: [UInt8]?, records: [[UInt8]])
+    {
+        try StoreFiles.makeDirectories(directory)
+        let temporary = directory + "/" + temporarySnapshotName
+        if StoreFiles.exists(temporary) {
+            log("store \(directory): removing \(temporarySnapshotName) left by an interrupted compaction")
+            try StoreFiles.unlink(temporary)
+        }
+        var generation: UInt64 = 0
+        var snapshot: [UInt8]?
+        let snapshotFile = directory + "/" + snapshotName
+        if let bytes = try StoreFiles.readAll(snapshotFile) {
+            let decoded = try SnapshotFile.decode(bytes, file: snapshotFile)
+            generation = decoded.generation
+            snapshot = decoded.body
+        }
+        var directoryChanged = false
+        for name in try StoreFiles.list(directory) {
+            guard let journalGeneration = parseJournalName(name), journalGeneration != generation else { continue }
+            if journalGeneration > generation {
+                throw .inconsistent(path: directory + "/" + name,
+                                    reason: "journal is newer than the snapshot's generation \(generation)")
+            }
+            log("store \(directory): removing \(name), already covered by snapshot generation \(generation)")
+            try StoreFiles.unlink(directory + "/" + name)
+            directoryChanged = true
+        }
+        let journal = directory + "/" + journalName(generation)
+        var records: [[UInt8]] = []
+        var journalBytes = 0
+        let fd: Int32
+        if let bytes = try StoreFiles.readAll(journal) {
+            let scan = try JournalFormat.scan(bytes, file: journal)
+            records = scan.records
+            journalBytes = scan.validEnd
+            fd = try StoreFiles.open(journal, O_WRONLY | O_APPEND)
+            if scan.validEnd < bytes.count {
+                log("store \(directory): cut a torn tail of \(bytes.count - scan.validEnd) bytes from \(journalName(generation)) "
+                    + "at offset \(scan.validEnd) (\(scan.tailReason ?? "incomplete")); kept \(records.count) records")
+                do {
+                    // The cut is made durable before anything is appended after it.
+                    try StoreFiles.truncate(fd, length: scan.validEnd, path: journal)
+                    try StoreFiles.fsync(fd, path: journal)
+                } catch {
+                    StoreFiles.close(fd)
+                    throw error
+                }
+            }
+        } else {
+            // A new journal: the file and its directory entry are made durable before any record
+            // is acknowledged into it.
+            fd = try StoreFiles.open(journal, O_WRONLY | O_APPEND | O_CREAT)
+            do { try StoreFiles.fsync(fd, path: journal) } catch { StoreFiles.close(fd); throw error }
+            directoryChanged = true
+        }
+        if directoryChanged {
+            do { try StoreFiles.fsyncDirectory(directory) } catch { StoreFiles.close(fd); throw error }
+        }
+        let store = ShardStore(directory: directory, policy: policy, generation: generation,
+                               journalFD: fd, journalBytes: journalBytes)
+        return (store, snapshot, records)
+    }
+
+    /// Writes a fresh, closed store holding only `snapshot` (generation 0, empty journal), every
+    /// file and directory entry fsynced: what resharding stages for each new shard.
+    static func createFresh(directory: String, snapshot: [UInt8]) throws(StoreError) {
+        try StoreFiles.makeDirectories(directory)
+        try StoreFiles.writeDurably(SnapshotFile(generation: 0, body: snapshot).encoded(),
+                                    to: directory + "/" + snapshotName,
+                                    temporary: directory + "/" + temporarySnapshotName)
+        let journal = directory + "/" + journalName(0)
+        let fd = try StoreFiles.open(journal, O_WRONLY | O_CREAT | O_TRUNC)
+        defer { StoreFiles.close(fd) }
+        try StoreFiles.fsync(fd, path: journal)
+        try StoreFiles.fsyncDirectory(directory)
+    }
+
+    /// `journal-<n>.log` -> n.
+    static func parseJournalName(_ name: String) -> UInt64? {
+        guard name.hasPrefix("journal-"), name.hasSuffix(".log") else { return nil }
+        let digits = name.dropFirst("journal-".count).dropLast(".log".count)
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return UInt64(digits)
+    }
+
+    /// Buffers one record (non-empty, at most 64 MiB) in memory; no syscall until `commit`.
+    public func append(_ record: [UInt8]) {
+        JournalFormat.append(record, to: &pending)
+    }
+
+    /// Writes every buffered record with one `write`, then for `.always` one `fdatasync`, so
+    /// a whole loop turn of records is durable before any of its replies is released.
+    ///
+    /// On failure the store becomes unusable (every later call throws `.unusable`): a failed
+    /// write may have left part of a record, and after a failed fdatasync the kernel may have
+    /// dropped the dirty pages while reporting later syncs as successful. The worker must exit
+    /// without acknowledging the turn, and recovery decides from what is really on disk.
+    public func commit() throws(StoreError) {
+        guard !failed else { throw .unusable }
+        if pending.isEmpty { return }
+        let path = journalPath(generation)
+        do throws(StoreError) {
+            writeCalls += 1
+            try StoreFiles.writeAll(journalFD, pending, path: path)
+        } catch {
+            failed = true
+            // Best effort: take a partial record back off so the file ends on a record boundary.
+            _ = Glibc.ftruncate(journalFD, off_t(journalBytes))
+            throw error
+        }
+        journalBytes += pending.count
+        if pending.capacity > ShardStore.retainedPendingCapacityMax {
+            pending = []
+        } else {
+            pending.removeAll(keepingCapacity: true)
+        }
+        if policy == .always {
+            try syncNow(path)
+        } else {
+            unsynced = true
+        }
+    }
+
+    /// Forces committed records to disk if any were written since the last sync (for
+    /// `.interval`, called by the worker's 1 s timer). A no-op under `.never`, and under
+    /// `.always` (commit already synced).
+    public func sync() throws(StoreError) {
+        guard !failed else { throw .unusable }
+        guard unsynced, policy != .never else { return }
+        try syncNow(journalPath(generation))
+    }
+
+    private func syncNow(_ path: String) throws(StoreError) {
+        do throws(StoreError) {
+            syncCalls += 1
+            try StoreFiles.fdatasync(journalFD, path: path)
+            unsynced = false
+        } catch {
+            failed = true
+            throw error
+        }
+    }
+
+    /// Closes the journal. Records appended but not committed are dropped (never acknowledged).
+    /// Any further call throws `.unusable`.
+    public func close() {
+        if journalFD >= 0 {
+            StoreFiles.close(journalFD)
+            journalFD = -1
+        }
+        failed = true
+        pending = []
+    }
+}

@@ -1,0 +1,222 @@
+// Socket: TCP (IPv4) and Unix stream sockets: listen, connect, accept and the per-socket options the servers set.
+import Glibc
+
+/// Socket set-up calls. Every descriptor returned is `O_CLOEXEC`, so worker processes
+/// started by the supervisor never inherit a client's connection.
+public enum Socket {
+    /// A non-blocking listening TCP socket on `host:port` (port 0 picks a free port; see `boundPort`).
+    ///
+    /// `SO_REUSEADDR` lets a restarted gateway bind while old connections sit in TIME_WAIT;
+    /// `reusePort` sets `SO_REUSEPORT` so each event loop can own a listener on the same port
+    /// and the kernel spreads new connections across them.
+    public static func listenTCP(host: String, port: Int, backlog: Int32 = 4096, reusePort: Bool) throws -> Int32 {
+        var address = try ipv4Address(host: host, port: port)
+        let fd = try retryingEINTR("socket(AF_INET)") {
+            socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        }
+        do {
+            try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, "setsockopt(SO_REUSEADDR)")
+            if reusePort { try setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, "setsockopt(SO_REUSEPORT)") }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if bound != 0 { throw SystemError(op: "bind(\(host):\(port))") }
+            if listen(fd, backlog) != 0 { throw SystemError(op: "listen(\(host):\(port))") }
+            return fd
+        } catch {
+            FileDescriptor.close(fd)
+            throw error
+        }
+    }
+
+    /// The local port of a bound TCP socket (how tests learn the port picked for port 0).
+    public static func boundPort(_ fd: Int32) throws -> Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let result = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        if result != 0 { throw SystemError(op: "getsockname") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A non-blocking TCP connection to `host:port` (IPv4 literal). The connect may still be in
+    /// progress (`EINPROGRESS`); the socket turns writable once it completes, or reports an error.
+    public static func connectTCP(host: String, port: Int) throws -> Int32 {
+        var address = try ipv4Address(host: host, port: port)
+        let fd = try retryingEINTR("socket(AF_INET)") {
+            socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        // EINTR on a non-blocking connect means the attempt goes on asynchronously, like EINPROGRESS.
+        if result != 0 && errno != EINPROGRESS && errno != EINTR {
+            let error = SystemError(op: "connect(\(host):\(port))")
+            FileDescriptor.close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// A non-blocking listening Unix stream socket at `path`. A stale socket file left by a
+    /// crashed process is unlinked first (the supervisor owns the run directory, so nothing
+    /// else lives at that path).
+    public static func listenUnix(path: String, backlog: Int32 = 1024) throws -> Int32 {
+        var address = try unixAddress(path: path)
+        if unlink(path) != 0 && errno != ENOENT { throw SystemError(op: "unlink(\(path))") }
+        let fd = try retryingEINTR("socket(AF_UNIX)") {
+            socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        }
+        do {
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            if bound != 0 { throw SystemError(op: "bind(\(path))") }
+            if listen(fd, backlog) != 0 { throw SystemError(op: "listen(\(path))") }
+            return fd
+        } catch {
+            FileDescriptor.close(fd)
+            throw error
+        }
+    }
+
+    /// A connected, non-blocking Unix stream socket to `path`. The connect itself is made
+    /// blocking (local and immediate), so a full backlog waits instead of failing with `EAGAIN`.
+    public static func connectUnix(path: String) throws -> Int32 {
+        var address = try unixAddress(path: path)
+        let fd = try retryingEINTR("socket(AF_UNIX)") {
+            socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        if result != 0 {
+            let error = SystemError(op: "connect(\(path))")
+            FileDescriptor.close(fd)
+            throw error
+        }
+        do {
+            try FileDescriptor.setNonBlocking(fd)
+        } catch {
+            FileDescriptor.close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// Accepts one connection as a non-blocking, close-on-exec socket, with the peer's address
+    /// as text (`"203.0.113.7"`, `"::1"`, or `"unix"`). Nil when no connection is waiting.
+    /// `ECONNABORTED` (the peer gave up while queued) also returns nil: there is nothing to serve.
+    public static func accept(_ fd: Int32) throws -> (fd: Int32, peer: String)? {
+        var storage = sockaddr_storage()
+        while true {
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let client = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    LinuxCalls.accept4(fd, $0, &length, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
+                }
+            }
+            if client >= 0 { return (client, peerText(&storage)) }
+            let code = errno
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK || code == ECONNABORTED { return nil }
+            throw SystemError(op: "accept4", errno: code)
+        }
+    }
+
+    /// Disables Nagle's algorithm: the loop already coalesces a turn's writes into one writev,
+    /// so delaying small segments would only add latency.
+    public static func setNoDelay(_ fd: Int32) throws {
+        try setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)")
+    }
+
+    /// Sets the kernel send and/or receive buffer sizes (`SO_SNDBUF`, `SO_RCVBUF`); nil leaves one as is.
+    public static func setBuffers(_ fd: Int32, send: Int? = nil, receive: Int? = nil) throws {
+        if let send { try setOption(fd, SOL_SOCKET, SO_SNDBUF, Int32(clamping: send), "setsockopt(SO_SNDBUF)") }
+        if let receive { try setOption(fd, SOL_SOCKET, SO_RCVBUF, Int32(clamping: receive), "setsockopt(SO_RCVBUF)") }
+    }
+
+    /// Shuts down the write side (sends FIN) while keeping the socket open for reading.
+    public static func shutdownWrite(_ fd: Int32) throws {
+        if shutdown(fd, Int32(SHUT_WR)) != 0 { throw SystemError(op: "shutdown(SHUT_WR)") }
+    }
+
+    /// The pending socket error (`SO_ERROR`), 0 when none: how a failed non-blocking connect is read.
+    public static func pendingError(_ fd: Int32) throws -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) != 0 { throw SystemError(op: "getsockopt(SO_ERROR)") }
+        return value
+    }
+
+    // MARK: - Helpers
+
+    private static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32, _ op: String) throws {
+        var value = value
+        if setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            throw SystemError(op: op)
+        }
+    }
+
+    private static func ipv4Address(host: String, port: Int) throws -> sockaddr_in {
+        guard (0...65535).contains(port) else { throw SystemError(op: "address(\(host):\(port))", errno: EINVAL) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        let text = host == "localhost" ? "127.0.0.1" : host
+        if inet_pton(AF_INET, text, &address.sin_addr) != 1 {
+            throw SystemError(op: "inet_pton(\(host))", errno: EINVAL)
+        }
+        return address
+    }
+
+    private static func unixAddress(path: String) throws -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        // The path needs its terminating NUL inside sun_path (108 bytes on Linux).
+        guard !bytes.isEmpty, bytes.count < capacity else {
+            throw SystemError(op: "unix address(\(path))", errno: ENAMETOOLONG)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+        }
+        return address
+    }
+
+    private static func peerText(_ storage: inout sockaddr_storage) -> String {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                    var addr = sin.pointee.sin_addr
+                    guard inet_ntop(AF_INET, &addr, &text, socklen_t(text.count)) != nil else { return "" }
+                    return String(cString: text)
+                }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                    var addr = sin6.pointee.sin6_addr
+                    guard inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count)) != nil else { return "" }
+                    return String(cString: text)
+                }
+            }
+        case AF_UNIX:
+            return "unix"
+        default:
+            return ""
+        }
+    }
+}

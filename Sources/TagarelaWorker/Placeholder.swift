@@ -1,1 +1,0 @@
-// TagarelaWorker: placeholder until the module's first real file lands; delete it then.

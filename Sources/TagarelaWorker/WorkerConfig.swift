@@ -1,0 +1,40 @@
+// WorkerConfig: the settings of one worker process, with the defaults the command line falls back to.
+import TagarelaStore
+
+/// Everything `tagarela worker` needs to serve one shard.
+public struct WorkerConfig {
+    /// This worker's shard number, 0..<workers.
+    public var shard: Int
+    /// How many workers the data is partitioned for (slot -> worker = slot % workers).
+    public var workers: Int
+    /// The instance's data folder; this worker's store is `dataDirectory/shard-K`.
+    public var dataDirectory: String
+    /// The Unix socket the gateway's links connect to.
+    public var socketPath: String
+    /// When journal writes reach the disk (see ShardStore).
+    public var fsync: FsyncPolicy = .always
+    /// PBKDF2 iterations for new password hashes. 100,000 keeps an offline guess at about
+    /// 0.1 s of one core per try while a login still costs well under that on a worker's pool.
+    public var pbkdf2Iterations: Int = 100_000
+    /// Journal size that triggers compaction into a new snapshot. 64 MiB bounds recovery time
+    /// (replaying 64 MiB takes about a second) without snapshotting often under load.
+    public var compactJournalBytes: Int = 64 << 20
+    /// Threads that run PBKDF2, so a burst of logins never stalls the event loop.
+    public var hashThreads: Int = 2
+    /// Largest link frame accepted from the gateway: a client message is at most 1 MiB,
+    /// plus the frame's own fields.
+    public var maxLinkFrameBytes: Int = (1 << 20) + 64 * 1024
+    /// A link whose unsent replies pass this is not read until it drains, so a gateway that
+    /// stops reading cannot make the worker buffer without bound.
+    public var maxLinkQueuedBytes: Int = 64 << 20
+
+    public init(shard: Int, workers: Int, dataDirectory: String, socketPath: String) {
+        self.shard = shard
+        self.workers = workers
+        self.dataDirectory = dataDirectory
+        self.socketPath = socketPath
+    }
+
+    /// This shard's store folder.
+    public var storeDirectory: String { dataDirectory + "/shard-\(shard)" }
+}

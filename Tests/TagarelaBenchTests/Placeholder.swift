@@ -1,1 +1,0 @@
-import XCTest  // TagarelaBenchTests placeholder: delete when the first real test lands

@@ -1,1 +1,0 @@
-import XCTest  // TagarelaEventLoopTests placeholder: delete when the first real test lands

@@ -1,1 +1,0 @@
-import XCTest  // TagarelaLinkTests placeholder: delete when the first real test lands

@@ -1,1 +1,0 @@
-import XCTest  // TagarelaStoreTests placeholder: delete when the first real test lands

@@ -1,0 +1,180 @@
+// ShardStoreTests: append/commit/reopen, fsync policies, torn tails at every offset, mid-journal damage.
+import XCTest
+@testable import TagarelaStore
+import TestSupport
+
+final class ShardStoreTests: XCTestCase {
+    var temp: TempDirectory!
+    var dir: String { temp.path + "/shard-0" }
+    var journal0: String { dir + "/journal-0.log" }
+
+    override func setUp() { temp = TempDirectory(prefix: "tagarela-store") }
+    override func tearDown() { temp.remove() }
+
+    func testRoundTripAcrossReopen() throws {
+        var (store, snapshot, records) = try ShardStore.open(directory: dir, policy: .always, log: { _ in })
+        XCTAssertNil(snapshot)
+        XCTAssertEqual(records, [])
+        for i in 0..<10 { store.append(record(i)) }
+        XCTAssertEqual(store.journalBytes, 0, "append makes no syscall")
+        try store.commit()
+        store.append(record(10))
+        try store.commit()
+        XCTAssertEqual(store.journalBytes, fileBytes(journal0).count)
+        store.close()
+        (store, snapshot, records) = try ShardStore.open(directory: dir, policy: .always, log: { _ in })
+        XCTAssertNil(snapshot)
+        XCTAssertEqual(records, (0...10).map(record))
+        store.append(record(11))
+        try store.commit()
+        store.close()
+        XCTAssertEqual(try loadEntries(dir), strings((0...11).map(record)))
+    }
+
+    /// One write per commit whatever the batch size; syncs exactly as each policy says.
+    func testEveryFsyncPolicy() throws {
+        for policy in FsyncPolicy.allCases {
+            let directory = temp.path + "/\(policy.rawValue)"
+            let store = try ShardStore.open(directory: directory, policy: policy, log: { _ in }).store
+            try store.commit()
+            XCTAssertEqual(store.writeCalls, 0, "an empty commit makes no syscall")
+            for turn in 0..<3 {
+                for i in 0..<5 { store.append(record(turn * 5 + i)) }
+                try store.commit()
+            }
+            XCTAssertEqual(store.writeCalls, 3)
+            XCTAssertEqual(store.syncCalls, policy == .always ? 3 : 0, "\(policy)")
+            try store.sync()
+            try store.sync()
+            XCTAssertEqual(store.syncCalls, [.always: 3, .interval: 1, .never: 0][policy], "\(policy)")
+            store.close()
+            XCTAssertThrowsError(try store.commit()) { XCTAssertEqual($0 as? StoreError, .unusable) }
+            XCTAssertEqual(try loadEntries(directory), strings((0..<15).map(record)), "\(policy)")
+        }
+    }
+
+    /// Cut the journal at every byte offset inside its last record: recovery keeps exactly the
+    /// complete records, truncates the file to them, logs it, and new appends follow cleanly.
+    func testTornTailAtEveryOffset() throws {
+        let store = try ShardStore.open(directory: dir, policy: .always, log: { _ in }).store
+        for i in 0..<4 { store.append(record(i)) }
+        try store.commit()
+        let lastStart = store.journalBytes
+        store.append(record(4))
+        try store.commit()
+        store.close()
+        let full = fileBytes(journal0)
+        for cut in lastStart..<full.count {
+            writeBytes(Array(full[..<cut]), journal0)
+            var logs: [String] = []
+            let opened = try ShardStore.open(directory: dir, policy: .always, log: { logs.append($0) })
+            XCTAssertEqual(opened.records, (0..<4).map(record), "cut at \(cut)")
+            XCTAssertEqual(fileBytes(journal0).count, lastStart, "file truncated, cut at \(cut)")
+            XCTAssertEqual(logs.count, cut == lastStart ? 0 : 1, "cut at \(cut)")
+            opened.store.append(record(99))
+            try opened.store.commit()
+            opened.store.close()
+            XCTAssertEqual(try loadEntries(dir), strings((0..<4).map(record) + [record(99)]))
+        }
+    }
+
+    /// A file extended with zeros by a crash (size updated, data never written) is a torn tail.
+    func testZeroFilledTailIsCut() throws {
+        let store = try ShardStore.open(directory: dir, policy: .always, log: { _ in }).store
+        for i in 0..<3 { store.append(record(i)) }
+        try store.commit()
+        store.close()
+        let good = fileBytes(journal0)
+        writeBytes(good + [UInt8](repeating: 0, count: 4096), journal0)
+        XCTAssertEqual(try loadEntries(dir), strings((0..<3).map(record)))
+        XCTAssertEqual(fileBytes(journal0), good)
+    }
+
+    /// A bad checksum in the last record with nothing valid after it is a torn tail.
+    func testBadChecksumInLastRecordIsCut() throws {
+        let store = try ShardStore.open(directory: dir, policy: .always, log: { _ in }).store
+        for i in 0..<3 { store.append(record(i)) }
+        try store.commit()
+        let lastStart = store.journalBytes
+        store.append(record(3))
+        try store.commit()
+        store.close()
+        var bytes = fileBytes(journal0)
+        bytes[bytes.count - 1] ^= 0x01
+        writeBytes(bytes, journal0)
+        XCTAssertEqual(try loadEntries(dir), strings((0..<3).map(record)))
+        XCTAssertEqual(fileBytes(journal0).count, lastStart)
+    }
+
+    /// Damage followed by valid records stops startup with the file and the damaged record's offset.
+    func testMiddleDamageRefusesNamingFileAndOffset() throws {
+        let store = try ShardStore.open(directory: dir, policy: .always, log: { _ in }).store
+        var starts: [Int] = []
+        for i in 0..<5 {
+            starts.append(store.journalBytes)
+            store.append(record(i))
+            try store.commit()
+        }
+        store.close()
+        let good = fileBytes(journal0)
+        // A flipped payload byte, a flipped checksum byte, and corrupted lengths (too long, zero, huge).
+        let damages: [(String, Int, (inout [UInt8]) -> Void)] = [
+            ("payload", 2, { $0[starts[2] + 10] ^= 0x40 }),
+            ("checksum", 1, { $0[starts[1] + 5] ^= 0x01 }),
+            ("length+1", 2, { $0[starts[2] + 3] &+= 1 }),
+            ("length 0", 3, { $0[starts[3] + 3] = 0 }),
+            ("length huge", 0, { $0[starts[0]] = 0xff }),
+        ]
+        for (name, index, damage) in damages {
+            var bytes = good
+            damage(&bytes)
+            writeBytes(bytes, journal0)
+            XCTAssertThrowsError(try ShardStore.open(directory: dir, policy: .always, log: { _ in }), name) { error in
+                guard case .corruptJournal(let file, let offset, _) = error as? StoreError else {
+                    return XCTFail("\(name): unexpected \(error)")
+                }
+                XCTAssertEqual(file, journal0, name)
+                XCTAssertEqual(offset, starts[index], name)
+                XCTAssertTrue("\(error)".contains("journal-0.log") && "\(error)".contains("offset \(starts[index])"), name)
+            }
+            XCTAssertEqual(fileBytes(journal0), bytes, "\(name): a refused journal is left untouched")
+        }
+    }
+
+    func testCorruptSnapshotRefuses() throws {
+        let store = try ShardStore.open(directory: dir, policy: .always, log: { _ in }).store
+        try store.compact(snapshot: snapshotBytes(["a", "b"]))
+        store.close()
+        var bytes = fileBytes(dir + "/snapshot.json")
+        bytes[bytes.count - 4] ^= 0x20
+        writeBytes(bytes, dir + "/snapshot.json")
+        XCTAssertThrowsError(try ShardStore.open(directory: dir, policy: .always, log: { _ in })) { error in
+            guard case .corruptSnapshot(let file, _) = error as? StoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, dir + "/snapshot.json")
+        }
+        writeBytes(Array(bytes.prefix(20)), dir + "/snapshot.json")
+        XCTAssertThrowsError(try ShardStore.open(directory: dir, policy: .always, log: { _ in }))
+    }
+
+    func testSnapshotEnvelopeFormat() throws {
+        let body = Array(#"{"users":[]}"#.utf8)
+        let text = String(decoding: SnapshotFile(generation: 7, body: body).encoded(), as: UTF8.self)
+        XCTAssertEqual(text, "{\"format\":1,\"generation\":7,\"length\":12,\"crc32c\":\(CRC32C.checksum(body)),"
+                       + "\"snapshot\":{\"users\":[]}}\n")
+        let decoded = try SnapshotFile.decode(Array(text.utf8), file: "x")
+        XCTAssertEqual(decoded.generation, 7)
+        XCTAssertEqual(decoded.body, body)
+        XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(text.utf8)), "the envelope is JSON")
+    }
+
+    /// A journal newer than the snapshot cannot come from the compaction protocol: refuse.
+    func testJournalNewerThanSnapshotRefuses() throws {
+        let store = try ShardStore.open(directory: dir, policy: .always, log: { _ in }).store
+        store.close()
+        writeBytes([], dir + "/journal-1.log")
+        XCTAssertThrowsError(try ShardStore.open(directory: dir, policy: .always, log: { _ in })) { error in
+            guard case .inconsistent(let path, _) = error as? StoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, dir + "/journal-1.log")
+        }
+    }
+}

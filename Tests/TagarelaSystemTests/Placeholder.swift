@@ -1,1 +1,0 @@
-import XCTest  // TagarelaSystemTests placeholder: delete when the first real test lands
