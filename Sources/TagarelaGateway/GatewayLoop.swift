@@ -132,7 +132,7 @@ final class GatewayLoop {
 
     func endSession(userID: String, sessionID: String, except connectionID: UInt64) {
         guard let list = byUser[userID] else { return }
-        let notice = GatewayResponse.sessionEnded(userID: userID)
+        let notice = GatewayResponse.sessionEnded
         for conn in list where conn.sessionID == sessionID && conn.id != connectionID {
             unbind(conn)
             conn.send(notice)

@@ -82,20 +82,19 @@ public enum GatewayResponse {
         return w.bytes
     }
 
-    /// `{"type":"session:ended","payload":{"reason":"logout","user_id":U}}`, pushed to the other
-    /// connections of a session that logged out (PROTOCOL.md 2.1).
-    public static func sessionEnded(userID: String) -> [UInt8] {
+    /// `{"type":"session:ended","payload":{"reason":"logout"}}`, pushed to the other connections
+    /// of a session that logged out (PROTOCOL.md 2.1 and 3.2).
+    public static let sessionEnded: [UInt8] = {
         var w = JSONWriter(capacity: 96)
         w.beginObject()
         w.key("type"); w.string("session:ended")
         w.key("payload")
         w.beginObject()
         w.key("reason"); w.string("logout")
-        w.key("user_id"); w.string(userID)
         w.endObject()
         w.endObject()
         return w.bytes
-    }
+    }()
 
     /// The JSON of an internal request the gateway sends to a shard (flag bit 0 set on the link).
     public static func internalRequest(type: String, _ fill: (inout JSONWriter) -> Void) -> [UInt8] {

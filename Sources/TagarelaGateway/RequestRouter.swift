@@ -2,6 +2,7 @@
 import TagarelaJSON
 import TagarelaLink
 import TagarelaCrypto
+import enum TagarelaModel.FieldLimits
 
 /// The users of one shard whose existence a cross-shard write must check first.
 public struct ShardUsers: Equatable, Sendable {
@@ -37,8 +38,10 @@ public enum Route: Equatable, Sendable {
 public enum RequestRouter {
     /// At most this many ids in `get_presence` and `create_group` (PROTOCOL.md 2.2, 2.4).
     public static let idsPerRequestMax = 100
-    /// Chat and user ids longer than this are refused before routing (PROTOCOL.md 2.5).
-    public static let idCharactersMax = 64
+    /// User ids longer than this are refused before routing (PROTOCOL.md 2.5).
+    public static let idCharactersMax = FieldLimits.idMax
+    /// Chat ids may be longer: a direct chat's id holds two usernames (PROTOCOL.md 3.1).
+    public static let chatIDCharactersMax = FieldLimits.chatIDMax
     /// `search_users` defaults (PROTOCOL.md 2.1).
     public static let searchLimitDefault = 20
     public static let searchLimitMax = 100
@@ -64,17 +67,17 @@ public enum RequestRouter {
         case .logout:
             return .shard(shard(userID))
         case .message, .getMessages, .markRead, .typing:
-            guard let chatID = idField(json, "chat_id") else {
+            guard let chatID = idField(json, "chat_id", max: chatIDCharactersMax) else {
                 return .reject(message: "missing or invalid field: chat_id")
             }
             return .shard(shard(chatID))
         case .removeGroupMember:
-            guard let chatID = idField(json, "group_id") else {
+            guard let chatID = idField(json, "group_id", max: chatIDCharactersMax) else {
                 return .reject(message: "missing or invalid field: group_id")
             }
             return .shard(shard(chatID))
         case .addGroupMember:
-            guard let chatID = idField(json, "group_id") else {
+            guard let chatID = idField(json, "group_id", max: chatIDCharactersMax) else {
                 return .reject(message: "missing or invalid field: group_id")
             }
             guard let user = idField(json, "user_id") else {
@@ -142,17 +145,18 @@ public enum RequestRouter {
         }
     }
 
-    /// A non-empty string field of at most `idCharactersMax` characters.
-    static func idField(_ json: JSON, _ name: String) -> String? {
-        guard let s = json[name]?.string, !s.isEmpty, s.count <= idCharactersMax else { return nil }
+    /// A non-empty string field of at most `max` characters (Unicode scalars, PROTOCOL.md 3.1).
+    static func idField(_ json: JSON, _ name: String, max: Int = idCharactersMax) -> String? {
+        guard let s = json[name]?.string, !s.isEmpty, s.unicodeScalars.count <= max else { return nil }
         return s
     }
 }
 
-/// Group ids minted by the gateway: `g_` and 24 hex digits of random bytes, so a new group lands
-/// on a uniformly random shard and ids never collide in practice (96 bits).
+/// Group ids minted by the gateway: `g:` and 24 hex digits of random bytes (PROTOCOL.md 3.1), so
+/// a new group lands on a uniformly random shard and ids never collide in practice (96 bits).
 public enum GroupID {
+    /// A fresh group id.
     public static func mint() -> String {
-        "g_" + hexString(SecureRandom.bytes(count: 12))
+        "g:" + hexString(SecureRandom.bytes(count: 12))
     }
 }

@@ -61,7 +61,10 @@ final class RequestRoutingTests: XCTestCase {
         XCTAssertEqual(route(#"{"type":"remove_group_member","group_id":"g_9","user_id":"x"}"#),
                        .shard(Slots.worker(for: "g_9", workers: 4)))
         guard case .reject = route(#"{"type":"message","chat_id":7}"#) else { return XCTFail("chat_id must be a string") }
-        let long = String(repeating: "c", count: 65)
+        // A direct chat id holds two usernames: up to 67 characters.
+        let direct = DirectChatID.make(String(repeating: "a", count: 32), String(repeating: "b", count: 32))
+        XCTAssertEqual(route("{\"type\":\"typing\",\"chat_id\":\"\(direct)\"}"), .shard(Slots.worker(for: direct, workers: 4)))
+        let long = String(repeating: "c", count: 68)
         guard case .reject = route("{\"type\":\"typing\",\"chat_id\":\"\(long)\"}") else { return XCTFail("id too long") }
     }
 
@@ -90,7 +93,8 @@ final class RequestRoutingTests: XCTestCase {
         guard case .reject = route("{\"type\":\"create_group\",\"group_name\":\"g\",\"member_ids\":[\(many)]}") else {
             return XCTFail("more than 100 members")
         }
-        XCTAssertTrue(GroupID.mint().hasPrefix("g_"))
+        XCTAssertTrue(GroupID.mint().hasPrefix("g:"))
+        XCTAssertEqual(GroupID.mint().count, 26)
         XCTAssertNotEqual(GroupID.mint(), GroupID.mint())
     }
 
