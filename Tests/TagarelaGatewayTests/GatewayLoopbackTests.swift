@@ -287,6 +287,32 @@ final class GatewayLoopbackTests: XCTestCase {
         XCTAssertEqual(close.map { UInt16($0.payload[0]) << 8 | UInt16($0.payload[1]) }, 1008)
     }
 
+    func testIdleWebSocketIsPingedThenClosedWithoutPong() throws {
+        let h = try start(workers: 0, configure: { c in
+            c.limits.idlePingIntervalMs = 60
+            c.limits.pongTimeoutMs = 60
+        })
+        let answering = try h.client()
+        XCTAssertNotNil(answering.upgrade())
+        let silent = try h.client()
+        XCTAssertNotNil(silent.upgrade())
+        XCTAssertEqual(silent.readFrame()?.opcode, 0x9)
+        XCTAssertEqual(answering.readFrame()?.opcode, 0x9)
+        answering.sendFrame(.pong, [])
+        // The silent one is dropped after the pong timeout; the one that answered stays.
+        XCTAssertTrue(silent.waitForClose())
+        XCTAssertEqual(answering.readFrame()?.opcode, 0x9)
+        answering.sendFrame(.pong, [])
+        answering.sendText("{\"type\":\"typing\",\"request_id\":\"x\",\"chat_id\":\"c\"}")
+        var reply: JSON? = nil
+        while let frame = answering.readFrame() {
+            if frame.opcode == 0x9 { answering.sendFrame(.pong, []); continue }
+            reply = try? JSON.parse(frame.payload)
+            break
+        }
+        XCTAssertEqual(reply?["code"]?.string, "unauthenticated")
+    }
+
     func testTooLongLineGetsTooLargeThenClose() throws {
         let h = try start(workers: 0, configure: { $0.limits.ndjsonLineBytesMax = 64 })
         let c = try h.client()
