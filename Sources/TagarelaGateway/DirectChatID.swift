@@ -1,11 +1,12 @@
-// DirectChatID: the id of the direct chat between two users, derived so both sides route to the same shard.
+// DirectChatID: the id of the direct chat between two users, derived exactly as the shard engine does.
+import enum TagarelaModel.FieldRules
 
-/// The id of a direct chat: `d:` and the two lower-cased usernames sorted and joined by `:`.
-/// The shard engine derives the same id (the gateway also passes it in `LinkRequest.arg`), so
-/// `create_chat` and every later request on that chat reach the same shard.
+/// The id of a direct chat (PROTOCOL.md 3.1: `d:` and the two lower-cased usernames, sorted,
+/// joined by `:`). It delegates to the model's rule so `create_chat` and every later request on
+/// that chat reach the shard that holds it.
 public enum DirectChatID {
+    /// The id for users `a` and `b`, in either order and any case.
     public static func make(_ a: String, _ b: String) -> String {
-        let x = a.lowercased(), y = b.lowercased()
-        return x <= y ? "d:\(x):\(y)" : "d:\(y):\(x)"
+        FieldRules.directChatID(a.lowercased(), b.lowercased())
     }
 }
