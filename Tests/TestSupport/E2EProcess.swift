@@ -1,0 +1,132 @@
+// E2EProcess: finds the tagarela binary and the supervisor script, runs commands with a deadline, and ends only processes a test started.
+import Foundation
+import Glibc
+import TagarelaSystem
+
+/// What a finished command printed and how it ended.
+public struct E2ECommandResult {
+    /// The exit status (128 + signal when killed).
+    public let status: Int32
+    /// stdout and stderr, interleaved as written.
+    public let output: String
+}
+
+/// Process helpers for the end-to-end tests.
+public enum E2EProcess {
+    /// The debug `tagarela` built next to the test bundle (`swift build --build-tests`), found from
+    /// `/proc/self/exe` (the xctest runner on Linux) or from the loaded `.xctest` bundle.
+    public static let binary: String = {
+        var candidates: [String] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append((exe as NSString).deletingLastPathComponent)
+        }
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            candidates.append((bundle.bundlePath as NSString).deletingLastPathComponent)
+        }
+        candidates.append(repositoryRoot + "/.build/debug")
+        for dir in candidates {
+            let path = dir + "/tagarela"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return candidates[0] + "/tagarela"
+    }()
+
+    /// The repository root, from this file's compile-time path (Tests/TestSupport/E2EProcess.swift).
+    public static let repositoryRoot: String = {
+        let file = URL(fileURLWithPath: #filePath)
+        return file.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }()
+
+    /// `deploy/tagarela`, the supervisor script.
+    public static var supervisor: String { repositoryRoot + "/deploy/tagarela" }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+    public static func freePort() throws -> Int {
+        let fd = try Socket.listenTCP(host: "127.0.0.1", port: 0, reusePort: false)
+        defer { FileDescriptor.close(fd) }
+        return try Socket.boundPort(fd)
+    }
+
+    /// The environment for child processes: ours without any TAGARELA_* setting, plus `extra`.
+    public static func environment(_ extra: [String: String]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TAGARELA_") }
+        for (key, value) in extra { env[key] = value }
+        return env
+    }
+
+    /// Runs `executable args` to completion with stdout+stderr captured in a file; kills it
+    /// (SIGKILL) and reports status 137 when it outlives `timeoutMs`.
+    public static func run(_ executable: String, _ args: [String], environment env: [String: String],
+                           timeoutMs: Int) throws -> E2ECommandResult {
+        let outputPath = NSTemporaryDirectory() + "tgr-e2e-cmd-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        guard let output = FileHandle(forWritingAtPath: outputPath) else {
+            throw E2EError.process("cannot open \(outputPath)")
+        }
+        defer { try? output.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = args
+        process.environment = env
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = output
+        process.standardError = output
+        let done = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in done.signal() }
+        try process.run()
+        var status: Int32
+        if done.wait(timeout: .now() + .milliseconds(timeoutMs)) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            _ = done.wait(timeout: .now() + .seconds(5))
+            status = 137
+        } else {
+            status = process.terminationStatus
+            if process.terminationReason == .uncaughtSignal { status += 128 }
+        }
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        return E2ECommandResult(status: status, output: text)
+    }
+
+    /// The NUL-separated command line of `pid`, joined with spaces; nil when it is gone.
+    public static func commandLine(_ pid: Int32) -> String? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return nil }
+        return String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// True while `pid` exists and is not a zombie.
+    public static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
+        return state != "Z"
+    }
+
+    /// The parent pid of `pid` (from /proc/PID/stat), nil when it is gone.
+    public static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+
+    /// Sends `signal` to `pid` only if its command line contains `marker` (a test's own data
+    /// folder), so a recycled pid of someone else's process is never touched. True when sent.
+    @discardableResult
+    public static func signal(_ pid: Int32, _ signal: Int32, ifCommandLineContains marker: String) -> Bool {
+        guard pid > 1, let line = commandLine(pid), line.contains(marker) else { return false }
+        return kill(pid, signal) == 0
+    }
+
+    /// Polls `condition` every 10 ms until it holds or `timeoutMs` passes; returns whether it held.
+    @discardableResult
+    public static func waitUntil(timeoutMs: Int, _ condition: () -> Bool) -> Bool {
+        let deadline = Clock.monotonicMs() + Int64(timeoutMs)
+        while true {
+            if condition() { return true }
+            if Clock.monotonicMs() >= deadline { return false }
+            usleep(10_000)
+        }
+    }
+}
