@@ -119,12 +119,13 @@ public final class E2EByteStream {
     /// The bytes up to and including `delimiter`; `maxBytes` bounds the search.
     public func read(through delimiter: [UInt8], maxBytes: Int = 2 << 20, timeoutMs: Int = 3000) throws -> [UInt8] {
         let deadline = Clock.monotonicMs() + Int64(timeoutMs)
-        var searchFrom = start
+        // Bytes after `start` already searched; relative, because `fill` may move the buffer.
+        var scanned = 0
         while true {
-            if let end = find(delimiter, from: searchFrom) {
+            if let end = find(delimiter, from: start + scanned) {
                 return take(end + delimiter.count - start)
             }
-            searchFrom = max(start, buffer.count - delimiter.count + 1)
+            scanned = max(0, buffered - delimiter.count + 1)
             if buffered > maxBytes {
                 throw E2EError.protocolViolation("no delimiter within \(maxBytes) bytes")
             }

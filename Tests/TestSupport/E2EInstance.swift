@@ -123,8 +123,8 @@ public final class E2EInstance {
         }
     }
 
-    /// A detached (setsid) shell that, should this test process die first, stops the instance
-    /// and removes the folder; it exits within a second once the folder is gone.
+    /// A detached (setsid, reparented) shell that, should this test process die first, stops the
+    /// instance and removes the folder; it exits within a second once the folder is gone.
     private func startWatchdog() {
         let script = """
         while kill -0 \(getpid()) 2>/dev/null && [ -d "$1" ]; do sleep 1; done
@@ -138,13 +138,10 @@ public final class E2EInstance {
           rm -rf "$1"
         fi
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = ["/bin/bash", "-c", script, "e2e-watchdog", dataDir, E2EProcess.supervisor]
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try? process.run()
+        // The outer shell starts the watchdog in the background and exits at once, so the
+        // watchdog is nobody's zombie and the outer shell is reaped right here.
+        _ = try? E2EProcess.run("/bin/bash", ["-c", "setsid /bin/bash -c \"$0\" e2e-watchdog \"$1\" \"$2\" </dev/null >/dev/null 2>&1 &",
+                                              script, dataDir, E2EProcess.supervisor],
+                                environment: environment, timeoutMs: 5000)
     }
 }

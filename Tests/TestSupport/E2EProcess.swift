@@ -15,7 +15,11 @@ public struct E2ECommandResult {
 public enum E2EProcess {
     /// The debug `tagarela` built next to the test bundle (`swift build --build-tests`), found from
     /// `/proc/self/exe` (the xctest runner on Linux) or from the loaded `.xctest` bundle.
+    /// `TAGARELA_E2E_BIN` overrides it (to run the suite against a release binary).
     public static let binary: String = {
+        if let override = ProcessInfo.processInfo.environment["TAGARELA_E2E_BIN"], !override.isEmpty {
+            return override
+        }
         var candidates: [String] = []
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             candidates.append((exe as NSString).deletingLastPathComponent)
@@ -55,37 +59,56 @@ public enum E2EProcess {
     }
 
     /// Runs `executable args` to completion with stdout+stderr captured in a file; kills it
-    /// (SIGKILL) and reports status 137 when it outlives `timeoutMs`.
+    /// (SIGKILL) and reports status 137 when it outlives `timeoutMs`. posix_spawn and a polled
+    /// `waitpid(WNOHANG)`, so no run loop or signal source is involved.
     public static func run(_ executable: String, _ args: [String], environment env: [String: String],
                            timeoutMs: Int) throws -> E2ECommandResult {
-        let outputPath = NSTemporaryDirectory() + "tgr-e2e-cmd-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        guard let output = FileHandle(forWritingAtPath: outputPath) else {
-            throw E2EError.process("cannot open \(outputPath)")
-        }
-        defer { try? output.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = args
-        process.environment = env
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
-        let done = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in done.signal() }
-        try process.run()
-        var status: Int32
-        if done.wait(timeout: .now() + .milliseconds(timeoutMs)) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            _ = done.wait(timeout: .now() + .seconds(5))
-            status = 137
-        } else {
-            status = process.terminationStatus
-            if process.terminationReason == .uncaughtSignal { status += 128 }
+        let outputPath = "/tmp/tgr-e2e-cmd-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { unlink(outputPath) }
+        let pid = try spawn(executable, args, environment: env, outputPath: outputPath)
+        var status: Int32 = 0
+        let deadline = Clock.monotonicMs() + Int64(timeoutMs)
+        var exitStatus: Int32? = nil
+        while exitStatus == nil {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid {
+                // WIFEXITED / WEXITSTATUS / WTERMSIG spelled out (the C macros are not imported).
+                let signal = status & 0x7F
+                exitStatus = signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+            } else if r < 0 && errno != EINTR {
+                throw E2EError.process("waitpid(\(pid)) failed: errno \(errno)")
+            } else if Clock.monotonicMs() >= deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                exitStatus = 137
+            } else {
+                usleep(10_000)
+            }
         }
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return E2ECommandResult(status: status, output: text)
+        return E2ECommandResult(status: exitStatus!, output: text)
+    }
+
+    /// Starts `executable args` with stdin from /dev/null and stdout+stderr appended to
+    /// `outputPath`; returns its pid (the caller reaps it).
+    public static func spawn(_ executable: String, _ args: [String], environment env: [String: String],
+                             outputPath: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable] + args).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        guard rc == 0 else { throw E2EError.process("posix_spawn(\(executable)) failed: errno \(rc)") }
+        return pid
     }
 
     /// The NUL-separated command line of `pid`, joined with spaces; nil when it is gone.
