@@ -34,6 +34,8 @@ public final class WorkerServer {
         self.store = opened.store
         var engineConfig = EngineConfig()
         engineConfig.pbkdf2Iterations = config.pbkdf2Iterations
+        let (shard, workers) = (config.shard, config.workers)
+        engineConfig.ownsUser = { Slots.worker(for: $0, workers: workers) == shard }
         self.engine = try ShardEngine.load(snapshot: opened.snapshot, records: opened.records, config: engineConfig)
         log("shard \(config.shard): loaded \(opened.records.count) journal records on top of the snapshot")
         self.hasher = PasswordHasher(threads: config.hashThreads, loop: loop)
@@ -42,6 +44,17 @@ public final class WorkerServer {
         loop.addBeforeSleep { [unowned self] in self.commitAndRelease() }
         if config.fsync == .interval {
             scheduleIntervalSync()
+        }
+        schedulePurge()
+    }
+
+    /// Expired sessions are dropped every ten minutes (their tokens already fail `auth`; this
+    /// keeps the table and the snapshot from growing with dead sessions). The records join the
+    /// next group commit like any other change.
+    private func schedulePurge() {
+        loop.schedule(afterMs: 600_000) { [unowned self] in
+            for record in self.engine.purgeExpiredSessions() { self.store.append(record) }
+            self.schedulePurge()
         }
     }
 

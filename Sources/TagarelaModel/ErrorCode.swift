@@ -1,0 +1,61 @@
+// ErrorCode: the closed set of protocol error codes (PROTOCOL.md section 2) and the error that carries one.
+
+/// What went wrong, for clients to switch on. Raw values are the wire spellings.
+public enum ErrorCode: String, Equatable, CaseIterable {
+    /// Malformed JSON, a missing or wrongly typed field, a field out of bounds, an unknown type.
+    case badRequest = "bad_request"
+    /// A raw TCP line over the limit (the connection is then closed).
+    case tooLarge = "too_large"
+    /// The request needs an authenticated connection, or its session ended.
+    case unauthenticated
+    /// The user may not do this to this chat.
+    case forbidden
+    /// No such user or chat.
+    case notFound = "not_found"
+    /// The thing already exists (a taken username, a reused group id).
+    case conflict
+    /// Wrong username or password, or an unknown or expired token.
+    case badCredentials = "bad_credentials"
+    /// Too many requests; the error carries `retry_after_ms`.
+    case rateLimited = "rate_limited"
+    /// A shard is down or restarting; safe to retry.
+    case unavailable
+    /// A bug on our side.
+    case internalError = "internal"
+}
+
+/// A protocol-level failure of one request: a code and a sentence for people.
+public struct RequestError: Error, Equatable, CustomStringConvertible {
+    /// The code clients switch on.
+    public var code: ErrorCode
+    /// Human-readable text; never parsed by clients.
+    public var message: String
+
+    /// Makes an error.
+    public init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// `code: message`.
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    /// A field is missing or has the wrong JSON type.
+    public static func badField(_ name: String, _ expected: String) -> RequestError {
+        RequestError(.badRequest, "field '\(name)' must be \(expected)")
+    }
+
+    /// The connection has not authenticated.
+    public static let unauthenticated = RequestError(.unauthenticated, "log in first")
+    /// Login failure: the same text for an unknown user and a wrong password, so the answer
+    /// does not reveal which usernames exist.
+    public static let badCredentials = RequestError(.badCredentials, "wrong username or password")
+    /// Unknown, expired or ended token.
+    public static let badToken = RequestError(.badCredentials, "invalid or expired token")
+    /// The requester is not a member of the chat.
+    public static let notMember = RequestError(.forbidden, "not a member of this chat")
+    /// No such chat on this shard.
+    public static let chatNotFound = RequestError(.notFound, "no such chat")
+    /// No such user.
+    public static let userNotFound = RequestError(.notFound, "no such user")
+}

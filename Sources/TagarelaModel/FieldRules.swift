@@ -1,0 +1,96 @@
+// FieldRules: the bounds of every request field (PROTOCOL.md 2.1-2.5) and the checks that apply them.
+
+/// Every field bound in one place, each with the reason it exists.
+public enum FieldLimits {
+    /// Usernames are ids and routing keys: short and from a small alphabet (PROTOCOL.md 2.1).
+    public static let usernameMin = 3
+    /// See `usernameMin`.
+    public static let usernameMax = 32
+    /// Below 8 bytes a password is guessable; above 1024 the slow hash becomes a DoS lever.
+    public static let passwordMinBytes = 8
+    /// See `passwordMinBytes`.
+    public static let passwordMaxBytes = 1024
+    /// Display names are shown in lists.
+    public static let displayNameMax = 64
+    /// Group names are shown in lists.
+    public static let groupNameMax = 100
+    /// Bounds the fan-out of one create_group.
+    public static let memberIDsMax = 100
+    /// Message size bound: keeps history and fan-out frames small.
+    public static let contentMax = 4000
+    /// request_id, client_msg_id and user ids are echoed and stored: at most 64 characters.
+    public static let idMax = 64
+    /// Chat ids: the longest id the server mints is a direct chat id, `d:` + two 32-character
+    /// usernames joined by `:` = 67 characters.
+    public static let chatIDMax = 67
+    /// Tokens are `<username>.<43 base64url characters>` (76 at most); anything longer is junk.
+    public static let tokenMax = 128
+    /// Prefix searches longer than a username cannot match anything.
+    public static let queryMax = 64
+    /// search_users default and bound.
+    public static let searchLimitDefault = 20
+    /// See `searchLimitDefault`.
+    public static let searchLimitMax = 100
+    /// get_messages default and bound.
+    public static let messagesLimitDefault = 50
+    /// See `messagesLimitDefault`.
+    public static let messagesLimitMax = 200
+    /// get_presence asks about at most this many users.
+    public static let presenceIDsMax = 100
+    /// users_exist (gateway-made) checks at most this many ids at once.
+    public static let usersExistMax = 1000
+}
+
+/// Field checks shared by the gateway and the shard engine.
+public enum FieldRules {
+    /// The stored (lower-case) form of `raw` if it is a valid username, nil otherwise.
+    /// Rule: 3-32 characters of `a-z 0-9 _ . -`, compared case-insensitively.
+    public static func normalizedUsername(_ raw: String) -> String? {
+        let utf8 = raw.utf8
+        guard utf8.count >= FieldLimits.usernameMin, utf8.count <= FieldLimits.usernameMax else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(utf8.count)
+        var changed = false
+        for c in utf8 {
+            switch c {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):
+                out.append(c)
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                out.append(c + 32)
+                changed = true
+            default:
+                return nil
+            }
+        }
+        return changed ? String(decoding: out, as: UTF8.self) : raw
+    }
+
+    /// True when `s` has at most `max` characters. Characters are Unicode scalars: a fixed,
+    /// cheap count that every client language can reproduce (grapheme rules change with
+    /// Unicode versions). Pure-ASCII-sized strings skip the count.
+    @inline(__always)
+    public static func hasAtMost(_ s: String, _ max: Int) -> Bool {
+        let bytes = s.utf8.count
+        if bytes <= max { return true }
+        if bytes > max * 4 { return false }
+        return s.unicodeScalars.count <= max
+    }
+
+    /// Number of characters (Unicode scalars) in `s`.
+    public static func characterCount(_ s: String) -> Int { s.unicodeScalars.count }
+
+    /// The direct chat id of two users: `d:` and the two sorted usernames joined by `:`
+    /// (`:` cannot appear in a username, so the id is unambiguous). Both calls
+    /// `directChatID(a, b)` and `directChatID(b, a)` give the same id.
+    public static func directChatID(_ a: String, _ b: String) -> String {
+        a < b ? "d:\(a):\(b)" : "d:\(b):\(a)"
+    }
+
+    /// The username a token belongs to: the part before the last `.` (usernames may contain
+    /// dots; the base64url tail never does). Used to route `auth` to the user's shard.
+    public static func tokenUsername(_ token: String) -> String? {
+        guard let dot = token.utf8.lastIndex(of: UInt8(ascii: ".")) else { return nil }
+        return normalizedUsername(String(token[..<dot]))
+    }
+}

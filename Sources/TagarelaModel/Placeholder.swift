@@ -1,1 +1,0 @@
-// TagarelaModel: placeholder until the module's first real file lands; delete it then.

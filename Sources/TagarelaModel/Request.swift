@@ -1,0 +1,153 @@
+// Request: the typed form of every client and gateway-internal request of PROTOCOL.md section 2.
+
+import TagarelaJSON
+
+/// Every request `type` the server knows. Raw values are the wire spellings.
+public enum RequestType: String, CaseIterable, Equatable {
+    case register, login, auth, logout
+    case searchUsers = "search_users"
+    case createChat = "create_chat"
+    case createGroup = "create_group"
+    case addGroupMember = "add_group_member"
+    case removeGroupMember = "remove_group_member"
+    case getUserChats = "get_user_chats"
+    case message
+    case getMessages = "get_messages"
+    case markRead = "mark_read"
+    case typing
+    case getPresence = "get_presence"
+    /// Gateway-internal: which of these user ids does this shard not know?
+    case usersExist = "users_exist"
+    /// Gateway-internal: this shard's part of get_user_chats for a given user.
+    case userChats = "user_chats"
+
+    /// Only the gateway may send these (LinkRequest flag bit0); from a client they are unknown.
+    public var isInternal: Bool { self == .usersExist || self == .userChats }
+
+    /// Everything but register, login and auth needs an authenticated connection (2.1).
+    public var needsAuthentication: Bool {
+        switch self {
+        case .register, .login, .auth, .usersExist, .userChats: return false
+        default: return true
+        }
+    }
+}
+
+/// The validated fields of one request. Usernames and user ids are already lower-case.
+public enum RequestBody: Equatable {
+    case register(username: String, password: String, displayName: String?)
+    case login(username: String, password: String)
+    case auth(token: String)
+    case logout
+    case searchUsers(query: String, limit: Int)
+    case createChat(userID: String)
+    case createGroup(name: String, memberIDs: [String])
+    case addGroupMember(groupID: String, userID: String)
+    case removeGroupMember(groupID: String, userID: String)
+    case getUserChats
+    case message(chatID: String, content: String, clientMsgID: String?)
+    /// At most one of `beforeSeq` and `afterSeq` is set.
+    case getMessages(chatID: String, beforeSeq: Int64?, afterSeq: Int64?, limit: Int, markRead: Bool)
+    case markRead(chatID: String, seq: Int64)
+    case typing(chatID: String)
+    case getPresence(userIDs: [String])
+    case usersExist(userIDs: [String])
+    case userChats(userID: String)
+}
+
+/// Where the gateway sends a request (ARCHITECTURE.md "Routing").
+public enum RoutingKey: Equatable {
+    /// The shard owning the slot of this key (a username or a chat id).
+    case key(String)
+    /// A new group: the gateway mints a fresh group id and routes by it.
+    case newGroup
+    /// Every shard; the gateway merges the answers (see `ScatterMerge`).
+    case allShards
+    /// The gateway answers alone (presence).
+    case gateway
+}
+
+/// One parsed, validated request.
+public struct Request: Equatable {
+    /// The request type.
+    public var type: RequestType
+    /// The client's `request_id`, echoed in the response.
+    public var requestID: String?
+    /// The validated fields.
+    public var body: RequestBody
+
+    /// Makes a request from parts (tests and the gateway's own internal requests).
+    public init(type: RequestType, requestID: String?, body: RequestBody) {
+        self.type = type
+        self.requestID = requestID
+        self.body = body
+    }
+
+    /// Parses and validates one request from raw JSON bytes.
+    /// - Parameter allowInternal: accept the gateway-internal types (link flag bit0).
+    public static func parse(_ bytes: UnsafeRawBufferPointer, allowInternal: Bool = false) throws(RequestFailure) -> Request {
+        let json: JSON
+        do {
+            json = try JSON.parse(bytes)
+        } catch {
+            throw RequestFailure(type: "error", requestID: nil, error: RequestError(.badRequest, "malformed JSON: \(error)"))
+        }
+        return try parse(json: json, allowInternal: allowInternal)
+    }
+
+    /// Parses and validates one request from raw JSON bytes.
+    public static func parse(_ bytes: [UInt8], allowInternal: Bool = false) throws(RequestFailure) -> Request {
+        let r: Result<Request, RequestFailure> = bytes.withUnsafeBytes { raw in
+            do throws(RequestFailure) { return .success(try parse(raw, allowInternal: allowInternal)) } catch { return .failure(error) }
+        }
+        return try r.get()
+    }
+
+    /// Validates an already parsed JSON value.
+    public static func parse(json: JSON, allowInternal: Bool = false) throws(RequestFailure) -> Request {
+        guard case .object(let object) = json else {
+            throw RequestFailure(type: "error", requestID: nil, error: RequestError(.badRequest, "a request must be a JSON object"))
+        }
+        var parser = RequestParser(object: object, allowInternal: allowInternal)
+        return try parser.parse()
+    }
+
+    /// Where the gateway routes this request for a connection authenticated as `requesterID`
+    /// ("" before authentication).
+    public func routingKey(requesterID: String) -> RoutingKey {
+        switch body {
+        case .register(let u, _, _), .login(let u, _): return .key(u)
+        case .auth(let token): return .key(FieldRules.tokenUsername(token) ?? token)
+        case .logout: return .key(requesterID)
+        case .createChat(let other): return .key(FieldRules.directChatID(requesterID, other))
+        case .createGroup: return .newGroup
+        case .addGroupMember(let g, _), .removeGroupMember(let g, _): return .key(g)
+        case .message(let c, _, _), .getMessages(let c, _, _, _, _), .markRead(let c, _), .typing(let c): return .key(c)
+        case .searchUsers, .getUserChats, .userChats, .usersExist: return .allShards
+        case .getPresence: return .gateway
+        }
+    }
+}
+
+/// A request that could not be accepted, with what is needed to answer it: the `type` to
+/// echo (`"error"` when none could be read) and the `request_id` when one could be read.
+public struct RequestFailure: Error, Equatable {
+    /// The type to put in the error response.
+    public var type: String
+    /// The request id to echo, if readable.
+    public var requestID: String?
+    /// Code and text.
+    public var error: RequestError
+
+    /// Makes a failure.
+    public init(type: String, requestID: String?, error: RequestError) {
+        self.type = type
+        self.requestID = requestID
+        self.error = error
+    }
+
+    /// The encoded error response.
+    public func response() -> [UInt8] {
+        Responses.error(type: type, requestID: requestID, code: error.code, message: error.message)
+    }
+}

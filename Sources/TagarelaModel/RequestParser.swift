@@ -1,0 +1,189 @@
+// RequestParser: reads and bounds-checks the fields of each request type from a JSON object.
+
+import TagarelaJSON
+
+/// Field extraction with the exact errors of PROTOCOL.md: a missing or wrongly typed field,
+/// or one out of its bounds, is `bad_request` naming the field.
+struct RequestParser {
+    let object: JSONObject
+    let allowInternal: Bool
+    var type = "error"
+    var requestID: String?
+
+    init(object: JSONObject, allowInternal: Bool) {
+        self.object = object
+        self.allowInternal = allowInternal
+    }
+
+    mutating func parse() throws(RequestFailure) -> Request {
+        // The type first, so even a bad request_id is answered under the right type.
+        let rawType = object["type"]?.string
+        if let t = rawType, FieldRules.hasAtMost(t, FieldLimits.idMax) { type = t }
+        if let rid = object["request_id"] {
+            guard let s = rid.string else { throw fail(.badField("request_id", "a string")) }
+            guard FieldRules.hasAtMost(s, FieldLimits.idMax) else {
+                throw fail(RequestError(.badRequest, "field 'request_id' must be at most \(FieldLimits.idMax) characters"))
+            }
+            requestID = s
+        }
+        guard let t = rawType else { throw fail(.badField("type", "a string")) }
+        guard let kind = RequestType(rawValue: t), allowInternal || !kind.isInternal else {
+            throw fail(RequestError(.badRequest, "unknown request type"))
+        }
+        do {
+            let body = try body(for: kind)
+            return Request(type: kind, requestID: requestID, body: body)
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    func fail(_ e: RequestError) -> RequestFailure {
+        RequestFailure(type: type, requestID: requestID, error: e)
+    }
+
+    func body(for kind: RequestType) throws(RequestError) -> RequestBody {
+        switch kind {
+        case .register:
+            let username = try username()
+            let password = try password()
+            var display = try optionalString("display_name", max: FieldLimits.displayNameMax)
+            if display?.isEmpty == true { display = nil }
+            return .register(username: username, password: password, displayName: display)
+        case .login:
+            return .login(username: try username(), password: try password())
+        case .auth:
+            return .auth(token: try string("token", max: FieldLimits.tokenMax))
+        case .logout:
+            return .logout
+        case .searchUsers:
+            let query = try string("query", max: FieldLimits.queryMax, allowEmpty: true).lowercased()
+            let limit = try limit(default: FieldLimits.searchLimitDefault, max: FieldLimits.searchLimitMax)
+            return .searchUsers(query: query, limit: limit)
+        case .createChat:
+            return .createChat(userID: try userID("user_id"))
+        case .createGroup:
+            let name = try string("group_name", max: FieldLimits.groupNameMax)
+            return .createGroup(name: name, memberIDs: try userIDs("member_ids", max: FieldLimits.memberIDsMax))
+        case .addGroupMember:
+            return .addGroupMember(groupID: try chatID("group_id"), userID: try userID("user_id"))
+        case .removeGroupMember:
+            return .removeGroupMember(groupID: try chatID("group_id"), userID: try userID("user_id"))
+        case .getUserChats:
+            return .getUserChats
+        case .message:
+            let chat = try chatID("chat_id")
+            let content = try string("content", max: FieldLimits.contentMax)
+            let cmid = try optionalString("client_msg_id", max: FieldLimits.idMax)
+            return .message(chatID: chat, content: content, clientMsgID: cmid)
+        case .getMessages:
+            let chat = try chatID("chat_id")
+            let before = try optionalInt("before_seq", min: 1)
+            let after = try optionalInt("after_seq", min: 0)
+            if before != nil && after != nil {
+                throw RequestError(.badRequest, "give 'before_seq' or 'after_seq', not both")
+            }
+            let limit = try limit(default: FieldLimits.messagesLimitDefault, max: FieldLimits.messagesLimitMax)
+            var markRead = true
+            if let v = object["mark_read"] {
+                guard let b = v.bool else { throw .badField("mark_read", "a boolean") }
+                markRead = b
+            }
+            return .getMessages(chatID: chat, beforeSeq: before, afterSeq: after, limit: limit, markRead: markRead)
+        case .markRead:
+            let chat = try chatID("chat_id")
+            guard let seq = try optionalInt("seq", min: 0) else { throw .badField("seq", "an integer") }
+            return .markRead(chatID: chat, seq: seq)
+        case .typing:
+            return .typing(chatID: try chatID("chat_id"))
+        case .getPresence:
+            return .getPresence(userIDs: try userIDs("user_ids", max: FieldLimits.presenceIDsMax, keepInvalid: true))
+        case .usersExist:
+            return .usersExist(userIDs: try userIDs("user_ids", max: FieldLimits.usersExistMax, keepInvalid: true))
+        case .userChats:
+            return .userChats(userID: try userID("user_id"))
+        }
+    }
+
+    func string(_ name: String, max: Int, allowEmpty: Bool = false) throws(RequestError) -> String {
+        guard let s = object[name]?.string else { throw .badField(name, "a string") }
+        guard allowEmpty || !s.isEmpty else { throw RequestError(.badRequest, "field '\(name)' must not be empty") }
+        guard FieldRules.hasAtMost(s, max) else {
+            throw RequestError(.badRequest, "field '\(name)' must be at most \(max) characters")
+        }
+        return s
+    }
+
+    func optionalString(_ name: String, max: Int) throws(RequestError) -> String? {
+        guard let v = object[name], !v.isNull else { return nil }
+        guard v.string != nil else { throw .badField(name, "a string") }
+        return try string(name, max: max, allowEmpty: true)
+    }
+
+    func optionalInt(_ name: String, min: Int64) throws(RequestError) -> Int64? {
+        guard let v = object[name], !v.isNull else { return nil }
+        guard let n = v.int else { throw .badField(name, "an integer") }
+        guard n >= min else { throw RequestError(.badRequest, "field '\(name)' must be at least \(min)") }
+        return n
+    }
+
+    func limit(default value: Int, max: Int) throws(RequestError) -> Int {
+        guard let n = try optionalInt("limit", min: 1) else { return value }
+        guard n <= Int64(max) else { throw RequestError(.badRequest, "field 'limit' must be at most \(max)") }
+        return Int(n)
+    }
+
+    func username() throws(RequestError) -> String {
+        guard let raw = object["username"]?.string else { throw .badField("username", "a string") }
+        guard let u = FieldRules.normalizedUsername(raw) else {
+            throw RequestError(.badRequest, "field 'username' must be 3-32 characters of a-z, 0-9, '_', '.', '-'")
+        }
+        return u
+    }
+
+    func password() throws(RequestError) -> String {
+        guard let p = object["password"]?.string else { throw .badField("password", "a string") }
+        let n = p.utf8.count
+        guard n >= FieldLimits.passwordMinBytes, n <= FieldLimits.passwordMaxBytes else {
+            throw RequestError(.badRequest, "field 'password' must be 8 to 1024 bytes")
+        }
+        return p
+    }
+
+    /// A user id is a username: lower-cased; one that cannot be a username names nobody.
+    func userID(_ name: String) throws(RequestError) -> String {
+        let raw = try string(name, max: FieldLimits.idMax)
+        guard let u = FieldRules.normalizedUsername(raw) else { throw .userNotFound }
+        return u
+    }
+
+    /// A list of user ids, de-duplicated in first-seen order. With `keepInvalid`, ids that
+    /// cannot be usernames are kept lower-cased (they are reported missing or offline).
+    func userIDs(_ name: String, max: Int, keepInvalid: Bool = false) throws(RequestError) -> [String] {
+        guard let items = object[name]?.array else { throw .badField(name, "an array of strings") }
+        guard items.count <= max else { throw RequestError(.badRequest, "field '\(name)' must hold at most \(max) ids") }
+        var out: [String] = []
+        out.reserveCapacity(items.count)
+        var seen = Set<String>()
+        for item in items {
+            guard let raw = item.string else { throw .badField(name, "an array of strings") }
+            guard FieldRules.hasAtMost(raw, FieldLimits.idMax) else {
+                throw RequestError(.badRequest, "ids in '\(name)' must be at most \(FieldLimits.idMax) characters")
+            }
+            let id: String
+            if let u = FieldRules.normalizedUsername(raw) {
+                id = u
+            } else if keepInvalid {
+                id = raw.lowercased()
+            } else {
+                throw .userNotFound
+            }
+            if seen.insert(id).inserted { out.append(id) }
+        }
+        return out
+    }
+
+    func chatID(_ name: String) throws(RequestError) -> String {
+        try string(name, max: FieldLimits.chatIDMax)
+    }
+}

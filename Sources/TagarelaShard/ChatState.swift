@@ -1,0 +1,159 @@
+// ChatState: one chat's membership, message history, idempotency index and per-member read markers.
+
+import TagarelaJSON
+import TagarelaModel
+
+/// A member's read marker and how it got there. Markers only move forward; each move is kept
+/// as (seq, time) so that `read_at` of a message is the time the member's marker first
+/// reached it, not the time of the member's latest read.
+struct ReadMarker: Equatable {
+    /// Seqs reached, strictly increasing.
+    var seqs: [Int64] = []
+    /// When each seq in `seqs` was reached.
+    var times: [Int64] = []
+
+    /// The current marker (0: nothing read).
+    var seq: Int64 { seqs.last ?? 0 }
+
+    /// When the marker first reached `seq` or beyond, if it has.
+    func reachedAt(_ seq: Int64) -> Int64? {
+        // Binary search for the first move with seqs[k] >= seq.
+        var lo = 0
+        var hi = seqs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if seqs[mid] >= seq { hi = mid } else { lo = mid + 1 }
+        }
+        return lo < seqs.count ? times[lo] : nil
+    }
+
+    /// Moves forward; returns false (and changes nothing) when `seq` is not past the marker.
+    mutating func move(to seq: Int64, at time: Int64) -> Bool {
+        guard seq > self.seq else { return false }
+        seqs.append(seq)
+        times.append(time)
+        return true
+    }
+}
+
+/// The mutable state of one chat. A class so the hot path mutates it in place, without
+/// copy-on-write of the history array.
+final class ChatState {
+    /// Identity and members.
+    var chat: Chat
+    /// Membership test in O(1) beside the ordered `chat.memberIDs`.
+    var memberSet: Set<String>
+    /// History: `messages[k].seq == k + 1`.
+    var messages: [Message] = []
+    /// Read markers of current members.
+    var markers: [String: ReadMarker] = [:]
+    /// Idempotency index: `sender \0 client_msg_id` -> seq.
+    var clientMsgIndex: [String: Int64] = [:]
+
+    init(chat: Chat) {
+        self.chat = chat
+        self.memberSet = Set(chat.memberIDs)
+    }
+
+    /// A deep copy (for resharding, where old and new engines must not share state).
+    func copy() -> ChatState {
+        let c = ChatState(chat: chat)
+        c.messages = messages
+        c.markers = markers
+        c.clientMsgIndex = clientMsgIndex
+        return c
+    }
+
+    var id: String { chat.id }
+    var lastSeq: Int64 { Int64(messages.count) }
+
+    /// Newest activity: the last message's time, else the creation time.
+    var lastActivity: Int64 { messages.last?.timestamp ?? chat.createdAt }
+
+    func isMember(_ user: String) -> Bool { memberSet.contains(user) }
+
+    static func clientKey(sender: String, clientMsgID: String) -> String { sender + "\u{0}" + clientMsgID }
+
+    func marker(of user: String) -> Int64 { markers[user]?.seq ?? 0 }
+
+    /// Messages after the member's marker. Sending moves the sender's marker, so one's own
+    /// messages never count.
+    func unreadCount(for user: String) -> Int {
+        guard isMember(user) else { return 0 }
+        return Int(max(0, lastSeq - marker(of: user)))
+    }
+
+    /// Moves a member's marker forward; false when it would not move.
+    @discardableResult
+    func moveMarker(of user: String, to seq: Int64, at time: Int64) -> Bool {
+        markers[user, default: ReadMarker()].move(to: seq, at: time)
+    }
+
+    func addMember(_ user: String) {
+        guard memberSet.insert(user).inserted else { return }
+        chat.memberIDs.append(user)
+    }
+
+    func removeMember(_ user: String) {
+        guard memberSet.remove(user) != nil else { return }
+        chat.memberIDs.removeAll { $0 == user }
+        markers[user] = nil
+    }
+
+    /// Appends the next message and moves its sender's marker to it.
+    func append(_ m: Message) {
+        messages.append(m)
+        if let cmid = m.clientMsgID {
+            clientMsgIndex[ChatState.clientKey(sender: m.senderID, clientMsgID: cmid)] = m.seq
+        }
+        moveMarker(of: m.senderID, to: m.seq, at: m.timestamp)
+    }
+
+    /// `read_by` (members other than the sender whose marker is at or past the message, in
+    /// member order) and `read_at` (the earliest time one of them reached it).
+    func readState(of m: Message) -> (readBy: [String], readAt: Int64?) {
+        var readBy: [String] = []
+        var readAt: Int64?
+        for member in chat.memberIDs where member != m.senderID {
+            guard let marker = markers[member], let t = marker.reachedAt(m.seq) else { continue }
+            readBy.append(member)
+            readAt = min(readAt ?? t, t)
+        }
+        return (readBy, readAt)
+    }
+
+    func writeMessage(_ m: Message, to w: inout JSONWriter) {
+        let state = readState(of: m)
+        m.write(to: &w, readBy: state.readBy, readAt: state.readAt)
+    }
+
+    func encodeMessage(_ m: Message) -> [UInt8] {
+        let state = readState(of: m)
+        return m.encoded(readBy: state.readBy, readAt: state.readAt)
+    }
+
+    /// The chat object as `reader` sees it.
+    func encode(for reader: String) -> [UInt8] {
+        let last = messages.last.map { encodeMessage($0) }
+        return chat.encoded(lastMessage: last, unreadCount: unreadCount(for: reader))
+    }
+
+    /// One `type` event per distinct view of the chat, addressed to `recipients`. Readers
+    /// differ only in `unread_count`, so members with the same count share one encoding.
+    func chatEvents(type: String, to recipients: [String]) -> [EngineEvent] {
+        guard !recipients.isEmpty else { return [] }
+        let last = messages.last.map { encodeMessage($0) }
+        var groups: [(unread: Int, users: [String])] = []
+        for r in recipients {
+            let u = unreadCount(for: r)
+            if let k = groups.firstIndex(where: { $0.unread == u }) {
+                groups[k].users.append(r)
+            } else {
+                groups.append((u, [r]))
+            }
+        }
+        return groups.map { g in
+            EngineEvent(userIDs: g.users, json: Events.encode(type: type, payload: chat.encoded(lastMessage: last, unreadCount: g.unread)))
+        }
+    }
+}

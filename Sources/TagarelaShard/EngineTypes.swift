@@ -1,0 +1,154 @@
+// EngineTypes: the values that go in and out of the shard engine: config, request, result, step, password job.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TagarelaCrypto
+
+/// Settings and injected effects. The engine itself does no I/O: time and randomness come
+/// from here so tests can fix them.
+public struct EngineConfig {
+    /// PBKDF2-HMAC-SHA256 iterations for new passwords (existing users keep theirs).
+    public var pbkdf2Iterations: Int
+    /// How long a login token stays valid (PROTOCOL.md 2.1: default 30 days).
+    public var tokenTTLms: Int64
+    /// Wall-clock time in milliseconds since the Unix epoch.
+    public var clock: () -> Int64
+    /// `count` cryptographically random bytes (salts, tokens, group ids).
+    public var random: (Int) -> [UInt8]
+    /// Whether this shard owns the user with this id. For owned users the engine checks
+    /// existence itself; for users of other shards it trusts the gateway, which asked the
+    /// owning shard with `users_exist` before sending the write.
+    public var ownsUser: (String) -> Bool
+    /// Upper bound on group size, so one chat's fan-out and read-state work stay bounded.
+    public var maxGroupMembers: Int
+
+    /// Production defaults: 100 000 iterations, 30-day tokens, the real clock and kernel randomness,
+    /// a single shard owning every user.
+    public init(pbkdf2Iterations: Int = 100_000,
+                tokenTTLms: Int64 = 30 * 24 * 3600 * 1000,
+                clock: @escaping () -> Int64 = EngineConfig.wallClockMs,
+                random: @escaping (Int) -> [UInt8] = { SecureRandom.bytes(count: $0) },
+                ownsUser: @escaping (String) -> Bool = { _ in true },
+                maxGroupMembers: Int = 1000) {
+        self.pbkdf2Iterations = pbkdf2Iterations
+        self.tokenTTLms = tokenTTLms
+        self.clock = clock
+        self.random = random
+        self.ownsUser = ownsUser
+        self.maxGroupMembers = maxGroupMembers
+    }
+
+    /// CLOCK_REALTIME in milliseconds.
+    public static func wallClockMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
+
+/// One request as the worker received it from the gateway (a LinkRequest).
+public struct EngineRequest {
+    /// The client's JSON bytes (or the gateway's, for internal requests).
+    public var json: [UInt8]
+    /// The authenticated user id, "" before authentication.
+    public var userID: String
+    /// The session id (SHA-256 hex of the token), "" before authentication.
+    public var sessionID: String
+    /// Gateway-supplied argument: the minted group id for create_group.
+    public var arg: String
+    /// Made by the gateway itself (link flag bit0): internal types allowed, no auth needed.
+    public var isInternal: Bool
+    /// The client connection, for logs; events are addressed to users, not connections.
+    public var connectionID: UInt64
+
+    /// Makes a request.
+    public init(json: [UInt8], userID: String = "", sessionID: String = "", arg: String = "",
+                isInternal: Bool = false, connectionID: UInt64 = 0) {
+        self.json = json
+        self.userID = userID
+        self.sessionID = sessionID
+        self.arg = arg
+        self.isInternal = isInternal
+        self.connectionID = connectionID
+    }
+}
+
+/// An event to push to every connection of each listed user.
+public struct EngineEvent: Equatable {
+    /// Target user ids.
+    public var userIDs: [String]
+    /// The encoded event `{"type":"x:y","payload":...}`.
+    public var json: [UInt8]
+
+    /// Makes an event.
+    public init(userIDs: [String], json: [UInt8]) {
+        self.userIDs = userIDs
+        self.json = json
+    }
+}
+
+/// What one request produced. Records must be made durable before `response` and `events`
+/// are released (ARCHITECTURE.md "Store").
+public struct EngineResult {
+    /// The encoded response for the requesting connection.
+    public var response: [UInt8]
+    /// Events for other users' (and the requester's other) connections.
+    public var events: [EngineEvent]
+    /// Journal records, in order; empty when nothing changed.
+    public var records: [[UInt8]]
+    /// Set on a successful login or auth: the connection is now this user.
+    public var authUserID: String?
+    /// Set with `authUserID`: the session id (token hash hex).
+    public var authSessionID: String?
+    /// Set on logout: every connection of this session becomes unauthenticated.
+    public var endSessionID: String?
+
+    /// Makes a result.
+    public init(response: [UInt8], events: [EngineEvent] = [], records: [[UInt8]] = [],
+                authUserID: String? = nil, authSessionID: String? = nil, endSessionID: String? = nil) {
+        self.response = response
+        self.events = events
+        self.records = records
+        self.authUserID = authUserID
+        self.authSessionID = authSessionID
+        self.endSessionID = endSessionID
+    }
+}
+
+/// The outcome of `handle`: finished, or waiting for a slow password hash to run off-loop.
+public enum EngineStep {
+    /// Done; send it.
+    case done(EngineResult)
+    /// Run `job.derive()` on a thread pool, then call `ShardEngine.resume(job, derivedKey:)`
+    /// on the engine's thread.
+    case needsPasswordHash(PasswordJob)
+}
+
+/// A PBKDF2 computation the engine needs before it can answer register or login.
+public struct PasswordJob {
+    /// What the job is for.
+    enum Purpose {
+        case register(username: String, displayName: String)
+        case login(username: String)
+    }
+
+    /// The password's UTF-8 bytes.
+    public let password: [UInt8]
+    /// The salt: fresh for register, the stored one for login.
+    public let salt: [UInt8]
+    /// PBKDF2 iterations.
+    public let iterations: Int
+    /// Derived key length in bytes.
+    public let keyLength: Int
+    let purpose: Purpose
+    let requestType: String
+    let requestID: String?
+
+    /// Runs PBKDF2-HMAC-SHA256 (slow by design; call it off the event loop).
+    public func derive() -> [UInt8] {
+        PBKDF2.deriveKey(password: password, salt: salt, iterations: iterations, length: keyLength)
+    }
+}

@@ -1,1 +1,0 @@
-// TagarelaShard: placeholder until the module's first real file lands; delete it then.

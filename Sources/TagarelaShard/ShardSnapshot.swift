@@ -1,0 +1,169 @@
+// ShardSnapshot: serialises a shard's whole state to one JSON document and rebuilds an engine from it plus journal records.
+
+import TagarelaJSON
+import TagarelaModel
+
+/// Snapshot layout (version 1), every list sorted so equal states give equal bytes:
+///
+///     {"version":1,
+///      "users":[{"u","dn","at","salt","hash","it"}],          // by username; salt/hash hex
+///      "sessions":[{"sid","u","exp"}],                        // by session id
+///      "chats":[{"c","kind","name","m":[members],"at","by",  // by chat id
+///                "msgs":[[sender, content, timestamp, client_msg_id|null]],  // seq = index + 1
+///                "read":[{"u","h":[seq,at,seq,at,...]}]}]}   // marker history, by user
+extension ShardEngine {
+    /// Snapshot format version written by `snapshot()`.
+    public static let snapshotVersion: Int64 = 1
+
+    /// The whole state as bytes; `load(snapshot:records:config:)` rebuilds it exactly.
+    public func snapshot() -> [UInt8] {
+        var w = JSONWriter(capacity: 4096)
+        w.beginObject()
+        w.key("version"); w.int(ShardEngine.snapshotVersion)
+        w.key("users")
+        w.beginArray()
+        for name in sortedUsernames {
+            let u = users[name]!
+            w.beginObject()
+            w.key("u"); w.string(name)
+            w.key("dn"); w.string(u.user.displayName)
+            w.key("at"); w.int(u.user.createdAt)
+            w.key("salt"); w.string(hex(u.salt))
+            w.key("hash"); w.string(hex(u.hash))
+            w.key("it"); w.int(u.iterations)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("sessions")
+        w.beginArray()
+        for id in sessions.keys.sorted() {
+            let s = sessions[id]!
+            w.beginObject()
+            w.key("sid"); w.string(id)
+            w.key("u"); w.string(s.username)
+            w.key("exp"); w.int(s.expiresAt)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("chats")
+        w.beginArray()
+        for id in chats.keys.sorted() { ShardEngine.writeChat(chats[id]!, to: &w) }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    static func writeChat(_ c: ChatState, to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("c"); w.string(c.id)
+        w.key("kind"); w.string(c.chat.kind.rawValue)
+        w.key("name"); w.stringOrNull(c.chat.name)
+        w.key("m")
+        w.beginArray()
+        for m in c.chat.memberIDs { w.string(m) }
+        w.endArray()
+        w.key("at"); w.int(c.chat.createdAt)
+        w.key("by"); w.string(c.chat.creatorID)
+        w.key("msgs")
+        w.beginArray()
+        for m in c.messages {
+            w.beginArray()
+            w.string(m.senderID)
+            w.string(m.content)
+            w.int(m.timestamp)
+            w.stringOrNull(m.clientMsgID)
+            w.endArray()
+        }
+        w.endArray()
+        w.key("read")
+        w.beginArray()
+        for user in c.markers.keys.sorted() {
+            let marker = c.markers[user]!
+            w.beginObject()
+            w.key("u"); w.string(user)
+            w.key("h")
+            w.beginArray()
+            for k in 0..<marker.seqs.count {
+                w.int(marker.seqs[k])
+                w.int(marker.times[k])
+            }
+            w.endArray()
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+    }
+
+    /// Rebuilds an engine from a snapshot (nil: empty) and the journal records written after it.
+    public static func load(snapshot: [UInt8]?, records: [[UInt8]], config: EngineConfig) throws(ShardDataError) -> ShardEngine {
+        let engine = ShardEngine(config: config)
+        if let bytes = snapshot {
+            try engine.restore(from: bytes)
+        }
+        for (k, record) in records.enumerated() {
+            do {
+                try engine.apply(record: record)
+            } catch {
+                throw .corrupt("journal record \(k): \(error)")
+            }
+        }
+        return engine
+    }
+
+    func restore(from bytes: [UInt8]) throws(ShardDataError) {
+        let root: JSON
+        do {
+            // Snapshots nest at most 5 deep; the default limit is ample.
+            root = try JSON.parse(bytes)
+        } catch {
+            throw .corrupt("snapshot is not JSON: \(error)")
+        }
+        let top = FieldReader(json: root, what: "snapshot")
+        guard try top.int("version") == ShardEngine.snapshotVersion else { throw .corrupt("unknown snapshot version") }
+        for item in try top.array("users") {
+            let r = FieldReader(json: item, what: "snapshot user")
+            try apply(.userCreated(username: try r.string("u"), displayName: try r.string("dn"), createdAt: try r.int("at"),
+                                   salt: try r.hexBytes("salt"), hash: try r.hexBytes("hash"), iterations: Int(try r.int("it"))))
+        }
+        for item in try top.array("sessions") {
+            let r = FieldReader(json: item, what: "snapshot session")
+            try apply(.sessionStarted(sessionID: try r.string("sid"), username: try r.string("u"), expiresAt: try r.int("exp")))
+        }
+        for item in try top.array("chats") {
+            try restoreChat(FieldReader(json: item, what: "snapshot chat"))
+        }
+    }
+
+    func restoreChat(_ r: FieldReader) throws(ShardDataError) {
+        let id = try r.string("c")
+        try apply(.chatCreated(id: id, kind: try r.string("kind"), name: r.optionalString("name"), members: try r.strings("m"),
+                               createdAt: try r.int("at"), creator: try r.string("by")))
+        let chat = chats[id]!
+        let msgs = try r.array("msgs")
+        chat.messages.reserveCapacity(msgs.count)
+        for (k, item) in msgs.enumerated() {
+            guard let a = item.array, a.count == 4, let sender = a[0].string, let content = a[1].string, let ts = a[2].int,
+                  a[3].isNull || a[3].string != nil
+            else { throw .corrupt("chat \(id) message \(k + 1) is malformed") }
+            let m = Message(chatID: id, seq: Int64(k + 1), senderID: sender, content: content, timestamp: ts, clientMsgID: a[3].string)
+            chat.messages.append(m)
+            if let cmid = m.clientMsgID { chat.clientMsgIndex[ChatState.clientKey(sender: sender, clientMsgID: cmid)] = m.seq }
+        }
+        // Markers are restored as saved (not re-derived from messages) so histories match exactly.
+        for item in try r.array("read") {
+            let mr = FieldReader(json: item, what: "snapshot read marker")
+            let user = try mr.string("u")
+            let flat = try mr.array("h")
+            guard flat.count % 2 == 0 else { throw .corrupt("chat \(id) marker of \(user) is malformed") }
+            var marker = ReadMarker()
+            var k = 0
+            while k < flat.count {
+                guard let s = flat[k].int, let t = flat[k + 1].int, marker.move(to: s, at: t) else {
+                    throw .corrupt("chat \(id) marker of \(user) is malformed")
+                }
+                k += 2
+            }
+            chat.markers[user] = marker
+        }
+    }
+}

@@ -1,0 +1,89 @@
+// Limits: every bound the gateway enforces, in one value, each with the reason it exists.
+
+/// Every size, count, rate and time bound of Tagarela, with its default.
+///
+/// Units come last in the names (`...BytesMax`, `...Ms`). Each bound exists so that one peer
+/// cannot make the process hold unbounded memory, time or descriptors; the comments say which.
+public struct Limits: Sendable, Equatable {
+    /// A request head (request line plus headers) past this is answered `431`.
+    /// 8 KiB is the common server default (nginx, Node); a handshake needs far less, and the
+    /// head must be buffered whole before it can be parsed, so this bounds that buffer.
+    public var httpHeadBytesMax: Int = 8 * 1024
+
+    /// More header fields than this is answered `431`: bounds the parsed header array even when
+    /// every field is tiny, and no legitimate upgrade request comes close.
+    public var httpHeaderCountMax: Int = 100
+
+    /// A WebSocket message (all its fragments together) past this closes with 1009.
+    /// Chat messages are at most 4000 characters; 1 MiB leaves room for batch requests while
+    /// bounding the reassembly buffer of each connection (PROTOCOL.md 2.5).
+    public var webSocketMessageBytesMax: Int = 1 << 20
+
+    /// A raw TCP line past this gets `too_large` and the connection is closed: the same bound as
+    /// a WebSocket message, for the same reason (PROTOCOL.md 2.5).
+    public var ndjsonLineBytesMax: Int = 1 << 20
+
+    /// RFC 6455 section 5.5: control frames carry at most 125 payload bytes. A protocol constant,
+    /// not a setting, kept here so every bound is in one place.
+    public static let controlFramePayloadBytesMax: Int = 125
+
+    /// Bytes queued for one client before it is disconnected as a slow reader: one client that
+    /// does not read must not hold the gateway's memory (PROTOCOL.md 2.5). Four maximum-size
+    /// messages fit, so a burst of fan-out does not trip it.
+    public var outgoingQueueBytesMax: Int = 4 << 20
+
+    /// Requests sent to one worker and not yet answered. Past it the gateway stops reading from
+    /// the clients that feed that worker (backpressure) instead of queueing without bound.
+    public var inFlightRequestsPerWorkerMax: Int = 4096
+
+    /// Frames on the gateway-worker link are refused past this: a maximum-size client message
+    /// plus its routing fields and events fits with room to spare; anything larger is a bug.
+    public var linkFrameBytesMax: Int = 16 << 20
+
+    /// Client connections in total: each costs a descriptor and a little memory; past this new
+    /// connections are refused so the ones already served keep working.
+    public var connectionsMax: Int = 200_000
+
+    /// Client connections from one IP address: one host must not take every descriptor.
+    public var connectionsPerIPMax: Int = 10_000
+
+    /// A connection that has not finished its first request (sniffing, HTTP head, handshake)
+    /// in this time is closed, so idle sockets cannot pile up (PROTOCOL.md 1).
+    public var handshakeTimeoutMs: Int64 = 10_000
+
+    /// A WebSocket that has been quiet this long is pinged: keeps NAT mappings alive and finds
+    /// dead peers (PROTOCOL.md 1.2).
+    public var idlePingIntervalMs: Int64 = 30_000
+
+    /// A pinged WebSocket that has not answered with a pong in this time is closed: its peer is
+    /// gone and its descriptor is better spent elsewhere (PROTOCOL.md 1.2).
+    public var pongTimeoutMs: Int64 = 60_000
+
+    /// After the server sends a close frame it waits this long for the peer's close before
+    /// dropping the TCP connection (RFC 6455 section 7.1.1 lets the server close first).
+    public var closeHandshakeTimeoutMs: Int64 = 5_000
+
+    /// Token-bucket refill rate of requests per connection: one client must not monopolise the
+    /// workers (PROTOCOL.md 2.5).
+    public var requestsPerSecond: Int = 50
+
+    /// Token-bucket size: allows short bursts (opening a chat fetches several things at once).
+    public var requestBurst: Int = 100
+
+    /// A connection that receives more `rate_limited` errors than this within
+    /// `rateLimitedWindowMs` is closed (WebSocket 1008): it is ignoring the errors.
+    public var rateLimitedErrorsMax: Int = 100
+
+    /// The window for `rateLimitedErrorsMax`.
+    public var rateLimitedWindowMs: Int64 = 10_000
+
+    /// Journal bytes after which a worker writes a snapshot and starts a new journal: bounds
+    /// both disk use and the replay time after a restart.
+    public var journalBytesBeforeSnapshot: Int = 64 << 20
+
+    /// The defaults above.
+    public init() {}
+
+    /// The defaults above, by name.
+    public static let `default` = Limits()
+}

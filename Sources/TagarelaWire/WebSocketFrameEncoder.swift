@@ -1,0 +1,72 @@
+// WebSocketFrameEncoder: writes RFC 6455 section 5.2 frames, unmasked for the server, masked for clients.
+
+/// Encodes frames. Server frames go unmasked (section 5.1); the load generator, acting as a
+/// client, passes a masking key. A fan-out event is encoded once and the bytes shared.
+public enum WebSocketFrameEncoder {
+    /// The header size for a payload of `payloadCount` bytes: 2, 4 or 10 bytes, plus 4 when masked.
+    public static func headerCount(payloadCount: Int, masked: Bool) -> Int {
+        let base = payloadCount < 126 ? 2 : (payloadCount <= 0xFFFF ? 4 : 10)
+        return base + (masked ? 4 : 0)
+    }
+
+    /// Appends a frame header to `output`, with the shortest length encoding (section 5.2
+    /// requires the minimal one).
+    public static func encodeHeader(opcode: WebSocketOpcode, payloadCount: Int, fin: Bool = true,
+                                    maskKey: WebSocketMaskKey? = nil, into output: inout [UInt8]) {
+        precondition(payloadCount >= 0, "negative payload length")
+        output.append((fin ? 0x80 : 0) | opcode.rawValue)
+        let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
+        if payloadCount < 126 {
+            output.append(maskBit | UInt8(payloadCount))
+        } else if payloadCount <= 0xFFFF {
+            output.append(maskBit | 126)
+            output.append(UInt8(truncatingIfNeeded: payloadCount >> 8))
+            output.append(UInt8(truncatingIfNeeded: payloadCount))
+        } else {
+            output.append(maskBit | 127)
+            for shift in stride(from: 56, through: 0, by: -8) {
+                output.append(UInt8(truncatingIfNeeded: UInt64(payloadCount) >> UInt64(shift)))
+            }
+        }
+        if let key = maskKey {
+            for index in 0..<4 { output.append(key[index]) }
+        }
+    }
+
+    /// A whole frame: header plus `payload`, masked with `maskKey` when given.
+    public static func encode(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, fin: Bool = true,
+                              maskKey: WebSocketMaskKey? = nil) -> [UInt8] {
+        var output = [UInt8]()
+        output.reserveCapacity(headerCount(payloadCount: payload.count, masked: maskKey != nil) + payload.count)
+        encodeHeader(opcode: opcode, payloadCount: payload.count, fin: fin, maskKey: maskKey, into: &output)
+        let start = output.count
+        output.append(contentsOf: payload)
+        if let key = maskKey {
+            _ = output.withUnsafeMutableBytes { whole in
+                key.apply(to: UnsafeMutableRawBufferPointer(rebasing: whole[start...]), offset: 0)
+            }
+        }
+        return output
+    }
+
+    /// `encode(opcode:payload:fin:maskKey:)` over any byte collection.
+    public static func encode<C: Collection>(opcode: WebSocketOpcode, payload: C, fin: Bool = true,
+                                             maskKey: WebSocketMaskKey? = nil) -> [UInt8] where C.Element == UInt8 {
+        if let frame = payload.withContiguousStorageIfAvailable({
+            encode(opcode: opcode, payload: UnsafeRawBufferPointer($0), fin: fin, maskKey: maskKey)
+        }) {
+            return frame
+        }
+        return Array(payload).withUnsafeBytes { encode(opcode: opcode, payload: $0, fin: fin, maskKey: maskKey) }
+    }
+
+    /// A close frame with `code` (big-endian) and a UTF-8 `reason` of at most 123 bytes
+    /// (section 5.5.1: control payloads are at most 125 bytes). `code` nil gives an empty body.
+    public static func encodeClose(code: UInt16?, reason: String = "", maskKey: WebSocketMaskKey? = nil) -> [UInt8] {
+        guard let code = code else { return encode(opcode: .close, payload: [UInt8](), maskKey: maskKey) }
+        let reasonBytes = Array(reason.utf8)
+        precondition(reasonBytes.count <= Limits.controlFramePayloadBytesMax - 2, "close reason longer than 123 bytes")
+        let payload = [UInt8(truncatingIfNeeded: code >> 8), UInt8(truncatingIfNeeded: code)] + reasonBytes
+        return encode(opcode: .close, payload: payload, maskKey: maskKey)
+    }
+}

@@ -1,0 +1,52 @@
+// Resharding: `tagarela reshard`, which re-partitions an instance's data for a new worker count, crash-safely.
+import TagarelaLink
+import TagarelaShard
+import TagarelaStore
+
+/// Moves slots between shard folders when the worker count changes. Keys are never rehashed:
+/// every entity keeps its slot (`Slots.slot(for:)`), and slot -> worker is `slot % workers`.
+public enum Resharding {
+    /// Finishes or rolls back a re-partition that a crash interrupted, and writes the layout
+    /// file of a fresh instance (`workers` then names its worker count).
+    public static func recover(dataDirectory: String, workers: Int?, log: (String) -> Void) throws {
+        try Reshard.recover(dataDir: dataDirectory, log: log)
+        if try Layout.read(dataDir: dataDirectory) == nil, let workers {
+            try Layout.write(Layout(workers: workers, slots: Slots.count), dataDir: dataDirectory)
+        }
+        if let layout = try Layout.read(dataDir: dataDirectory), layout.slots != Slots.count {
+            throw ReshardingError.slotCountChanged(data: layout.slots, code: Slots.count)
+        }
+    }
+
+    /// Re-partitions `dataDirectory` from its current worker count to `workers`. The old
+    /// layout stays in place until the new one is complete on disk (see `Reshard.run`).
+    public static func run(dataDirectory: String, to workers: Int, log: (String) -> Void) throws {
+        try recover(dataDirectory: dataDirectory, workers: nil, log: log)
+        let current = try Layout.read(dataDir: dataDirectory)?.workers ?? 1
+        if current == workers {
+            if try Layout.read(dataDir: dataDirectory) == nil {
+                try Layout.write(Layout(workers: workers, slots: Slots.count), dataDir: dataDirectory)
+            }
+            log("already partitioned for \(workers) workers")
+            return
+        }
+        let config = EngineConfig()
+        try Reshard.run(dataDir: dataDirectory, from: current, to: workers, log: log) { shards in
+            try ShardEngine.reshard(shards: shards.map { ($0.snapshot, $0.records) }, into: workers,
+                                    config: config, slotOf: Slots.slot(for:))
+        }
+        log("re-partitioned from \(current) to \(workers) workers")
+    }
+}
+
+/// Why the data cannot be served as it is.
+public enum ReshardingError: Error, CustomStringConvertible {
+    case slotCountChanged(data: Int, code: Int)
+
+    public var description: String {
+        switch self {
+        case let .slotCountChanged(data, code):
+            return "the data uses \(data) slots but this build uses \(code); keys would move between shards"
+        }
+    }
+}

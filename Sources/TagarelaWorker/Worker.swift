@@ -1,0 +1,50 @@
+// Worker: the entry point of a worker process: checks the data layout, installs signal handling and runs the server.
+import Dispatch
+import Foundation
+import TagarelaStore
+import TagarelaSystem
+
+/// `tagarela worker`: one shard's process.
+public enum Worker {
+    /// Runs until SIGTERM or SIGINT, then commits what is pending and returns.
+    public static func run(_ config: WorkerConfig) throws {
+        ProcessSetup.ignoreSIGPIPE()
+        _ = try? ProcessSetup.raiseOpenFileLimit()
+        let log: (String) -> Void = { line in
+            FileHandle.standardError.write(("worker \(config.shard): " + line + "\n").data(using: .utf8)!)
+        }
+        // A worker started for a different partitioning than the data has would serve the wrong
+        // slots and miss data that lives in other shard folders: refuse instead.
+        if let layout = try Layout.read(dataDir: config.dataDirectory), layout.workers != config.workers {
+            throw WorkerError.layoutMismatch(dataWorkers: layout.workers, requested: config.workers)
+        }
+        let server = try WorkerServer(config: config, log: log)
+        let signals = installStopSignals { server.stop() }
+        server.run()
+        _ = signals
+        log("stopped")
+    }
+
+    /// SIGTERM/SIGINT stop the loop cleanly (DispatchSource: a signal handler may not touch the loop).
+    static func installStopSignals(_ stop: @escaping () -> Void) -> [DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler(handler: stop)
+            source.resume()
+            return source
+        }
+    }
+}
+
+/// Why a worker refused to start.
+public enum WorkerError: Error, CustomStringConvertible {
+    case layoutMismatch(dataWorkers: Int, requested: Int)
+
+    public var description: String {
+        switch self {
+        case let .layoutMismatch(data, requested):
+            return "the data is partitioned for \(data) workers, not \(requested); run `deploy/tagarela scale \(requested)`"
+        }
+    }
+}

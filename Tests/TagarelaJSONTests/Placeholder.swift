@@ -1,1 +1,0 @@
-import XCTest  // TagarelaJSONTests placeholder: delete when the first real test lands

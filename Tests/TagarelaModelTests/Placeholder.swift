@@ -1,1 +1,0 @@
-import XCTest  // TagarelaModelTests placeholder: delete when the first real test lands

@@ -1,0 +1,117 @@
+// RequestParserTests: every request type's fields, bounds and error envelopes.
+
+import TagarelaJSON
+import TagarelaModel
+import XCTest
+
+final class RequestParserTests: XCTestCase {
+    func parse(_ s: String, inner: Bool = false) throws -> Request {
+        try Request.parse(Array(s.utf8), allowInternal: inner)
+    }
+
+    func failure(_ s: String, inner: Bool = false) -> RequestFailure? {
+        do {
+            _ = try Request.parse(Array(s.utf8), allowInternal: inner)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func testMalformedAndNonObject() {
+        let f = failure("{nope")
+        XCTAssertEqual(f?.type, "error")
+        XCTAssertEqual(f?.error.code, .badRequest)
+        XCTAssertEqual(failure("[1]")?.type, "error")
+        XCTAssertEqual(failure(#"{"request_id":"r1"}"#)?.requestID, "r1")
+        XCTAssertEqual(failure(#"{"request_id":"r1"}"#)?.type, "error")
+    }
+
+    func testUnknownTypeEchoesTypeAndRequestID() {
+        let f = failure(#"{"type":"dance","request_id":"r9"}"#)
+        XCTAssertEqual(f, RequestFailure(type: "dance", requestID: "r9", error: RequestError(.badRequest, "unknown request type")))
+        let bytes = String(decoding: f!.response(), as: UTF8.self)
+        XCTAssertEqual(bytes, #"{"type":"dance","request_id":"r9","status":"error","code":"bad_request","message":"unknown request type"}"#)
+        // Internal types are unknown to clients.
+        XCTAssertEqual(failure(#"{"type":"users_exist","user_ids":[]}"#)?.error.code, .badRequest)
+        XCTAssertNoThrow(try parse(#"{"type":"users_exist","user_ids":["a.b"]}"#, inner: true))
+    }
+
+    func testRequestIDBounds() {
+        let long = String(repeating: "x", count: 65)
+        let f = failure(#"{"type":"logout","request_id":"\#(long)"}"#)
+        XCTAssertEqual(f?.type, "logout")
+        XCTAssertNil(f?.requestID)
+        XCTAssertEqual(failure(#"{"type":"logout","request_id":5}"#)?.error.code, .badRequest)
+        XCTAssertEqual(try parse(#"{"type":"logout","request_id":"\#(String(repeating: "é", count: 64))"}"#).body, .logout)
+    }
+
+    func testRegisterAndLogin() throws {
+        let r = try parse(#"{"type":"register","username":"Alice_1","password":"12345678","display_name":"Al"}"#)
+        XCTAssertEqual(r.body, .register(username: "alice_1", password: "12345678", displayName: "Al"))
+        XCTAssertEqual(r.routingKey(requesterID: ""), .key("alice_1"))
+        XCTAssertEqual(try parse(#"{"type":"register","username":"bob","password":"12345678","display_name":""}"#).body,
+                       .register(username: "bob", password: "12345678", displayName: nil))
+        for bad in [#""ab""#, #""a b c""#, #""ñandu""#, "\"\(String(repeating: "a", count: 33))\"", "7"] {
+            XCTAssertEqual(failure(#"{"type":"register","username":\#(bad),"password":"12345678"}"#)?.error.code, .badRequest, bad)
+        }
+        XCTAssertEqual(failure(#"{"type":"login","username":"bob","password":"1234567"}"#)?.error.code, .badRequest)
+        let big = String(repeating: "p", count: 1025)
+        XCTAssertEqual(failure(#"{"type":"login","username":"bob","password":"\#(big)"}"#)?.error.code, .badRequest)
+        XCTAssertNoThrow(try parse(#"{"type":"login","username":"bob","password":"\#(big.dropLast())"}"#))
+        let longName = String(repeating: "é", count: 65)
+        XCTAssertEqual(failure(#"{"type":"register","username":"bob","password":"12345678","display_name":"\#(longName)"}"#)?.error.code, .badRequest)
+    }
+
+    func testAuthRouting() throws {
+        let r = try parse(#"{"type":"auth","token":"a.b-c.QUJD"}"#)
+        XCTAssertEqual(r.routingKey(requesterID: ""), .key("a.b-c"))
+        XCTAssertEqual(FieldRules.tokenUsername("nodot"), nil)
+    }
+
+    func testChatsAndGroups() throws {
+        XCTAssertEqual(try parse(#"{"type":"create_chat","user_id":"Bob"}"#).routingKey(requesterID: "alice"), .key("d:alice:bob"))
+        XCTAssertEqual(FieldRules.directChatID("zed", "amy"), "d:amy:zed")
+        XCTAssertEqual(failure(#"{"type":"create_chat","user_id":"x y"}"#)?.error.code, .notFound)
+        let g = try parse(#"{"type":"create_group","group_name":"G","member_ids":["bob","BOB","carol"]}"#)
+        XCTAssertEqual(g.body, .createGroup(name: "G", memberIDs: ["bob", "carol"]))
+        XCTAssertEqual(g.routingKey(requesterID: "a"), .newGroup)
+        XCTAssertEqual(failure(#"{"type":"create_group","group_name":"","member_ids":[]}"#)?.error.code, .badRequest)
+        XCTAssertEqual(failure(#"{"type":"create_group","group_name":"\#(String(repeating: "n", count: 101))","member_ids":[]}"#)?.error.code, .badRequest)
+        let many = (0..<101).map { "\"user\($0)\"" }.joined(separator: ",")
+        XCTAssertEqual(failure(#"{"type":"create_group","group_name":"G","member_ids":[\#(many)]}"#)?.error.code, .badRequest)
+        XCTAssertEqual(failure(#"{"type":"create_group","group_name":"G","member_ids":"bob"}"#)?.error.code, .badRequest)
+        XCTAssertEqual(try parse(#"{"type":"add_group_member","group_id":"g:1","user_id":"bob"}"#).routingKey(requesterID: "a"), .key("g:1"))
+        XCTAssertEqual(try parse(#"{"type":"get_user_chats"}"#).routingKey(requesterID: "a"), .allShards)
+    }
+
+    func testMessages() throws {
+        let m = try parse(#"{"type":"message","chat_id":"c","content":"hi","client_msg_id":"k1"}"#)
+        XCTAssertEqual(m.body, .message(chatID: "c", content: "hi", clientMsgID: "k1"))
+        XCTAssertEqual(failure(#"{"type":"message","chat_id":"c","content":""}"#)?.error.code, .badRequest)
+        XCTAssertNoThrow(try parse(#"{"type":"message","chat_id":"c","content":"\#(String(repeating: "😀", count: 4000))"}"#))
+        XCTAssertEqual(failure(#"{"type":"message","chat_id":"c","content":"\#(String(repeating: "a", count: 4001))"}"#)?.error.code, .badRequest)
+        XCTAssertEqual(failure(#"{"type":"message","chat_id":"c","content":"x","client_msg_id":"\#(String(repeating: "a", count: 65))"}"#)?.error.code, .badRequest)
+        XCTAssertEqual(failure(#"{"type":"message","content":"x"}"#)?.error.code, .badRequest)
+
+        XCTAssertEqual(try parse(#"{"type":"get_messages","chat_id":"c"}"#).body,
+                       .getMessages(chatID: "c", beforeSeq: nil, afterSeq: nil, limit: 50, markRead: true))
+        XCTAssertEqual(try parse(#"{"type":"get_messages","chat_id":"c","after_seq":0,"limit":200,"mark_read":false}"#).body,
+                       .getMessages(chatID: "c", beforeSeq: nil, afterSeq: 0, limit: 200, markRead: false))
+        for bad in [#""before_seq":1,"after_seq":2"#, #""limit":0"#, #""limit":201"#, #""limit":"5""#, #""before_seq":0"#,
+                    #""after_seq":-1"#, #""mark_read":1"#, #""after_seq":1.5"#] {
+            XCTAssertEqual(failure(#"{"type":"get_messages","chat_id":"c",\#(bad)}"#)?.error.code, .badRequest, bad)
+        }
+        XCTAssertEqual(try parse(#"{"type":"mark_read","chat_id":"c","seq":3}"#).body, .markRead(chatID: "c", seq: 3))
+        XCTAssertEqual(failure(#"{"type":"mark_read","chat_id":"c"}"#)?.error.code, .badRequest)
+        XCTAssertEqual(try parse(#"{"type":"typing","chat_id":"c"}"#).body, .typing(chatID: "c"))
+    }
+
+    func testSearchAndPresence() throws {
+        XCTAssertEqual(try parse(#"{"type":"search_users","query":"Al"}"#).body, .searchUsers(query: "al", limit: 20))
+        XCTAssertEqual(failure(#"{"type":"search_users","query":"a","limit":101}"#)?.error.code, .badRequest)
+        let ids = (0..<101).map { "\"u\($0)\"" }.joined(separator: ",")
+        XCTAssertEqual(failure(#"{"type":"get_presence","user_ids":[\#(ids)]}"#)?.error.code, .badRequest)
+        XCTAssertEqual(try parse(#"{"type":"get_presence","user_ids":["Bob","x y"]}"#).body, .getPresence(userIDs: ["bob", "x y"]))
+    }
+}

@@ -1,1 +1,0 @@
-import XCTest  // TagarelaWireTests placeholder: delete when the first real test lands
