@@ -100,6 +100,7 @@ final class IdentityTests: EndToEndTestCase {
         // The other connection of the ended session is told and loses its authentication.
         let ended = try a2.event("session:ended")
         XCTAssertNil(ended["status"], "events carry no status: \(ended)")
+        XCTAssertEqual(ended["payload"]?["reason"]?.string, "logout", "PROTOCOL.md 3.2: \(ended)")
         assertError(try a2.request("get_user_chats"), "get_user_chats", "unauthenticated")
         // The connection that logged out got the response only, and is no longer authenticated.
         try assertNoEvent(a1, "session:ended", "the logging-out connection gets the response, not the event")
