@@ -7,6 +7,8 @@ final class IdentityTests: EndToEndTestCase {
     func testRegisterLoginAuthOverNDJSON() throws { try registerLoginAuth(.ndjson, "idt") }
     func testLogoutEndsOnlyThatSessionOverWebSocket() throws { try logoutEndsOnlyThatSession(.webSocket, "low") }
     func testLogoutEndsOnlyThatSessionOverNDJSON() throws { try logoutEndsOnlyThatSession(.ndjson, "lot") }
+    func testRequestPipelinedAfterLoginSeesTheSessionOverWebSocket() throws { try pipelinedAfterLogin(.webSocket, "plw") }
+    func testRequestPipelinedAfterLoginSeesTheSessionOverNDJSON() throws { try pipelinedAfterLogin(.ndjson, "plt") }
     func testSearchUsersMergesShardsOverWebSocket() throws { try searchUsersMergesShards(.webSocket, "srchw") }
     func testSearchUsersMergesShardsOverNDJSON() throws { try searchUsersMergesShards(.ndjson, "srcht") }
 
@@ -123,6 +125,25 @@ final class IdentityTests: EndToEndTestCase {
         // A logged-out connection can log in again.
         try a2.login(user)
         assertOK(try a2.request("get_user_chats"), "get_user_chats")
+    }
+
+    /// Requests on one connection are handled in the order sent: one pipelined right behind a
+    /// `login` (or `auth`) runs on the connection that login authenticated, whatever the order
+    /// in which the responses come back.
+    private func pipelinedAfterLogin(_ kind: E2ETransportKind, _ prefix: String) throws {
+        let user = users(prefix, onWorkers: [2])[0]
+        let setup = try connect(kind, "setup")
+        let token = try setup.registerAndLogin(user)
+        let c = try connect(kind, "c")
+        try c.sendPipelined([("login", [("username", .string(user.name)), ("password", .string(user.password))], "login-1"),
+                             ("get_user_chats", [], "after-login")])
+        assertOK(try c.response(to: "login-1"), "login")
+        assertOK(try c.response(to: "after-login"), "get_user_chats")
+        let d = try connect(kind, "d")
+        try d.sendPipelined([("auth", [("token", .string(token))], "auth-1"),
+                             ("get_presence", [("user_ids", .strings([user.name]))], "after-auth")])
+        assertOK(try d.response(to: "auth-1"), "auth")
+        assertOK(try d.response(to: "after-auth"), "get_presence")
     }
 
     private func searchUsersMergesShards(_ kind: E2ETransportKind, _ prefix: String) throws {

@@ -28,12 +28,14 @@ final class TransportFramingTests: EndToEndTestCase {
         try raw.sendRaw(Array(register[5..<20]))
         try raw.sendRaw(Array(register[20...]))
         assertOK(try c.response(to: "split"), "register")
-        try raw.sendTexts(["login", "get_user_chats", "fly"].enumerated().map { i, type in
-            E2EChatClient.requestText(type, type == "login" ? loginFields(user) : [], requestID: "p\(i)")
+        let wrong = [("username", E2EJSON.string(user.name)), ("password", "not-the-password")]
+        try raw.sendTexts(["login", "fly", "login"].enumerated().map { i, type in
+            E2EChatClient.requestText(type, type != "login" ? [] : i == 0 ? loginFields(user) : wrong, requestID: "p\(i)")
         })
-        XCTAssertEqual(try c.receive()["request_id"]?.string, "p0")
-        XCTAssertEqual(try c.receive()["request_id"]?.string, "p1")
-        XCTAssertEqual(try c.receive()["request_id"]?.string, "p2")
+        assertOK(try c.response(to: "p0"), "login")
+        assertError(try c.response(to: "p1"), "fly", "bad_request")
+        assertError(try c.response(to: "p2"), "login", "bad_credentials")
+        XCTAssertEqual(c.inbox.count, 0, "one response per line: \(c.inbox)")
     }
 
     func testNDJSONLineOverTheLimitIsTooLargeThenClosed() throws {

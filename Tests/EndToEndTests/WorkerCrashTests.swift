@@ -35,49 +35,53 @@ final class WorkerCrashTests: EndToEndTestCase {
         var keeperHeld = true
         defer { if keeperHeld { E2EProcess.signal(keeper, SIGCONT, ifCommandLineContains: instance.dataDir) } }
 
-        // Traffic: 40 messages to each chat in one write, and kill -9 while they are in flight.
+        // Traffic: 40 messages to each chat, each stream in one write on its own connection (each
+        // connection has its own rate-limit bucket of 100), and kill -9 while they are in flight.
         let count = 40
-        var requests: [(String, [(String, E2EJSON)], String)] = []
-        for i in 0..<count {
-            requests.append(("message", [("chat_id", .string(victimChat)), ("content", .string("v\(i)")),
-                                         ("client_msg_id", .string("v-\(i)"))], "rv-\(i)"))
-            requests.append(("message", [("chat_id", .string(otherChat)), ("content", .string("e\(i)")),
-                                         ("client_msg_id", .string("e-\(i)"))], "re-\(i)"))
-        }
-        try ca.sendPipelined(requests)
+        let toVictim = try loggedInClient(alice, .webSocket, label: "traffic-victim")
+        let toOther = try loggedInClient(alice, .ndjson, label: "traffic-other")
+        try toVictim.sendPipelined((0..<count).map {
+            ("message", [("chat_id", .string(victimChat)), ("content", .string("v\($0)")), ("client_msg_id", .string("v-\($0)"))], "rv-\($0)")
+        })
+        try toOther.sendPipelined((0..<count).map {
+            ("message", [("chat_id", .string(otherChat)), ("content", .string("e\($0)")), ("client_msg_id", .string("e-\($0)"))], "re-\($0)")
+        })
         XCTAssertEqual(kill(workerPID, SIGKILL), 0)
 
         var acknowledged: [Int: E2EJSON] = [:]
         for i in 0..<count {
-            let victimReply = try ca.response(to: "rv-\(i)")
+            let victimReply = try toVictim.response(to: "rv-\(i)")
             if victimReply["status"]?.string == "ok" {
                 acknowledged[i] = victimReply["message"]
             } else {
                 assertError(victimReply, "message", "unavailable")
             }
-            assertOK(try ca.response(to: "re-\(i)"), "message")
+            let otherReply = assertOK(try toOther.response(to: "re-\(i)"), "message")
+            XCTAssertEqual(otherReply["message"]?["seq"]?.int, i + 1, "pipelined messages keep their order")
         }
+        let ackedSeqs = acknowledged.keys.sorted().compactMap { acknowledged[$0]?["seq"]?.int }
+        XCTAssertEqual(ackedSeqs, ackedSeqs.sorted(), "acknowledged seqs follow the sending order")
 
         // While the worker is down: its shard is unavailable, every other shard works.
-        assertError(try ca.request("get_messages", [("chat_id", .string(victimChat))]), "get_messages", "unavailable")
-        assertError(try ca.request("message", [("chat_id", .string(victimChat)), ("content", "x"), ("client_msg_id", "down-1")]),
+        let cw = try loggedInClient(alice, .webSocket, label: "alice-during")
+        assertError(try cw.request("get_messages", [("chat_id", .string(victimChat))]), "get_messages", "unavailable")
+        assertError(try cw.request("message", [("chat_id", .string(victimChat)), ("content", "x"), ("client_msg_id", "down-1")]),
                     "message", "unavailable")
         let carolAgain = try connect(.ndjson, "carol-during")
         assertError(try carolAgain.request("login", [("username", .string(carol.name)), ("password", .string(carol.password))]),
                     "login", "unavailable")
         let during = try cb.sendMessage(otherChat, "during the outage", clientMsgID: "during")
         XCTAssertEqual(during["seq"]?.int, count + 1)
-        let aliceAgain = try connect(.webSocket, "alice-during")
-        try aliceAgain.login(alice)
         let health = try E2EHTTP.get(port: port, "/healthz")
         XCTAssertEqual(health.status, 503, "a worker is down: \(health.text)")
 
         // Let the supervisor restart it; poll until the shard answers (every miss is unavailable).
         XCTAssertTrue(E2EProcess.signal(keeper, SIGCONT, ifCommandLineContains: instance.dataDir))
         keeperHeld = false
+        // Polls at 20/s, under the 50/s refill of the connection's rate-limit bucket.
         var firstPage: E2EJSON = .null
-        let back = E2EProcess.waitUntil(timeoutMs: 15_000) {
-            guard let reply = try? ca.request("get_messages", [("chat_id", .string(victimChat)), ("limit", 200), ("mark_read", false)]) else {
+        let back = E2EProcess.waitUntil(timeoutMs: 15_000, intervalMs: 50) {
+            guard let reply = try? cw.request("get_messages", [("chat_id", .string(victimChat)), ("limit", 200), ("mark_read", false)]) else {
                 return false
             }
             if reply["status"]?.string == "ok" { firstPage = reply; return true }
@@ -98,14 +102,15 @@ final class WorkerCrashTests: EndToEndTestCase {
         }
 
         // Retrying everything with the same client_msg_id duplicates nothing.
+        let retrier = try loggedInClient(alice, .ndjson, label: "retrier")
         for i in 0..<count {
-            let message = try ca.sendMessage(victimChat, "v\(i)", clientMsgID: "v-\(i)")
+            let message = try retrier.sendMessage(victimChat, "v\(i)", clientMsgID: "v-\(i)")
             if let first = acknowledged[i] {
                 XCTAssertEqual(message["id"], first["id"], "retry of acknowledged v-\(i)")
                 XCTAssertEqual(message["seq"], first["seq"])
             }
         }
-        let final = try ca.ok("get_messages", [("chat_id", .string(victimChat)), ("limit", 200), ("mark_read", false)])
+        let final = try retrier.ok("get_messages", [("chat_id", .string(victimChat)), ("limit", 200), ("mark_read", false)])
         let all = final["messages"]?.array ?? []
         XCTAssertEqual(all.compactMap { $0["client_msg_id"]?.string }.sorted(), (0..<count).map { "v-\($0)" }.sorted(),
                        "each message exactly once")

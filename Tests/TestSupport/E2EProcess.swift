@@ -142,14 +142,14 @@ public enum E2EProcess {
         return kill(pid, signal) == 0
     }
 
-    /// Polls `condition` every 10 ms until it holds or `timeoutMs` passes; returns whether it held.
+    /// Polls `condition` every `intervalMs` until it holds or `timeoutMs` passes; returns whether it held.
     @discardableResult
-    public static func waitUntil(timeoutMs: Int, _ condition: () -> Bool) -> Bool {
+    public static func waitUntil(timeoutMs: Int, intervalMs: Int = 10, _ condition: () -> Bool) -> Bool {
         let deadline = Clock.monotonicMs() + Int64(timeoutMs)
         while true {
             if condition() { return true }
             if Clock.monotonicMs() >= deadline { return false }
-            usleep(10_000)
+            usleep(useconds_t(intervalMs * 1000))
         }
     }
 }
