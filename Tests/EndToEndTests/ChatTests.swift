@@ -21,6 +21,7 @@ final class ChatTests: EndToEndTestCase {
         let chat = created["chat"]
         let chatID = chat?["id"]?.string ?? ""
         assertChat(chat, kind: "direct", name: nil, members: [a.name, b.name], unread: 0)
+        XCTAssertEqual(chatID, "d:" + [a.name, b.name].sorted().joined(separator: ":"), "PROTOCOL.md 3.1")
         XCTAssertEqual(chat?["last_message"], .null, "\(created)")
 
         let announced = try cb.event("chat:new")
@@ -43,6 +44,7 @@ final class ChatTests: EndToEndTestCase {
         XCTAssertEqual(again2["chat"]?["last_message"]?["id"], m2["id"], "\(again2)")
 
         assertError(try ca.request("create_chat", [("user_id", .string(prefix + "ghost"))]), "create_chat", "not_found")
+        assertError(try ca.request("create_chat", [("user_id", .string(a.name))]), "create_chat", "bad_request")
         assertError(try ca.request("create_chat", []), "create_chat", "bad_request")
         assertError(try ca.request("create_chat", [("user_id", 7)]), "create_chat", "bad_request")
     }
@@ -59,6 +61,7 @@ final class ChatTests: EndToEndTestCase {
         let groupID = created["chat"]?["id"]?.string ?? ""
         let trio = [u0.name, u1.name, u2.name]
         assertChat(created["chat"], kind: "group", name: "Três ✓", members: trio, unread: 0)
+        assertGroupID(groupID)
         for c in [c1, c2] {
             let event = try c.event("chat:new") { $0["payload"]?["id"]?.string == groupID }
             assertChat(event["payload"], id: groupID, kind: "group", name: "Três ✓", members: trio, unread: 0)
@@ -89,6 +92,11 @@ final class ChatTests: EndToEndTestCase {
             assertChat(update["payload"], id: groupID, kind: "group", name: "Três ✓", members: four)
         }
         try assertNoEvent(c1, "chat:updated", "the member who added gets the response only")
+
+        // Adding a member again succeeds and changes nothing (PROTOCOL.md 3.3).
+        let readded = assertOK(try c0.request("add_group_member", [("group_id", .string(groupID)), ("user_id", .string(u3.name))]),
+                               "add_group_member")
+        assertChat(readded["chat"], id: groupID, kind: "group", name: "Três ✓", members: four)
 
         let fromU3 = try c3.sendMessage(groupID, "cheguei")
         assertMessage(fromU3, chat: groupID, seq: 4, sender: u3.name, content: "cheguei")
@@ -123,6 +131,7 @@ final class ChatTests: EndToEndTestCase {
                 && $0["payload"]?["member_ids"]?.array?.count == 2 }
             assertChat(update["payload"], id: groupID, kind: "group", name: "Três ✓", members: [u0.name, u1.name])
         }
+        try assertNoEvent(c2, "chat:updated", "the leaver gets the response only (PROTOCOL.md 3.3)")
         assertError(try c2.request("get_messages", [chatField]), "get_messages", "forbidden")
 
         // Direct chats have no member changes; unknown ids are not_found.

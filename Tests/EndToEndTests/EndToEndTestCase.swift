@@ -142,7 +142,7 @@ class EndToEndTestCase: XCTestCase {
         let required = ["chat_id", "chat_session_id", "client_msg_id", "content", "id", "read_at", "read_by",
                         "sender_id", "seq", "timestamp"]
         XCTAssertEqual(Set(required).subtracting(message.keys), [], "missing message fields: \(message)", file: file, line: line)
-        XCTAssertFalse((message["id"]?.string ?? "").isEmpty, "\(message)", file: file, line: line)
+        XCTAssertEqual(message["id"]?.string, "\(chat)/\(seq)", "PROTOCOL.md 3.1: <chat_id>/<seq>: \(message)", file: file, line: line)
         XCTAssertEqual(message["chat_id"]?.string, chat, "\(message)", file: file, line: line)
         XCTAssertEqual(message["chat_session_id"]?.string, chat, "\(message)", file: file, line: line)
         XCTAssertEqual(message["seq"]?.int, seq, "\(message)", file: file, line: line)
@@ -154,6 +154,13 @@ class EndToEndTestCase: XCTestCase {
         } else {
             XCTAssertEqual(message["client_msg_id"], .null, "\(message)", file: file, line: line)
         }
+    }
+
+    /// Asserts `id` is a gateway-minted group id: `g:` and 24 hex digits (PROTOCOL.md 3.1).
+    func assertGroupID(_ id: String, file: StaticString = #filePath, line: UInt = #line) {
+        let hex = id.dropFirst(2)
+        XCTAssertTrue(id.hasPrefix("g:") && hex.count == 24 && hex.allSatisfy { $0.isHexDigit && !$0.isUppercase },
+                      "PROTOCOL.md 3.1 says group ids are g: and 24 hex digits: \(id)", file: file, line: line)
     }
 
     /// Asserts the inbox of `client` holds no event of `type` after a barrier round trip.

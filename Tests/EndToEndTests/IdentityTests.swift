@@ -39,6 +39,13 @@ final class IdentityTests: EndToEndTestCase {
                                                ("display_name", .string(String(repeating: "d", count: 65)))]),
                     "register", "bad_request")
         assertError(try c.request("register", [("username", .string(prefix + "nopw"))]), "register", "bad_request")
+        // display_name: 64 characters (Unicode scalars) pass, 65 do not.
+        let wide = String(repeating: "ç", count: 64)
+        let wideUser = assertOK(try c.request("register", [("username", .string(prefix + "wide")), ("password", .string(password)),
+                                                           ("display_name", .string(wide))]), "register")
+        assertUser(wideUser["user"], prefix + "wide", displayName: wide)
+        assertError(try c.request("register", [("username", .string(prefix + "wider")), ("password", .string(password)),
+                                               ("display_name", .string(wide + "ç"))]), "register", "bad_request")
         assertError(try c.request("register", [("username", 42), ("password", .string(password))]), "register", "bad_request")
 
         // Users on the two other shards: display_name defaults to the username.
@@ -170,6 +177,12 @@ final class IdentityTests: EndToEndTestCase {
         let limitedIDs = limited["users"]?.array?.compactMap { $0["id"]?.string } ?? []
         XCTAssertEqual(limitedIDs.count, 2, "limit caps the merged answer: \(limited)")
         XCTAssertTrue(Set(limitedIDs).isSubset(of: Set((found + [other]).map { $0.name })), "\(limited)")
+
+        // An empty query lists users in username order (PROTOCOL.md 3.2).
+        let everyone = assertOK(try c.request("search_users", [("query", ""), ("limit", 100)]), "search_users")
+        let everyID = everyone["users"]?.array?.compactMap { $0["id"]?.string } ?? []
+        XCTAssertEqual(everyID, everyID.sorted(), "username order across shards")
+        XCTAssertTrue(Set(found.map { $0.name }).isSubset(of: Set(everyID)) || everyID.count == 100, "\(everyone)")
 
         let none = assertOK(try c.request("search_users", [("query", .string(prefix + "qqq"))]), "search_users")
         XCTAssertEqual(none["users"], .array([]), "\(none)")

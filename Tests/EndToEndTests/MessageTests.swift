@@ -65,6 +65,11 @@ final class MessageTests: EndToEndTestCase {
         let atLimit = String(repeating: "x", count: 4000)
         let m4 = try s2.sendMessage(chatID, atLimit)
         assertMessage(m4, chat: chatID, seq: 4, sender: s.name, content: atLimit)
+        // Limits count Unicode scalars (PROTOCOL.md 3.1): 4000 emoji pass, 4001 do not.
+        let emoji = String(repeating: "👋", count: 4000)
+        let m5 = try s1.sendMessage(chatID, emoji)
+        assertMessage(m5, chat: chatID, seq: 5, sender: s.name, content: emoji)
+        assertError(try s1.request("message", [("chat_id", .string(chatID)), ("content", .string(emoji + "👋"))]), "message", "bad_request")
         let received = try r2.event("message:new") { $0["payload"]?["id"] == m3["id"] }
         XCTAssertEqual(received["payload"]?["content"]?.string, tricky)
 
@@ -81,8 +86,8 @@ final class MessageTests: EndToEndTestCase {
 
         // The stored history: 1...4 in order, no duplicate from the retries.
         let page = assertOK(try r1.request("get_messages", [chat, ("mark_read", false)]), "get_messages")
-        XCTAssertEqual(page["messages"]?.array?.compactMap { $0["seq"]?.int }, [1, 2, 3, 4], "\(page)")
-        XCTAssertEqual(page["messages"]?.array?.compactMap { $0["id"] }, [m1, m2, m3, m4].compactMap { $0["id"] })
+        XCTAssertEqual(page["messages"]?.array?.compactMap { $0["seq"]?.int }, [1, 2, 3, 4, 5], "\(page)")
+        XCTAssertEqual(page["messages"]?.array?.compactMap { $0["id"] }, [m1, m2, m3, m4, m5].compactMap { $0["id"] })
         XCTAssertEqual(page["has_more"], false)
     }
 
@@ -191,10 +196,11 @@ final class MessageTests: EndToEndTestCase {
         XCTAssertEqual(messages.map { Set($0["read_by"]?.strings ?? ["?"]) }, [[b.name, c.name], [b.name], []])
         XCTAssertEqual(messages.map { $0["read_at"] }, [.int(Int64(readAtB)), .int(Int64(readAtB)), .null])
 
-        // The marker never moves back.
+        // The marker never moves back, and a mark_read that does not move it pushes nothing (PROTOCOL.md 3.3).
         assertOK(try cb.request("mark_read", [chat, ("seq", 1)]), "mark_read")
         messages = try history()
         XCTAssertEqual(messages[1]["read_by"]?.strings, [b.name], "b's marker is still at 2")
+        try assertNoEvent(ca, "message:read", "a mark_read that moves nothing is silent")
 
         // Unread counts per member; the sender's own messages are read.
         func unread(_ client: E2EChatClient) throws -> Int? {
@@ -210,6 +216,12 @@ final class MessageTests: EndToEndTestCase {
         XCTAssertEqual(try unread(cb), 0)
         XCTAssertEqual(try unread(ca), 1)
         XCTAssertEqual(try unread(cc), 3)
+
+        // Past the newest message marks the newest (PROTOCOL.md 3.3).
+        assertOK(try cc.request("mark_read", [chat, ("seq", 99)]), "mark_read")
+        let toNewest = try ca.event("message:read") { $0["payload"]?["user_id"]?.string == c.name }
+        XCTAssertEqual(toNewest["payload"]?["seq"]?.int, 4, "\(toNewest)")
+        XCTAssertEqual(try unread(cc), 0)
 
         assertError(try cb.request("mark_read", [chat]), "mark_read", "bad_request")
         assertError(try cb.request("mark_read", [("seq", 1)]), "mark_read", "bad_request")
