@@ -47,6 +47,8 @@ final class ClientConnection: ChannelHandler {
     var closeDeadlineMs: Int64 = 0
     /// Reading is paused until a busy worker link drains.
     var pausedForLink = false
+    /// Requests that arrived while a login/auth/logout was in flight (nil = none in flight).
+    var heldRequests: [[UInt8]]? = nil
     /// A WebSocket close the request handler asked for while the machine was running.
     private var pendingClose: (code: CloseCode, reason: String)?
 

@@ -29,6 +29,18 @@ extension GatewayLoop {
             if closeAfter { conn.closeForPolicy(reason: "rate limit exceeded") }
             return
         }
+        if conn.heldRequests != nil {
+            // An earlier login/auth/logout of this connection is still in flight: what follows
+            // must see its outcome, so it waits (PROTOCOL.md: requests of one connection are
+            // handled in order).
+            conn.heldRequests!.append(Array(payload))
+            return
+        }
+        process(conn, envelope, payload)
+    }
+
+    /// Handles a request that passed admission and is next in its connection's order.
+    private func process(_ conn: ClientConnection, _ envelope: RequestEnvelope, _ payload: UnsafeRawBufferPointer) {
         switch envelope {
         case .invalid(let type, let requestID, let message):
             counters.requestsInvalid += 1
@@ -63,6 +75,9 @@ extension GatewayLoop {
                                                online: gateway.presence.states(ids)))
         case .shard(let k):
             forward(conn, label, shard: k, json: Array(payload), arg: "")
+            if type == .login || type == .auth || type == .logout, links[k].isUp, !conn.isClosed {
+                holdUntilIdentitySettles(conn)
+            }
         case .createChat(let target, let targetShard, let chatID, let chatShard):
             let body = Array(payload)
             checkUsers([ShardUsers(shard: targetShard, userIDs: [target])], conn, label) { [self] in
@@ -92,6 +107,31 @@ extension GatewayLoop {
             }
             scatter(conn, request) { replies in
                 ScatterMerge.searchUsers(replies, requestID: label.requestID, limit: limit)
+            }
+        }
+    }
+
+    // MARK: - Ordering around identity changes
+
+    /// Later requests of `conn` wait until its login/auth/logout is answered. Reading pauses
+    /// meanwhile, so what waits is at most one read's worth of requests.
+    private func holdUntilIdentitySettles(_ conn: ClientConnection) {
+        conn.heldRequests = []
+        conn.channel.pauseReading()
+    }
+
+    /// The identity request was answered: run what waited, in order, until one of them is
+    /// itself an identity change (which holds the rest again).
+    func releaseHeld(_ conn: ClientConnection) {
+        guard var queue = conn.heldRequests else { return }
+        conn.heldRequests = nil
+        if !conn.pausedForLink && !conn.isClosed { conn.channel.resumeReading() }
+        while !queue.isEmpty && !conn.isClosed {
+            let next = queue.removeFirst()
+            next.withUnsafeBytes { process(conn, RequestEnvelope.parse($0), $0) }
+            if conn.heldRequests != nil {
+                conn.heldRequests!.append(contentsOf: queue)
+                return
             }
         }
     }
@@ -208,6 +248,7 @@ extension GatewayLoop {
                 bind(conn, userID: reply.authUserID, sessionID: reply.authSessionID)
             }
             conn.send(reply.json)
+            releaseHeld(conn)
         }
         if !reply.events.isEmpty { deliver(reply.events) }
     }
@@ -216,7 +257,9 @@ extension GatewayLoop {
     func fail(_ pending: PendingReply) {
         switch pending {
         case .step(let next): next(nil)
-        case .client(let conn, let label): unavailable(conn, label)
+        case .client(let conn, let label):
+            unavailable(conn, label)
+            releaseHeld(conn)
         }
     }
 

@@ -3,6 +3,7 @@ import TagarelaJSON
 import TagarelaLink
 import TagarelaCrypto
 import enum TagarelaModel.FieldLimits
+import enum TagarelaModel.FieldRules
 
 /// The users of one shard whose existence a cross-shard write must check first.
 public struct ShardUsers: Equatable, Sendable {
@@ -59,11 +60,13 @@ public enum RequestRouter {
             }
             return .shard(shard(name.lowercased()))
         case .auth:
-            guard let token = json["token"]?.string, let dot = token.firstIndex(of: "."),
-                  dot != token.startIndex else {
+            guard let token = json["token"]?.string, !token.isEmpty else {
                 return .reject(message: "missing or invalid field: token")
             }
-            return .shard(shard(String(token[..<dot]).lowercased()))
+            // The token names its user before the LAST dot (usernames may hold dots). A token
+            // of no valid form still goes to a shard, which answers `bad_credentials` like for
+            // any other token it does not know: a forged token must not look like a bad request.
+            return .shard(shard(FieldRules.tokenUsername(token) ?? ""))
         case .logout:
             return .shard(shard(userID))
         case .message, .getMessages, .markRead, .typing:

@@ -131,7 +131,7 @@ final class WorkerLink: ChannelHandler {
         waiters = []
         for client in resumed where client.pausedForLink {
             client.pausedForLink = false
-            if !client.isClosed { client.channel.resumeReading() }
+            if !client.isClosed && client.heldRequests == nil { client.channel.resumeReading() }
         }
     }
 

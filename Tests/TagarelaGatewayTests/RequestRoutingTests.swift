@@ -50,7 +50,12 @@ final class RequestRoutingTests: XCTestCase {
         XCTAssertEqual(route(#"{"type":"register","username":"carol"}"#), .shard(Slots.worker(for: "carol", workers: 4)))
         XCTAssertEqual(route(#"{"type":"auth","token":"dave.abcdef"}"#), .shard(Slots.worker(for: "dave", workers: 4)))
         XCTAssertEqual(route(#"{"type":"logout"}"#, user: "erin"), .shard(Slots.worker(for: "erin", workers: 4)))
-        guard case .reject = route(#"{"type":"auth","token":"nodot"}"#) else { return XCTFail("token without a user") }
+        // Usernames may hold dots: the user is what stands before the last dot.
+        XCTAssertEqual(route(#"{"type":"auth","token":"d.ve.abcdef"}"#), .shard(Slots.worker(for: "d.ve", workers: 4)))
+        // A token of no valid form still reaches a shard, which answers bad_credentials.
+        XCTAssertEqual(route(#"{"type":"auth","token":"nodot"}"#), .shard(Slots.worker(for: "", workers: 4)))
+        guard case .reject = route(#"{"type":"auth","token":""}"#) else { return XCTFail("empty token") }
+        guard case .reject = route(#"{"type":"auth","token":7}"#) else { return XCTFail("token of the wrong type") }
         guard case .reject = route(#"{"type":"login"}"#) else { return XCTFail("missing username") }
     }
 
