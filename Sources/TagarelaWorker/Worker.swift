@@ -20,8 +20,8 @@ public enum Worker {
         }
         let server = try WorkerServer(config: config, log: log)
         let signals = installStopSignals { server.stop() }
-        server.run()
-        _ = signals
+        // The sources must outlive the loop: a released source stops delivering signals.
+        withExtendedLifetime(signals) { server.run() }
         log("stopped")
     }
 
