@@ -12,6 +12,7 @@ public enum WebClientPage {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Tagarela</title>
 <style>
+[hidden]{display:none!important}
 body{margin:0;font:15px system-ui,sans-serif;background:#f3f4f6;color:#111;height:100vh;display:flex;flex-direction:column}
 header{background:#0f766e;color:#fff;padding:8px 14px;display:flex;gap:12px;align-items:center}
 header b{font-size:18px;flex:1}
