@@ -21,6 +21,10 @@ public struct WorkerConfig {
     public var compactJournalBytes: Int = 64 << 20
     /// Threads that run PBKDF2, so a burst of logins never stalls the event loop.
     public var hashThreads: Int = 2
+    /// Password hashes allowed to wait for the pool. At 100,000 iterations a hash costs about
+    /// 40 ms of a core, so 256 queued ones are five seconds of work for two threads: past that,
+    /// `register` and `login` answer `rate_limited` rather than queue without bound.
+    public var hashJobsMax: Int = 256
     /// Largest link frame accepted from the gateway: a client message is at most 1 MiB,
     /// plus the frame's own fields.
     public var maxLinkFrameBytes: Int = (1 << 20) + 64 * 1024

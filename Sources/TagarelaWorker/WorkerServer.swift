@@ -1,7 +1,9 @@
 // WorkerServer: serves the gateway's links for one shard, applying requests to the engine and releasing replies only once their journal records are durable.
 import Foundation
 import TagarelaEventLoop
+import TagarelaJSON
 import TagarelaLink
+import TagarelaModel
 import TagarelaShard
 import TagarelaStore
 import TagarelaSystem
@@ -23,6 +25,8 @@ public final class WorkerServer {
     /// Replies computed this turn, waiting for the group commit.
     private var pending: [(link: GatewayLink, reply: LinkReply)] = []
     private var syncTimer: TimerHandle?
+    /// Password hashes queued or running on the pool.
+    private var hashJobsInFlight = 0
     private let log: (String) -> Void
 
     /// Opens the store (recovering it), rebuilds the engine and binds the socket.
@@ -91,8 +95,22 @@ public final class WorkerServer {
         case .done(let result):
             finish(result, request: request, link: link)
         case .needsPasswordHash(let job):
+            guard hashJobsInFlight < config.hashJobsMax else {
+                // The pool is this far behind: queueing more would only grow memory and make
+                // every login slower. Say so at once; the client retries after a second.
+                let envelope = try? JSON.parse(request.json)
+                let type = envelope?["type"]?.string ?? "error"
+                let response = Responses.error(type: type, requestID: envelope?["request_id"]?.string,
+                                               code: .rateLimited, message: "the server is busy hashing passwords",
+                                               retryAfterMs: 1000)
+                finish(EngineResult(response: response), request: request, link: link)
+                return
+            }
+            hashJobsInFlight += 1
             hasher.derive(password: job.password, salt: job.salt, iterations: job.iterations) { [weak self, weak link] key in
-                guard let self, let link else { return }
+                guard let self else { return }
+                self.hashJobsInFlight -= 1
+                guard let link else { return }
                 self.finish(self.engine.resume(job, derivedKey: key), request: request, link: link)
             }
         }

@@ -35,6 +35,20 @@ final class LinkTestClient {
         throw LoopbackError.timedOut(received: 0)
     }
 
+    /// Reads the next reply frame (events are set aside).
+    func readReply() throws -> LinkReply {
+        while true {
+            if let index = frames.firstIndex(where: { if case .reply = $0 { return true }; return false }),
+               case .reply(let reply) = frames.remove(at: index) {
+                return reply
+            }
+            let bytes = try socket.read(exactly: 4, timeoutMs: 10_000)
+            let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
+            let body = try socket.read(exactly: length, timeoutMs: 10_000)
+            try decoder.feed(bytes + body) { frames.append($0) }
+        }
+    }
+
     func close() { socket.close() }
 }
 
