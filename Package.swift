@@ -38,7 +38,7 @@ let package = Package(
                 swiftSettings: settings),
         .target(name: "TagarelaBench",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaJSON",
-                               "TagarelaCrypto"],
+                               "TagarelaCrypto", "TagarelaStore"],
                 path: "Benchmarks/TagarelaBench", swiftSettings: settings),
         // Layer 3
         .executableTarget(name: "tagarela",
@@ -58,7 +58,8 @@ let package = Package(
         .testTarget(name: "TagarelaShardTests", dependencies: ["TagarelaShard", "TestSupport"]),
         .testTarget(name: "TagarelaStoreTests", dependencies: ["TagarelaStore", "TestSupport"]),
         .testTarget(name: "TagarelaGatewayTests", dependencies: ["TagarelaGateway", "TestSupport"]),
-        .testTarget(name: "TagarelaWorkerTests", dependencies: ["TagarelaWorker", "TestSupport"]),
+        .testTarget(name: "TagarelaWorkerTests",
+                    dependencies: ["TagarelaWorker", "TagarelaLink", "TagarelaJSON", "TagarelaStore", "TestSupport"]),
         .testTarget(name: "TagarelaBenchTests", dependencies: ["TagarelaBench", "TestSupport"]),
         .testTarget(name: "EndToEndTests",
                     dependencies: ["tagarela", "TestSupport", "TagarelaJSON", "TagarelaWire", "TagarelaSystem"]),

@@ -4,11 +4,13 @@ import TagarelaSystem
 
 /// The load generator. `tagarela bench` hands its arguments here.
 public enum Bench {
-    /// Runs one scenario (`connect`, `chat`, `storm`) or `summarize`, with `arguments` being
+    /// Runs one scenario (`connect`, `chat`, `storm`, `journal`) or `summarize`, with `arguments` being
     /// everything after `bench`. Prints progress on stderr, then a table and one JSON line on stdout.
     /// Returns the process exit status: 0 when the run completed cleanly, 1 when it completed with
     /// trouble (failed connections, missed messages, not drained), 2 on a usage error.
     public static func main(_ arguments: [String]) -> Int32 {
+        // The journal scenario needs no server: it measures the store on its own.
+        if arguments.first == "journal" { return JournalScenario.main(Array(arguments.dropFirst())) }
         let options: BenchOptions
         do {
             options = try BenchOptions.parse(arguments)

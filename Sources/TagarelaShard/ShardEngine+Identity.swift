@@ -89,7 +89,7 @@ extension ShardEngine {
             commit(.sessionEnded(sessionID: sessionID), into: &records)
         }
         return EngineResult(response: Responses.ok(type: r.type.rawValue, requestID: r.requestID),
-                            records: records, endSessionID: sessionID)
+                            records: records, endSessionID: sessionID.isEmpty ? nil : sessionID)
     }
 
     /// `search_users`: this shard's users whose username starts with `query`, by username.

@@ -14,11 +14,14 @@ extension ShardEngine {
             return EngineResult(response: Responses.ok(type: r.type.rawValue, requestID: r.requestID, key: "message",
                                                        rawValue: chat.encodeMessage(stored)))
         }
-        let m = Message(chatID: chatID, seq: chat.lastSeq + 1, senderID: sender, content: content,
+        // Store the chat's and the member set's own strings, so long ids are shared by every
+        // message instead of copied into each.
+        let senderID = chat.memberSet.firstIndex(of: sender).map { chat.memberSet[$0] } ?? sender
+        let m = Message(chatID: chat.id, seq: chat.lastSeq + 1, senderID: senderID, content: content,
                         timestamp: config.clock(), clientMsgID: clientMsgID)
         var records: [[UInt8]] = []
         records.reserveCapacity(1)
-        commit(.messageStored(chatID: chatID, seq: m.seq, sender: sender, content: content,
+        commit(.messageStored(chatID: chat.id, seq: m.seq, sender: senderID, content: content,
                               timestamp: m.timestamp, clientMsgID: clientMsgID), into: &records)
         // Markers never pass the last seq, so no one but the sender has read a new message.
         let bytes = m.encoded(readBy: [], readAt: nil)

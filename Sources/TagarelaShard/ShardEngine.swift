@@ -44,7 +44,10 @@ public final class ShardEngine {
         } catch {
             return .done(EngineResult(response: error.response()))
         }
-        if request.type.needsAuthentication && req.userID.isEmpty && !req.isInternal {
+        // The gateway's own scatter of search_users carries no user; everything else that
+        // needs a user must have one, internal or not.
+        let gatewayScatter = req.isInternal && request.type == .searchUsers
+        if request.type.needsAuthentication && req.userID.isEmpty && !gatewayScatter {
             return fail(request, .unauthenticated)
         }
         switch request.body {
@@ -173,7 +176,7 @@ public final class ShardEngine {
         case let .messageStored(chatID, seq, sender, content, timestamp, clientMsgID):
             guard let chat = chats[chatID] else { throw .corrupt("message for unknown chat \(chatID)") }
             guard seq == chat.lastSeq + 1 else { throw .corrupt("chat \(chatID): seq \(seq) after \(chat.lastSeq)") }
-            chat.append(Message(chatID: chatID, seq: seq, senderID: sender, content: content, timestamp: timestamp, clientMsgID: clientMsgID))
+            chat.append(Message(chatID: chat.id, seq: seq, senderID: sender, content: content, timestamp: timestamp, clientMsgID: clientMsgID))
         case let .markerMoved(chatID, userID, seq, at):
             guard let chat = chats[chatID] else { throw .corrupt("read marker for unknown chat \(chatID)") }
             chat.moveMarker(of: userID, to: seq, at: at)

@@ -45,6 +45,17 @@ public final class WorkerServer {
         if config.fsync == .interval {
             scheduleIntervalSync()
         }
+        schedulePurge()
+    }
+
+    /// Expired sessions are dropped every ten minutes (their tokens already fail `auth`; this
+    /// keeps the table and the snapshot from growing with dead sessions). The records join the
+    /// next group commit like any other change.
+    private func schedulePurge() {
+        loop.schedule(afterMs: 600_000) { [unowned self] in
+            for record in self.engine.purgeExpiredSessions() { self.store.append(record) }
+            self.schedulePurge()
+        }
     }
 
     /// Runs the loop on the calling thread until `stop()`.

@@ -1,1 +1,0 @@
-import XCTest  // TagarelaShardTests placeholder: delete when the first real test lands

@@ -1,1 +1,0 @@
-import XCTest  // TagarelaWorkerTests placeholder: delete when the first real test lands

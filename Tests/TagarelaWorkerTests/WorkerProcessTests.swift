@@ -1,0 +1,133 @@
+// WorkerProcessTests: a real worker process over its Unix socket: requests, kill -9, restart, nothing acknowledged lost.
+import Foundation
+import TagarelaJSON
+import TagarelaLink
+import TestSupport
+import XCTest
+
+/// A blocking link client for tests: sends request frames, reads reply frames.
+final class LinkTestClient {
+    let socket: LoopbackClient
+    private var decoder = LinkDecoder(maxFrameBytes: 16 << 20)
+    private var frames: [LinkFrame] = []
+    private var nextID: UInt64 = 1
+
+    init(path: String) throws { socket = try LoopbackClient(unixPath: path) }
+
+    /// Sends one request and waits for its reply (events that arrive meanwhile are kept aside).
+    func request(_ json: String, user: String = "", session: String = "", arg: String = "") throws -> (JSON, LinkReply) {
+        let id = nextID
+        nextID += 1
+        let frame = LinkFrame.request(LinkRequest(requestID: id, connectionID: 7, userID: user, sessionID: session,
+                                                  arg: arg, json: Array(json.utf8)))
+        try socket.send(LinkCodec.encoded(frame))
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if let index = frames.firstIndex(where: { if case .reply(let r) = $0 { return r.requestID == id }; return false }),
+               case .reply(let reply) = frames.remove(at: index) {
+                return (try JSON.parse(reply.json), reply)
+            }
+            let bytes = try socket.read(exactly: 4, timeoutMs: 10_000)
+            let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
+            let body = try socket.read(exactly: length, timeoutMs: 10_000)
+            try decoder.feed(bytes + body) { frames.append($0) }
+        }
+        throw LoopbackError.timedOut(received: 0)
+    }
+
+    func close() { socket.close() }
+}
+
+final class WorkerProcessTests: XCTestCase {
+    private var dir: TempDirectory!
+    private var process: Process?
+
+    override func setUp() {
+        dir = TempDirectory(prefix: "tagarela-worker")
+    }
+
+    override func tearDown() {
+        if let p = process, p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        dir.remove()
+    }
+
+    /// The tagarela binary sits beside the test executable (the EndToEndTests target depends on it).
+    private var binary: String { tagarelaBinaryPath() }
+
+    private var socketPath: String { dir.path + "/worker-0.sock" }
+
+    private func startWorker() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["worker", "--shard", "0", "--workers", "1", "--data", dir.path, "--socket", socketPath,
+                       "--fsync", "always", "--pbkdf2-iterations", "10"]
+        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try p.run()
+        process = p
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if let c = try? LoopbackClient(unixPath: socketPath) { c.close(); return }
+            usleep(20_000)
+        }
+        XCTFail("worker did not open its socket within 10 s")
+    }
+
+    func testAcknowledgedMessagesSurviveKill9() throws {
+        try startWorker()
+        var client = try LinkTestClient(path: socketPath)
+        XCTAssertEqual(try client.request(#"{"type":"register","username":"alice","password":"password1"}"#).0["status"], "ok")
+        XCTAssertEqual(try client.request(#"{"type":"register","username":"bob","password":"password2"}"#).0["status"], "ok")
+        let (login, loginReply) = try client.request(#"{"type":"login","username":"alice","password":"password1"}"#)
+        XCTAssertEqual(login["status"], "ok")
+        XCTAssertEqual(loginReply.authUserID, "alice")
+        XCTAssertFalse(loginReply.authSessionID.isEmpty)
+        let (chat, _) = try client.request(#"{"type":"create_chat","user_id":"bob"}"#, user: "alice")
+        let chatID = try XCTUnwrap(chat["chat"]?["id"]?.string)
+
+        var acked: [(seq: Int64, id: String, content: String)] = []
+        for i in 0..<40 {
+            let (r, _) = try client.request(#"{"type":"message","chat_id":"\#(chatID)","content":"m\#(i)","client_msg_id":"c\#(i)"}"#,
+                                            user: "alice")
+            XCTAssertEqual(r["status"], "ok", "message \(i): \(r)")
+            acked.append((try XCTUnwrap(r["message"]?["seq"]?.int), try XCTUnwrap(r["message"]?["id"]?.string), "m\(i)"))
+        }
+        XCTAssertEqual(acked.map(\.seq), Array(1...40))
+
+        // kill -9: no chance to flush anything that was not already durable.
+        kill(process!.processIdentifier, SIGKILL)
+        process!.waitUntilExit()
+        client.close()
+
+        try startWorker()
+        client = try LinkTestClient(path: socketPath)
+        let (page, _) = try client.request(#"{"type":"get_messages","chat_id":"\#(chatID)","after_seq":0,"limit":200}"#, user: "alice")
+        let messages = try XCTUnwrap(page["messages"]?.array)
+        XCTAssertEqual(messages.map { $0["seq"]?.int ?? -1 }, acked.map(\.seq))
+        XCTAssertEqual(messages.map { $0["content"]?.string ?? "" }, acked.map(\.content))
+
+        // A resend with the same client_msg_id returns the stored message and stores nothing new.
+        let (again, _) = try client.request(#"{"type":"message","chat_id":"\#(chatID)","content":"m5","client_msg_id":"c5"}"#, user: "alice")
+        XCTAssertEqual(again["message"]?["id"]?.string, acked[5].id)
+        XCTAssertEqual(again["message"]?["seq"]?.int, 6)
+        let (next, _) = try client.request(#"{"type":"message","chat_id":"\#(chatID)","content":"new"}"#, user: "alice")
+        XCTAssertEqual(next["message"]?["seq"]?.int, 41, "the resend must not have used a seq")
+
+        // The login's session survives the restart too: auth with the token works.
+        let token = try XCTUnwrap(login["token"]?.string)
+        XCTAssertEqual(try client.request(#"{"type":"auth","token":"\#(token)"}"#).0["status"], "ok")
+        client.close()
+    }
+
+    func testPingIsAnsweredAndBrokenFrameDropsOnlyThatLink() throws {
+        try startWorker()
+        let good = try LinkTestClient(path: socketPath)
+        let bad = try LoopbackClient(unixPath: socketPath)
+        try bad.send([0, 0, 0, 1, 99])  // a frame of unknown type 99
+        XCTAssertEqual(try bad.readUntilClosed(timeoutMs: 5000), [])
+        try good.socket.send(LinkCodec.encoded(.ping(42)))
+        let reply = try good.socket.read(exactly: LinkCodec.encoded(.pong(42)).count)
+        XCTAssertEqual(reply, LinkCodec.encoded(.pong(42)))
+        XCTAssertEqual(try good.request(#"{"type":"register","username":"carol","password":"password3"}"#).0["status"], "ok")
+        good.close()
+    }
+}
