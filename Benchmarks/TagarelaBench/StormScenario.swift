@@ -28,6 +28,7 @@ enum StormScenario {
         // that messages in flight (sent, not yet acknowledged or delivered) are part of the test.
         let noEnd = beforeEnd + 3_600_000_000
         gen.onEveryShard { $0.startSending(rate: rate, window: window, measureStartUs: measureStart, endUs: noEnd) }
+        let chatFrom = gen.monitor.sample()
         _ = gen.hold("chat", seconds: Double(beforeEnd - start) / 1e6)
 
         let storm = gen.phase("storm", timeoutS: max(30, options.timeoutS / 4), begin: { $0.storm() }, done: { $0.pending == 0 })
@@ -76,6 +77,7 @@ enum StormScenario {
         r.add("drained", .bool(drained.completed), label: "drained", text: drained.completed ? "yes" : "no")
         r.addLatency("delivery_latency", c.deliveryUs, label: "delivery latency")
         r.addErrors(c.errors)
+        r.warnAboutOtherLoad(gen.monitor, from: chatFrom, to: gen.monitor.sample(), boundPercent: options.maxOtherCPU)
         return (r, storm.completed && missing == 0)
     }
 }
