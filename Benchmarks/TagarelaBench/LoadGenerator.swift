@@ -87,7 +87,12 @@ final class LoadGenerator {
         var m = MergedSnapshot()
         var allDone = true
         for shard in shards {
-            guard let s = shard.sync(timeoutS: 10, { $0.snapshot(resetInterval: resetInterval) }) else { continue }
+            guard let s = shard.sync(timeoutS: 10, { $0.snapshot(resetInterval: resetInterval) }) else {
+                // A shard too busy to answer within 10 s is certainly not done.
+                allDone = false
+                m.pending += 1
+                continue
+            }
             m.counters.merge(s.counters)
             m.intervalDeliveryUs.merge(s.intervalDeliveryUs)
             m.ready += s.ready
