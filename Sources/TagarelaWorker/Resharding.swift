@@ -1,4 +1,5 @@
 // Resharding: `tagarela reshard`, which re-partitions an instance's data for a new worker count, crash-safely.
+import Foundation
 import TagarelaLink
 import TagarelaShard
 import TagarelaStore
@@ -22,7 +23,9 @@ public enum Resharding {
     /// layout stays in place until the new one is complete on disk (see `Reshard.run`).
     public static func run(dataDirectory: String, to workers: Int, log: (String) -> Void) throws {
         try recover(dataDirectory: dataDirectory, workers: nil, log: log)
-        let current = try Layout.read(dataDir: dataDirectory)?.workers ?? 1
+        // Without a layout file (an instance started before the supervisor recorded one), the
+        // shard folders on disk say how the data is split: assuming 1 would drop shards 1...N-1.
+        let current = try Layout.read(dataDir: dataDirectory)?.workers ?? shardFolderCount(dataDirectory)
         if current == workers {
             if try Layout.read(dataDir: dataDirectory) == nil {
                 try Layout.write(Layout(workers: workers, slots: Slots.count), dataDir: dataDirectory)
@@ -37,6 +40,17 @@ public enum Resharding {
         }
         log("re-partitioned from \(current) to \(workers) workers")
     }
+}
+
+/// The number of consecutive `shard-K` folders from `shard-0` in `dataDirectory` (at least 1).
+func shardFolderCount(_ dataDirectory: String) -> Int {
+    var count = 0
+    var isDirectory: ObjCBool = false
+    while FileManager.default.fileExists(atPath: dataDirectory + "/shard-\(count)", isDirectory: &isDirectory),
+          isDirectory.boolValue {
+        count += 1
+    }
+    return max(1, count)
 }
 
 /// Why the data cannot be served as it is.

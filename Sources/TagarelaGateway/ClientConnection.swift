@@ -1,0 +1,310 @@
+// ClientConnection: one client's state machine on its loop: sniff, HTTP head, then WebSocket or NDJSON lines.
+import TagarelaEventLoop
+import TagarelaWire
+
+/// The transport a connection settled on, for metrics, fan-out encoding and timeouts.
+enum ClientTransport: UInt8 {
+    /// Still sniffing or reading its HTTP head (the handshake timeout applies).
+    case pending
+    /// Answering a plain HTTP request, then closing.
+    case http
+    case webSocket
+    case echo
+    case ndjson
+}
+
+/// One client connection. Kept small (the gateway is held to 2 KiB per idle WebSocket): the
+/// parsers allocate only while a message is split across reads, nothing else is buffered, and
+/// the loop's shared read buffer is parsed in place.
+final class ClientConnection: ChannelHandler {
+    /// The protocol machine of the current phase. Taken out of `phase` while it runs (the
+    /// `.busy` placeholder) so that mutating it never copies its buffers.
+    enum Phase {
+        case sniffing(ProtocolSniffer)
+        case head(HTTPHeadParser)
+        case webSocket(WebSocketConnection)
+        case lines(NDJSONFramer)
+        case inert
+        case busy
+    }
+
+    unowned let loop: GatewayLoop
+    /// The channel, set right after registration; the connection id is `channel.id`.
+    var channel: Channel!
+    /// The peer's address, for the per-IP connection count.
+    let host: String
+    var phase: Phase = .sniffing(ProtocolSniffer())
+    private(set) var transport: ClientTransport = .pending
+    /// The authenticated user and session ("" before auth).
+    var userID = ""
+    var sessionID = ""
+    var limiter = RateLimiter()
+    /// Accept time while pending, then the time of the latest input (idle pings).
+    var stampMs: Int64
+    /// When the idle ping went out (0 = none outstanding).
+    var pingSentMs: Int64 = 0
+    /// When a server-initiated close gives up waiting for the peer's close (0 = not closing).
+    var closeDeadlineMs: Int64 = 0
+    /// Reading is paused until a busy worker link drains.
+    var pausedForLink = false
+    /// Requests that arrived while a login/auth/logout was in flight (nil = none in flight).
+    var heldRequests: [[UInt8]]? = nil
+    /// A WebSocket close the request handler asked for while the machine was running.
+    private var pendingClose: (code: CloseCode, reason: String)?
+
+    init(loop: GatewayLoop, host: String, nowMs: Int64) {
+        self.loop = loop
+        self.host = host
+        self.stampMs = nowMs
+    }
+
+    /// The connection id the worker link carries (`excludeConnectionID` of events).
+    var id: UInt64 { channel.id }
+    var isClosed: Bool { channel.isClosed }
+    var isWebSocketTransport: Bool { transport == .webSocket }
+
+    /// Moves to `t`, keeping the per-transport gauges right.
+    func setTransport(_ t: ClientTransport) {
+        loop.counters.adjustTransport(transport, by: -1)
+        transport = t
+        loop.counters.adjustTransport(t, by: 1)
+    }
+
+    // MARK: - Input
+
+    func channelRead(_ channel: Channel, _ bytes: UnsafeMutableRawBufferPointer) {
+        loop.counters.bytesIn += bytes.count
+        switch phase {
+        case .sniffing(var sniffer):
+            switch sniffer.feed(UnsafeRawBufferPointer(bytes)) {
+            case .needMore:
+                phase = .sniffing(sniffer)
+            case .http:
+                startHead(earlier: sniffer.earlierBytes, bytes)
+            case .raw:
+                startLines(earlier: sniffer.earlierBytes, bytes)
+            }
+        case .head(var parser):
+            phase = .busy
+            feedHead(&parser, bytes)
+        case .webSocket:
+            stampMs = loop.eventLoop.nowMs
+            pingSentMs = 0
+            feedWebSocket(bytes)
+        case .lines:
+            feedLines(bytes)
+        case .inert, .busy:
+            break
+        }
+    }
+
+    private func startHead(earlier: [UInt8], _ bytes: UnsafeMutableRawBufferPointer) {
+        var parser = HTTPHeadParser(limits: loop.config.limits)
+        phase = .busy
+        if !earlier.isEmpty {
+            // A proper prefix of a method token: never completes a head on its own.
+            _ = earlier.withUnsafeBytes { parser.feed($0) }
+        }
+        feedHead(&parser, bytes)
+    }
+
+    private func feedHead(_ parser: inout HTTPHeadParser, _ bytes: UnsafeMutableRawBufferPointer) {
+        switch parser.feed(UnsafeRawBufferPointer(bytes)) {
+        case .needMore:
+            phase = .head(parser)
+        case .failed(let error):
+            respondAndClose(HTTPResponse.error(error), refusedHandshake: true)
+        case .complete(let head, let consumed):
+            handleHead(head, rest: UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...]))
+        }
+    }
+
+    private func handleHead(_ head: HTTPRequestHead, rest: UnsafeMutableRawBufferPointer) {
+        let action = HTTPEndpoint.action(for: head, echoPath: loop.config.echoPath,
+                                         allowedOrigins: loop.config.allowedOrigins)
+        switch action {
+        case .upgrade(let response, let echo):
+            loop.counters.handshakesAccepted += 1
+            channel.write(response)
+            loop.counters.bytesOut += response.count
+            phase = .webSocket(WebSocketConnection(limits: loop.config.limits))
+            setTransport(echo ? .echo : .webSocket)
+            stampMs = loop.eventLoop.nowMs
+            if rest.count > 0 { feedWebSocket(rest) }
+        case .respond(let bytes):
+            let isUpgradeRoute = head.path == HTTPEndpoint.webSocketPath || head.path == loop.config.echoPath
+            respondAndClose(bytes, refusedHandshake: isUpgradeRoute)
+        case .health(let headOnly):
+            loop.counters.httpRequests += 1
+            phase = .inert
+            setTransport(.http)
+            loop.checkHealth { [self] down in
+                let bytes = HTTPEndpoint.health(downWorkers: down, workers: loop.config.workers,
+                                                loops: loop.config.loops, headOnly: headOnly)
+                respondAndClose(bytes, refusedHandshake: false)
+            }
+        case .metrics(let headOnly):
+            loop.counters.httpRequests += 1
+            phase = .inert
+            setTransport(.http)
+            loop.gatherMetricsText { [self] text in
+                respondAndClose(HTTPEndpoint.metrics(text, headOnly: headOnly), refusedHandshake: false)
+            }
+        }
+    }
+
+    /// Writes a complete HTTP response and closes once it is flushed.
+    func respondAndClose(_ bytes: [UInt8], refusedHandshake: Bool) {
+        if refusedHandshake { loop.counters.handshakesRefused += 1 } else if transport != .http {
+            loop.counters.httpRequests += 1
+        }
+        phase = .inert
+        if transport != .http { setTransport(.http) }
+        guard !channel.isClosed else { return }
+        channel.write(bytes)
+        loop.counters.bytesOut += bytes.count
+        channel.closeAfterFlush()
+    }
+
+    private func feedWebSocket(_ bytes: UnsafeMutableRawBufferPointer) {
+        guard case .webSocket(var ws) = phase else { return }
+        phase = .busy
+        let echo = transport == .echo
+        var closeNow = false
+        ws.receive(bytes) { action in
+            switch action {
+            case .message(let kind, let payload):
+                loop.counters.framesIn += 1
+                if echo {
+                    let frame = WebSocketFrameEncoder.encode(opcode: kind == .text ? .text : .binary, payload: payload)
+                    writeCounted(frame)
+                } else if pendingClose == nil && closeDeadlineMs == 0 {
+                    loop.handleRequest(self, payload)
+                }
+            case .send(let frame):
+                writeCounted(frame)
+            case .close:
+                closeNow = true
+            }
+        }
+        if let close = pendingClose, !closeNow {
+            pendingClose = nil
+            writeCounted(ws.closeFrame(code: close.code, reason: close.reason))
+            closeDeadlineMs = loop.eventLoop.nowMs + loop.config.limits.closeHandshakeTimeoutMs
+        }
+        if case .busy = phase { phase = .webSocket(ws) }
+        if closeNow { channel.closeAfterFlush() }
+    }
+
+    private func startLines(earlier: [UInt8], _ bytes: UnsafeMutableRawBufferPointer) {
+        phase = .lines(NDJSONFramer(limits: loop.config.limits))
+        setTransport(.ndjson)
+        if !earlier.isEmpty {
+            // Copied: the handler may keep parsing after this returns. At most 7 bytes.
+            var copy = earlier
+            copy.withUnsafeMutableBytes { feedLines($0) }
+        }
+        feedLines(bytes)
+    }
+
+    private func feedLines(_ bytes: UnsafeMutableRawBufferPointer) {
+        guard case .lines(var framer) = phase else { return }
+        phase = .busy
+        var tooLong = false
+        do {
+            try framer.feed(UnsafeRawBufferPointer(bytes)) { line in
+                loop.counters.framesIn += 1
+                if !channel.isClosed { loop.handleRequest(self, line) }
+            }
+        } catch {
+            tooLong = true
+        }
+        if case .busy = phase { phase = .lines(framer) }
+        if tooLong {
+            // PROTOCOL.md 2.5: a raw TCP line over the limit gets `too_large`, then the close.
+            send(GatewayResponse.error(type: "error", requestID: nil, code: .tooLarge,
+                                       message: "line longer than \(loop.config.limits.ndjsonLineBytesMax) bytes"))
+            phase = .inert
+            channel.closeAfterFlush()
+        }
+    }
+
+    // MARK: - Output
+
+    private func writeCounted(_ bytes: [UInt8]) {
+        loop.counters.bytesOut += bytes.count
+        channel.write(bytes)
+    }
+
+    /// Sends one response or gateway-made message: a text frame on WebSocket, a line on NDJSON.
+    func send(_ json: [UInt8]) {
+        guard !channel.isClosed else { return }
+        var out: [UInt8]
+        switch transport {
+        case .webSocket:
+            out = []
+            out.reserveCapacity(WebSocketFrameEncoder.headerCount(payloadCount: json.count, masked: false) + json.count)
+            WebSocketFrameEncoder.encodeHeader(opcode: .text, payloadCount: json.count, into: &out)
+            out += json
+        case .ndjson:
+            out = json
+            out.append(0x0A)
+        default:
+            return
+        }
+        loop.counters.framesOut += 1
+        writeCounted(out)
+    }
+
+    /// Ends the connection for breaking a limit: WebSocket 1008 (with the closing handshake),
+    /// NDJSON by closing after the queued answers are flushed.
+    func closeForPolicy(reason: String) {
+        loop.unbind(self)
+        switch phase {
+        case .busy:
+            if transport == .webSocket { pendingClose = (.policyViolation, reason) } else {
+                channel.closeAfterFlush()
+            }
+        case .webSocket(var ws):
+            phase = .busy
+            writeCounted(ws.closeFrame(code: .policyViolation, reason: reason))
+            phase = .webSocket(ws)
+            closeDeadlineMs = loop.eventLoop.nowMs + loop.config.limits.closeHandshakeTimeoutMs
+        default:
+            channel.closeAfterFlush()
+        }
+    }
+
+    /// The periodic check: handshake deadline, idle ping, pong and close deadlines.
+    func sweep(nowMs: Int64) {
+        let limits = loop.config.limits
+        switch transport {
+        case .pending, .http:
+            if nowMs - stampMs >= limits.handshakeTimeoutMs {
+                loop.counters.handshakeTimeouts += 1
+                channel.close()
+            }
+        case .webSocket, .echo:
+            if closeDeadlineMs != 0 {
+                if nowMs >= closeDeadlineMs { channel.close() }
+            } else if pingSentMs != 0 {
+                if nowMs - pingSentMs >= limits.pongTimeoutMs { channel.close() }
+            } else if nowMs - stampMs >= limits.idlePingIntervalMs, case .webSocket(var ws) = phase {
+                phase = .busy
+                writeCounted(ws.pingFrame())
+                phase = .webSocket(ws)
+                pingSentMs = nowMs
+            }
+        case .ndjson:
+            break
+        }
+    }
+
+    func channelClosed(_ channel: Channel) {
+        phase = .inert
+        loop.connectionClosed(self)
+        loop.counters.adjustTransport(transport, by: -1)
+    }
+
+    func channelWritable(_ channel: Channel) {}
+}

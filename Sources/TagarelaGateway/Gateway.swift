@@ -1,0 +1,117 @@
+// Gateway: starts the gateway's event-loop threads with their SO_REUSEPORT listeners, and stops them.
+import Foundation
+import TagarelaSystem
+
+/// The gateway process (ARCHITECTURE.md "Gateway"): `config.loops` event loops, one thread each,
+/// each with its own listener on the shared port (the kernel spreads connections across them)
+/// and its own link to every worker.
+///
+/// `Gateway.run(config)` is what `tagarela gateway` calls; tests use `init`, `start` and `stop`.
+public final class Gateway {
+    /// The settings it was started with.
+    public let config: GatewayConfig
+    /// The bound port (the real one when `config.port` was 0).
+    public let port: Int
+    /// Online users across every loop (`get_presence`).
+    public let presence = PresenceTable()
+    /// Open connection counts for the total and per-IP limits.
+    public let admission: ConnectionAdmission
+    private(set) var loops: [GatewayLoop] = []
+    private let listenFDs: [Int32]
+    private let finished = DispatchGroup()
+    private let stateLock = NSLock()
+    private var started = false
+    private var stopped = false
+
+    /// Binds every loop's listener (nothing is served until `start()`).
+    public init(config: GatewayConfig) throws {
+        precondition(config.loops >= 1, "the gateway needs at least one loop")
+        precondition(config.workers >= 0, "negative worker count")
+        ProcessSetup.ignoreSIGPIPE()
+        self.config = config
+        self.admission = ConnectionAdmission(maxTotal: config.limits.connectionsMax,
+                                             maxPerIP: config.limits.connectionsPerIPMax)
+        var fds: [Int32] = []
+        do {
+            let first = try Socket.listenTCP(host: config.host, port: config.port, reusePort: true)
+            fds.append(first)
+            port = config.port == 0 ? try Socket.boundPort(first) : config.port
+            for _ in 1..<config.loops {
+                fds.append(try Socket.listenTCP(host: config.host, port: port, reusePort: true))
+            }
+            listenFDs = fds
+            for i in 0..<config.loops {
+                loops.append(try GatewayLoop(index: i, gateway: self, config: config, listenFD: fds[i]))
+            }
+        } catch {
+            for fd in fds { FileDescriptor.close(fd) }
+            throw error
+        }
+    }
+
+    /// Starts one thread per loop. Returns at once.
+    public func start() {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        precondition(!started, "a gateway starts once")
+        started = true
+        for loop in loops {
+            finished.enter()
+            let thread = Thread { [finished] in
+                loop.start()
+                loop.eventLoop.run()
+                finished.leave()
+            }
+            thread.name = "gateway-loop-\(loop.index)"
+            thread.start()
+        }
+    }
+
+    /// Stops every loop (their connections and links are closed), waits for the threads and
+    /// closes the listeners. Safe to call more than once and from any thread but a loop's own.
+    public func stop() {
+        stateLock.lock()
+        let first = !stopped
+        stopped = true
+        let wasStarted = started
+        stateLock.unlock()
+        guard first else { return }
+        if wasStarted {
+            for loop in loops {
+                loop.eventLoop.execute { loop.prepareStop() }
+                loop.eventLoop.stop()
+            }
+            finished.wait()
+        }
+        for fd in listenFDs { FileDescriptor.close(fd) }
+    }
+
+    /// Blocks until `stop()` has finished the loops.
+    public func wait() {
+        finished.wait()
+    }
+
+    /// Runs a gateway in the foreground until SIGINT or SIGTERM, then stops it cleanly.
+    /// This is the entry point of `tagarela gateway`.
+    public static func run(_ config: GatewayConfig) throws {
+        _ = try? ProcessSetup.raiseOpenFileLimit()
+        let gateway = try Gateway(config: config)
+        gateway.start()
+        config.log("listening on \(config.host):\(gateway.port) with \(config.loops) loops, "
+                   + "\(config.workers) workers in \(config.runDir)"
+                   + (config.echoPath.map { ", echo route \($0)" } ?? ""))
+        let done = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { done.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        done.wait()
+        config.log("stopping")
+        gateway.stop()
+        sources.forEach { $0.cancel() }
+    }
+}

@@ -1,0 +1,54 @@
+// GatewayConfig: every setting of the gateway process, with the defaults the command line starts from.
+import Foundation
+import TagarelaWire
+
+/// The settings of one gateway process (ARCHITECTURE.md "Command line": `tagarela gateway`).
+public struct GatewayConfig {
+    /// Address to listen on (`--host`).
+    public var host: String = "0.0.0.0"
+    /// TCP port (`--port`); 0 picks a free port, read back from `Gateway.port` (tests).
+    public var port: Int = 5000
+    /// Event loops, one thread each, each with its own SO_REUSEPORT listener (`--loops`).
+    public var loops: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// The WebSocket echo route for the Autobahn suite (`--echo-path /echo`); nil = off.
+    public var echoPath: String? = nil
+    /// Number of workers (`--workers`); 0 runs the gateway alone (chat requests get `unavailable`).
+    public var workers: Int = 0
+    /// Folder holding `worker-K.sock` for each worker (`--run-dir`).
+    public var runDir: String = "."
+    /// Allowed `Origin` values for WebSocket upgrades; nil accepts any origin (PROTOCOL.md 1.1).
+    public var allowedOrigins: [String]? = nil
+    /// Every size, rate and time bound (TagarelaWire `Limits`).
+    public var limits: Limits = Limits()
+    /// `/healthz` waits this long for every worker's link pong before answering 503.
+    public var healthTimeoutMs: Int64 = 1_000
+    /// First and largest delay between attempts to (re)connect a worker's link; the delay doubles
+    /// after each failure so a restarting worker is not hammered.
+    public var linkReconnectMinMs: Int64 = 50
+    public var linkReconnectMaxMs: Int64 = 2_000
+    /// Where log lines go (one line each, no trailing newline).
+    public var log: (String) -> Void = { line in
+        FileHandle.standardError.write(Data(("gateway: " + line + "\n").utf8))
+    }
+
+    /// The defaults.
+    public init() {}
+
+    /// The socket path of worker `k`: `runDir/worker-K.sock`.
+    public func workerSocketPath(_ k: Int) -> String {
+        (runDir.hasSuffix("/") ? runDir : runDir + "/") + "worker-\(k).sock"
+    }
+
+    /// The rate-limit settings carried by `limits`.
+    var rateLimitPolicy: RateLimitPolicy {
+        RateLimitPolicy(ratePerSecond: limits.requestsPerSecond, burst: limits.requestBurst,
+                        strikesMax: limits.rateLimitedErrorsMax, strikeWindowMs: limits.rateLimitedWindowMs)
+    }
+
+    /// How often each loop sweeps its connections for handshake, ping and close deadlines:
+    /// a quarter of the shortest deadline, between 10 ms and 1 s.
+    var sweepIntervalMs: Int64 {
+        let shortest = min(limits.handshakeTimeoutMs, limits.idlePingIntervalMs, limits.closeHandshakeTimeoutMs)
+        return max(10, min(1_000, shortest / 4))
+    }
+}

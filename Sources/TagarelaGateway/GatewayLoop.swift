@@ -1,0 +1,238 @@
+// GatewayLoop: one event loop's share of the gateway: its listener, connections, user index, worker links and fan-out.
+import TagarelaEventLoop
+import TagarelaLink
+import TagarelaSystem
+import TagarelaWire
+
+/// Everything one loop thread owns. Only that thread touches it; other loops reach it through
+/// `eventLoop.execute` (session ends, metrics), and the one table they share is `PresenceTable`.
+final class GatewayLoop {
+    let index: Int
+    let eventLoop: EventLoop
+    unowned let gateway: Gateway
+    let config: GatewayConfig
+    let policy: RateLimitPolicy
+    let listenFD: Int32
+    var links: [WorkerLink] = []
+    var counters: LoopCounters
+    /// Every open client connection of this loop, for the periodic sweep.
+    private var connections: [UInt64: ClientConnection] = [:]
+    /// user id -> this loop's authenticated connections of that user (the fan-out index).
+    private(set) var byUser: [String: [ClientConnection]] = [:]
+    private var nextRequestID: UInt64 = 0
+
+    init(index: Int, gateway: Gateway, config: GatewayConfig, listenFD: Int32) throws {
+        self.index = index
+        self.gateway = gateway
+        self.config = config
+        self.policy = config.rateLimitPolicy
+        self.listenFD = listenFD
+        self.eventLoop = try EventLoop()
+        self.counters = LoopCounters(workers: config.workers)
+    }
+
+    /// Runs on the loop thread before `run()`: listener, links, sweep timer.
+    func start() {
+        for k in 0..<config.workers {
+            let link = WorkerLink(loop: self, worker: k, path: config.workerSocketPath(k))
+            links.append(link)
+            link.connect()
+        }
+        eventLoop.addListener(fd: listenFD) { [unowned self] fd, peer in accept(fd: fd, peer: peer) }
+        scheduleSweep()
+    }
+
+    /// Runs on the loop thread: stops accepting and reconnecting; `EventLoop.run` then closes
+    /// every channel on its way out.
+    func prepareStop() {
+        eventLoop.removeListener(fd: listenFD)
+        for link in links { link.stopped = true }
+    }
+
+    // MARK: - Connections
+
+    private func accept(fd: Int32, peer: String) {
+        let host = ConnectionAdmission.host(ofPeer: peer)
+        guard gateway.admission.admit(host: host) else {
+            counters.connectionsRefused += 1
+            FileDescriptor.close(fd)
+            return
+        }
+        try? Socket.setNoDelay(fd)
+        counters.connectionsAccepted += 1
+        let conn = ClientConnection(loop: self, host: host, nowMs: eventLoop.nowMs)
+        conn.channel = eventLoop.register(fd: fd, handler: conn)
+        conn.channel.maxQueuedBytes = config.limits.outgoingQueueBytesMax
+        counters.adjustTransport(.pending, by: 1)
+        connections[conn.id] = conn
+    }
+
+    /// Called once per connection from `channelClosed`.
+    func connectionClosed(_ conn: ClientConnection) {
+        unbind(conn)
+        connections[conn.id] = nil
+        gateway.admission.release(host: conn.host)
+    }
+
+    private func scheduleSweep() {
+        eventLoop.schedule(afterMs: config.sweepIntervalMs) { [weak self] in
+            guard let self = self else { return }
+            let now = self.eventLoop.nowMs
+            for conn in self.connections.values where !conn.isClosed {
+                conn.sweep(nowMs: now)
+            }
+            self.scheduleSweep()
+        }
+    }
+
+    func makeRequestID() -> UInt64 {
+        nextRequestID &+= 1
+        return nextRequestID
+    }
+
+    // MARK: - Sessions and presence
+
+    /// Binds `conn` to a user and session after a successful login/register/auth.
+    func bind(_ conn: ClientConnection, userID: String, sessionID: String) {
+        if conn.userID == userID {
+            conn.sessionID = sessionID
+            return
+        }
+        unbind(conn)
+        conn.userID = userID
+        conn.sessionID = sessionID
+        byUser[userID, default: []].append(conn)
+        gateway.presence.connect(userID)
+    }
+
+    /// Makes `conn` unauthenticated (logout, session ended, close).
+    func unbind(_ conn: ClientConnection) {
+        let user = conn.userID
+        guard !user.isEmpty else { return }
+        if var list = byUser[user] {
+            list.removeAll { $0 === conn }
+            byUser[user] = list.isEmpty ? nil : list
+        }
+        conn.userID = ""
+        conn.sessionID = ""
+        gateway.presence.disconnect(user)
+    }
+
+    /// A logout ended `sessionID` of `userID`: every other connection of it, on every loop,
+    /// gets `session:ended` and becomes unauthenticated (PROTOCOL.md 2.1).
+    func endSessionEverywhere(userID: String, sessionID: String, except connectionID: UInt64) {
+        for loop in gateway.loops {
+            if loop === self {
+                endSession(userID: userID, sessionID: sessionID, except: connectionID)
+            } else {
+                loop.eventLoop.execute { loop.endSession(userID: userID, sessionID: sessionID, except: connectionID) }
+            }
+        }
+    }
+
+    func endSession(userID: String, sessionID: String, except connectionID: UInt64) {
+        guard let list = byUser[userID] else { return }
+        let notice = GatewayResponse.sessionEnded
+        for conn in list where conn.sessionID == sessionID && conn.id != connectionID {
+            unbind(conn)
+            conn.send(notice)
+            counters.sessionsEnded += 1
+        }
+    }
+
+    // MARK: - Fan-out
+
+    /// Writes each event to every local connection of its users but the excluded one. The JSON
+    /// is framed once per transport, lazily, and the same bytes are queued on every receiver.
+    func deliver(_ events: [LinkEvent]) {
+        for event in events {
+            counters.eventsReceived += 1
+            var frame: OutboundBytes? = nil
+            var line: OutboundBytes? = nil
+            for user in event.userIDs {
+                guard let list = byUser[user] else { continue }
+                for conn in list where conn.id != event.excludeConnectionID && !conn.isClosed {
+                    let bytes: OutboundBytes
+                    if conn.isWebSocketTransport {
+                        if frame == nil { frame = OutboundBytes(FanOut.textFrame(event.json)) }
+                        bytes = frame!
+                    } else {
+                        if line == nil { line = OutboundBytes(FanOut.line(event.json)) }
+                        bytes = line!
+                    }
+                    conn.channel.write(bytes)
+                    counters.deliveries += 1
+                    counters.framesOut += 1
+                    counters.bytesOut += bytes.count
+                }
+            }
+        }
+    }
+
+    // MARK: - Health and metrics
+
+    /// Pings every worker link of this loop and reports the workers that did not answer in time.
+    func checkHealth(_ done: @escaping ([Int]) -> Void) {
+        guard !links.isEmpty else {
+            done([])
+            return
+        }
+        var remaining = links.count
+        var down: [Int] = []
+        for link in links {
+            link.probe(timeoutMs: config.healthTimeoutMs) { ok in
+                if !ok { down.append(link.worker) }
+                remaining -= 1
+                if remaining == 0 { done(down.sorted()) }
+            }
+        }
+    }
+
+    /// This loop's counters with the live gauges filled in.
+    func snapshotCounters() -> LoopCounters {
+        var c = counters
+        for link in links { c.workerInFlight[link.worker] = link.inFlight }
+        return c
+    }
+
+    /// Gathers every loop's counters (each on its own thread) and renders them, on this loop.
+    func gatherMetricsText(_ done: @escaping (String) -> Void) {
+        let loops = gateway.loops
+        var total = LoopCounters(workers: config.workers)
+        var remaining = loops.count
+        for loop in loops {
+            loop.eventLoop.execute { [self] in
+                let c = loop.snapshotCounters()
+                eventLoop.execute {
+                    total.add(c)
+                    remaining -= 1
+                    if remaining == 0 {
+                        done(MetricsRenderer.render(total, loops: loops.count,
+                                                    onlineUsers: self.gateway.presence.onlineUsers))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The two encodings of a fan-out message.
+enum FanOut {
+    /// An unmasked, unfragmented text frame (RFC 6455 section 5.6) around `json`.
+    static func textFrame(_ json: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(WebSocketFrameEncoder.headerCount(payloadCount: json.count, masked: false) + json.count)
+        WebSocketFrameEncoder.encodeHeader(opcode: .text, payloadCount: json.count, into: &out)
+        out += json
+        return out
+    }
+
+    /// `json` and a newline (an NDJSON line).
+    static func line(_ json: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(json.count + 1)
+        out += json
+        out.append(0x0A)
+        return out
+    }
+}

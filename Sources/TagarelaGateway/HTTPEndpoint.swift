@@ -1,0 +1,83 @@
+// HTTPEndpoint: decides what a parsed HTTP request head gets (upgrade, page, health, metrics or an error), without sockets.
+import TagarelaWire
+
+/// What the gateway does with one HTTP request head (PROTOCOL.md 1).
+public enum HTTPAction: Equatable {
+    /// Upgrade to WebSocket: write `response` (the 101) and start framing; `echo` for the echo route.
+    case upgrade(response: [UInt8], echo: Bool)
+    /// Write these bytes (a complete response with `Connection: close`) and close.
+    case respond([UInt8])
+    /// Answer `/healthz` once the worker links have answered (`headOnly` for `HEAD`).
+    case health(headOnly: Bool)
+    /// Answer `/metrics` once every loop's counters are gathered.
+    case metrics(headOnly: Bool)
+}
+
+/// Maps request heads to `HTTPAction`s and builds the gateway's own HTTP responses.
+public enum HTTPEndpoint {
+    /// The WebSocket route of the chat protocol.
+    public static let webSocketPath = "/ws"
+
+    /// The action for `head`; `echoPath` is the echo route when it is on.
+    public static func action(for head: HTTPRequestHead, echoPath: String?, allowedOrigins: [String]?) -> HTTPAction {
+        let path = head.path
+        let isWebSocketRoute = path == webSocketPath || (echoPath != nil && path == echoPath)
+        if isWebSocketRoute {
+            // WebSocketHandshake checks the method too (405 with Allow: GET), and answers 426 for
+            // a wrong version, 403 for a foreign Origin and 400 for anything else malformed.
+            switch WebSocketHandshake.evaluate(head, allowedOrigins: allowedOrigins) {
+            case .accept(let response):
+                return .upgrade(response: response, echo: path != webSocketPath)
+            case .reject(let status, let reason, let headers):
+                return .respond(HTTPResponse.error(status: status, message: reason, headers: headers))
+            }
+        }
+        let headOnly = head.method == "HEAD"
+        guard head.method == "GET" || headOnly else {
+            return .respond(HTTPResponse.error(status: 405, message: "method not allowed",
+                                               headers: [("Allow", "GET, HEAD")]))
+        }
+        switch path {
+        case "/":
+            return .respond(page(headOnly: headOnly))
+        case "/healthz":
+            return .health(headOnly: headOnly)
+        case "/metrics":
+            return .metrics(headOnly: headOnly)
+        default:
+            return .respond(HTTPResponse.error(status: 404, message: "not found"))
+        }
+    }
+
+    /// The built-in web client page.
+    static func page(headOnly: Bool) -> [UInt8] {
+        ok(contentType: "text/html; charset=utf-8", body: WebClientPage.bytes, headOnly: headOnly,
+           extraHeaders: [("Cache-Control", "no-cache")])
+    }
+
+    /// The `/healthz` answer: 200 with `{"status":"ok",...}` when every worker link answered its
+    /// ping in time, 503 with the workers that did not otherwise.
+    public static func health(downWorkers: [Int], workers: Int, loops: Int, headOnly: Bool) -> [UInt8] {
+        let healthy = downWorkers.isEmpty
+        let down = downWorkers.map(String.init).joined(separator: ",")
+        let body = "{\"status\":\"\(healthy ? "ok" : "unavailable")\",\"workers\":\(workers),"
+            + "\"loops\":\(loops),\"down_workers\":[\(down)]}\n"
+        return HTTPResponse.encode(status: healthy ? 200 : 503,
+                                   headers: [("Content-Type", "application/json"), ("Cache-Control", "no-cache"),
+                                             ("Content-Length", String(body.utf8.count)), ("Connection", "close")],
+                                   body: headOnly ? [] : Array(body.utf8))
+    }
+
+    /// The `/metrics` answer carrying `text` (Prometheus exposition).
+    public static func metrics(_ text: String, headOnly: Bool) -> [UInt8] {
+        ok(contentType: MetricsRenderer.contentType, body: Array(text.utf8), headOnly: headOnly, extraHeaders: [])
+    }
+
+    /// A 200 that closes; a `HEAD` gets the same headers and no body (RFC 9110 section 9.3.2).
+    static func ok(contentType: String, body: [UInt8], headOnly: Bool, extraHeaders: [(String, String)]) -> [UInt8] {
+        HTTPResponse.encode(status: 200,
+                            headers: [("Content-Type", contentType), ("Content-Length", String(body.count))]
+                                + extraHeaders + [("Connection", "close")],
+                            body: headOnly ? [] : body)
+    }
+}

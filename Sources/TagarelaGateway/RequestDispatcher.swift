@@ -1,0 +1,281 @@
+// RequestDispatcher: carries out a client request on its loop: limits, auth, routing, multi-shard plans and replies.
+import TagarelaJSON
+import TagarelaLink
+
+extension GatewayLoop {
+    /// Handles one client message (a WebSocket message or an NDJSON line). `payload` is valid
+    /// only during the call; it is copied once, into the link request, when it is forwarded.
+    func handleRequest(_ conn: ClientConnection, _ payload: UnsafeRawBufferPointer) {
+        let envelope = RequestEnvelope.parse(payload)
+        let retryAfterMs: Int
+        let closeAfter: Bool
+        switch conn.limiter.admit(nowMs: eventLoop.nowMs, policy: policy) {
+        case .allowed:
+            retryAfterMs = 0
+            closeAfter = false
+        case .limited(let retry):
+            retryAfterMs = retry
+            closeAfter = false
+        case .limitedAndClose(let retry):
+            retryAfterMs = retry
+            closeAfter = true
+        }
+        if retryAfterMs > 0 {
+            counters.rateLimited += 1
+            let label = envelope.label
+            conn.send(GatewayResponse.error(type: label.type, requestID: label.requestID, code: .rateLimited,
+                                            message: "too many requests", retryAfterMs: retryAfterMs))
+            // PROTOCOL.md 2.5: more than 100 `rate_limited` in 10 s closes (WebSocket 1008).
+            if closeAfter { conn.closeForPolicy(reason: "rate limit exceeded") }
+            return
+        }
+        if conn.heldRequests != nil {
+            // An earlier login/auth/logout of this connection is still in flight: what follows
+            // must see its outcome, so it waits (PROTOCOL.md: requests of one connection are
+            // handled in order).
+            conn.heldRequests!.append(Array(payload))
+            return
+        }
+        process(conn, envelope, payload)
+    }
+
+    /// Handles a request that passed admission and is next in its connection's order.
+    private func process(_ conn: ClientConnection, _ envelope: RequestEnvelope, _ payload: UnsafeRawBufferPointer) {
+        switch envelope {
+        case .invalid(let type, let requestID, let message):
+            counters.requestsInvalid += 1
+            conn.send(GatewayResponse.error(type: type, requestID: requestID, code: .badRequest, message: message))
+        case .valid(let type, let requestID, let json):
+            dispatch(conn, type: type, label: RequestLabel(type: type.rawValue, requestID: requestID),
+                     json: json, payload: payload)
+        }
+    }
+
+    private func dispatch(_ conn: ClientConnection, type: RequestType, label: RequestLabel, json: JSON,
+                          payload: UnsafeRawBufferPointer) {
+        counters.requestsByType[type.index] += 1
+        if !type.allowedBeforeAuth && conn.userID.isEmpty {
+            counters.unauthenticated += 1
+            conn.send(GatewayResponse.error(type: label.type, requestID: label.requestID, code: .unauthenticated,
+                                            message: "log in or authenticate first"))
+            return
+        }
+        if type != .getPresence && config.workers == 0 {
+            unavailable(conn, label)
+            return
+        }
+        let route = RequestRouter.route(type: type, json: json, userID: conn.userID, workers: max(1, config.workers))
+        switch route {
+        case .reject(let message):
+            counters.requestsInvalid += 1
+            conn.send(GatewayResponse.error(type: label.type, requestID: label.requestID, code: .badRequest,
+                                            message: message))
+        case .presence(let ids):
+            conn.send(GatewayResponse.presence(requestID: label.requestID, userIDs: ids,
+                                               online: gateway.presence.states(ids)))
+        case .shard(let k):
+            forward(conn, label, shard: k, json: Array(payload), arg: "")
+            if type == .login || type == .auth || type == .logout, links[k].isUp, !conn.isClosed {
+                holdUntilIdentitySettles(conn)
+            }
+        case .createChat(let target, let targetShard, let chatID, let chatShard):
+            let body = Array(payload)
+            checkUsers([ShardUsers(shard: targetShard, userIDs: [target])], conn, label) { [self] in
+                forward(conn, label, shard: chatShard, json: body, arg: chatID)
+            }
+        case .addGroupMember(let user, let userShard, let chatShard):
+            let body = Array(payload)
+            checkUsers([ShardUsers(shard: userShard, userIDs: [user])], conn, label) { [self] in
+                forward(conn, label, shard: chatShard, json: body, arg: "")
+            }
+        case .createGroup(let groupID, let groupShard, let checks):
+            let body = Array(payload)
+            checkUsers(checks, conn, label) { [self] in
+                forward(conn, label, shard: groupShard, json: body, arg: groupID)
+            }
+        case .userChats:
+            let request = GatewayResponse.internalRequest(type: "user_chats") { w in
+                w.key("user_id"); w.string(conn.userID)
+            }
+            scatter(conn, request) { replies in
+                ScatterMerge.userChats(replies, requestID: label.requestID)
+            }
+        case .searchUsers(let query, let limit):
+            let request = GatewayResponse.internalRequest(type: "search_users") { w in
+                w.key("query"); w.string(query)
+                w.key("limit"); w.int(limit)
+            }
+            scatter(conn, request) { replies in
+                ScatterMerge.searchUsers(replies, requestID: label.requestID, limit: limit)
+            }
+        }
+    }
+
+    // MARK: - Ordering around identity changes
+
+    /// Later requests of `conn` wait until its login/auth/logout is answered. Reading pauses
+    /// meanwhile, so what waits is at most one read's worth of requests.
+    private func holdUntilIdentitySettles(_ conn: ClientConnection) {
+        conn.heldRequests = []
+        conn.channel.pauseReading()
+    }
+
+    /// The identity request was answered: run what waited, in order, until one of them is
+    /// itself an identity change (which holds the rest again).
+    func releaseHeld(_ conn: ClientConnection) {
+        guard var queue = conn.heldRequests else { return }
+        conn.heldRequests = nil
+        if !conn.pausedForLink && !conn.isClosed { conn.channel.resumeReading() }
+        while !queue.isEmpty && !conn.isClosed {
+            let next = queue.removeFirst()
+            next.withUnsafeBytes { process(conn, RequestEnvelope.parse($0), $0) }
+            if conn.heldRequests != nil {
+                conn.heldRequests!.append(contentsOf: queue)
+                return
+            }
+        }
+    }
+
+    // MARK: - Forwarding
+
+    /// Sends the client's JSON to `shard`; its reply goes straight back to the client.
+    func forward(_ conn: ClientConnection, _ label: RequestLabel, shard: Int, json: [UInt8], arg: String) {
+        guard !conn.isClosed else { return }
+        let link = links[shard]
+        guard link.isUp else {
+            unavailable(conn, label)
+            return
+        }
+        let request = LinkRequest(requestID: makeRequestID(), connectionID: conn.id, flags: 0,
+                                  userID: conn.userID, sessionID: conn.sessionID, arg: arg, json: json)
+        link.send(request, .client(conn, label))
+        if link.isBusy { link.park(conn) }
+    }
+
+    /// Sends an internal (gateway-made) request; `done` gets the parsed answer, or nil when the
+    /// shard is unavailable or answered something that is not JSON.
+    func ask(_ shard: Int, _ conn: ClientConnection, _ json: [UInt8], _ done: @escaping (JSON?) -> Void) {
+        let link = links[shard]
+        guard link.isUp else {
+            done(nil)
+            return
+        }
+        let request = LinkRequest(requestID: makeRequestID(), connectionID: 0, flags: LinkRequest.internalFlag,
+                                  userID: conn.userID, sessionID: conn.sessionID, arg: "", json: json)
+        link.send(request, .step({ reply in
+            guard let reply = reply else { return done(nil) }
+            done(try? JSON.parse(reply.json))
+        }))
+        if link.isBusy { link.park(conn) }
+    }
+
+    /// Checks with each shard that its users exist (`users_exist`), then runs `then`; a missing
+    /// user is `not_found`, a shard down is `unavailable` (ARCHITECTURE.md "Routing").
+    private func checkUsers(_ checks: [ShardUsers], _ conn: ClientConnection, _ label: RequestLabel,
+                            then: @escaping () -> Void) {
+        guard !checks.isEmpty else { return then() }
+        var remaining = checks.count
+        var failure: [UInt8]? = nil
+        var missing: [String] = []
+        for check in checks {
+            let request = GatewayResponse.internalRequest(type: "users_exist") { w in
+                w.key("user_ids")
+                w.beginArray()
+                for id in check.userIDs { w.string(id) }
+                w.endArray()
+            }
+            ask(check.shard, conn, request) { [self] reply in
+                if failure == nil {
+                    if let reply = reply {
+                        if let m = ScatterMerge.missingUsers(reply) {
+                            missing += m
+                        } else {
+                            failure = GatewayResponse.relabeledError(reply, type: label.type, requestID: label.requestID)
+                        }
+                    } else {
+                        counters.unavailable += 1
+                        failure = GatewayResponse.error(type: label.type, requestID: label.requestID,
+                                                        code: .unavailable, message: "a shard is unavailable, retry")
+                    }
+                }
+                remaining -= 1
+                guard remaining == 0 else { return }
+                if let failure = failure {
+                    conn.send(failure)
+                } else if !missing.isEmpty {
+                    conn.send(GatewayResponse.error(type: label.type, requestID: label.requestID, code: .notFound,
+                                                    message: "no such user: \(missing.joined(separator: ", "))"))
+                } else {
+                    then()
+                }
+            }
+        }
+    }
+
+    /// Sends `request` to every shard and answers the client with `merge` of the answers.
+    private func scatter(_ conn: ClientConnection, _ request: [UInt8],
+                         merge: @escaping ([JSON?]) -> ScatterMerge.Outcome) {
+        var replies = [JSON?](repeating: nil, count: links.count)
+        var remaining = links.count
+        for shard in 0..<links.count {
+            ask(shard, conn, request) { reply in
+                replies[shard] = reply
+                remaining -= 1
+                guard remaining == 0 else { return }
+                switch merge(replies) {
+                case .ok(let bytes), .error(let bytes): conn.send(bytes)
+                }
+            }
+        }
+    }
+
+    // MARK: - Replies
+
+    /// Carries out a worker's reply to the request it answers.
+    func complete(_ pending: PendingReply, _ reply: LinkReply) {
+        switch pending {
+        case .step(let next):
+            next(reply)
+        case .client(let conn, _):
+            if !reply.endSessionID.isEmpty {
+                let user = conn.userID
+                unbind(conn)
+                if !user.isEmpty {
+                    endSessionEverywhere(userID: user, sessionID: reply.endSessionID, except: conn.id)
+                }
+            }
+            if !reply.authUserID.isEmpty && !conn.isClosed {
+                bind(conn, userID: reply.authUserID, sessionID: reply.authSessionID)
+            }
+            conn.send(reply.json)
+            releaseHeld(conn)
+        }
+        if !reply.events.isEmpty { deliver(reply.events) }
+    }
+
+    /// The link dropped before the reply: the client gets `unavailable` (safe to retry).
+    func fail(_ pending: PendingReply) {
+        switch pending {
+        case .step(let next): next(nil)
+        case .client(let conn, let label):
+            unavailable(conn, label)
+            releaseHeld(conn)
+        }
+    }
+
+    func unavailable(_ conn: ClientConnection, _ label: RequestLabel) {
+        counters.unavailable += 1
+        conn.send(GatewayResponse.error(type: label.type, requestID: label.requestID, code: .unavailable,
+                                        message: "the shard is unavailable, retry"))
+    }
+}
+
+extension RequestEnvelope {
+    /// The `type` and `request_id` an answer to this request carries.
+    var label: RequestLabel {
+        switch self {
+        case .valid(let type, let requestID, _): return RequestLabel(type: type.rawValue, requestID: requestID)
+        case .invalid(let type, let requestID, _): return RequestLabel(type: type, requestID: requestID)
+        }
+    }
+}

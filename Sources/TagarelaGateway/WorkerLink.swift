@@ -1,0 +1,209 @@
+// WorkerLink: one loop's connection to one worker: request correlation, bounded in-flight work, backpressure and reconnection.
+import TagarelaEventLoop
+import TagarelaLink
+import TagarelaSystem
+
+/// What to do with a worker's reply (nil reply: the link dropped before it came).
+enum PendingReply {
+    /// A client request forwarded as is: the reply goes back to the client.
+    case client(ClientConnection, RequestLabel)
+    /// A step of a multi-shard plan (existence check, scatter part).
+    case step((LinkReply?) -> Void)
+}
+
+/// The `type` and `request_id` an answer must carry (PROTOCOL.md 2).
+struct RequestLabel {
+    var type: String
+    var requestID: String?
+}
+
+/// The link from one gateway loop to one worker (ARCHITECTURE.md "Gateway-worker link").
+///
+/// Each loop has its own link to every worker, so replies come back to the loop that asked
+/// and no lock sits on the request path. In-flight requests are bounded: past
+/// `Limits.inFlightRequestsPerWorkerMax`, or with more than `queueHighWaterBytes` unsent,
+/// the clients feeding this link stop being read until it drains (backpressure), instead of
+/// queueing without bound. When the link drops, every request in flight is answered
+/// `unavailable` and the link reconnects with doubling delays while the supervisor restarts
+/// the worker.
+final class WorkerLink: ChannelHandler {
+    /// Unsent bytes past which the link counts as busy: a few hundred typical requests, well
+    /// under the channel's own bound (which would close the link).
+    static let queueHighWaterBytes = 4 << 20
+
+    unowned let loop: GatewayLoop
+    let worker: Int
+    let path: String
+    private(set) var channel: Channel?
+    private var decoder: LinkDecoder
+    private var pending: [UInt64: PendingReply] = [:]
+    /// Clients paused because this link was busy when they sent to it.
+    private var waiters: [ClientConnection] = []
+    private var probes: [UInt64: (Bool) -> Void] = [:]
+    private var nextNonce: UInt64 = 0
+    private var retryDelayMs: Int64
+    private var everConnected = false
+    var stopped = false
+
+    init(loop: GatewayLoop, worker: Int, path: String) {
+        self.loop = loop
+        self.worker = worker
+        self.path = path
+        self.decoder = LinkDecoder(maxFrameBytes: loop.config.limits.linkFrameBytesMax)
+        self.retryDelayMs = loop.config.linkReconnectMinMs
+    }
+
+    var isUp: Bool { channel != nil }
+    var inFlight: Int { pending.count }
+
+    /// True when new work should make its sender wait.
+    var isBusy: Bool {
+        guard let channel = channel else { return false }
+        return pending.count >= loop.config.limits.inFlightRequestsPerWorkerMax
+            || channel.queuedBytes >= WorkerLink.queueHighWaterBytes
+    }
+
+    // MARK: - Connecting
+
+    /// Connects now, or schedules another attempt after the current back-off delay.
+    func connect() {
+        guard !stopped, channel == nil else { return }
+        do {
+            let fd = try Socket.connectUnix(path: path)
+            decoder = LinkDecoder(maxFrameBytes: loop.config.limits.linkFrameBytesMax)
+            let ch = loop.eventLoop.register(fd: fd, handler: self)
+            // The link's own bound is far above the busy mark: reaching it means the worker is
+            // wedged, and closing the link (answering `unavailable`) is then the right call.
+            ch.maxQueuedBytes = 64 << 20
+            channel = ch
+            retryDelayMs = loop.config.linkReconnectMinMs
+            loop.counters.workerLinkUp[worker] = 1
+            if everConnected || loop.index == 0 {
+                loop.config.log("loop \(loop.index): link to worker \(worker) up (\(path))")
+            }
+            everConnected = true
+        } catch {
+            scheduleReconnect()
+        }
+    }
+
+    private func scheduleReconnect() {
+        guard !stopped else { return }
+        let delay = retryDelayMs
+        retryDelayMs = min(loop.config.linkReconnectMaxMs, retryDelayMs * 2)
+        loop.eventLoop.schedule(afterMs: delay) { [weak self] in self?.connect() }
+    }
+
+    // MARK: - Requests
+
+    /// Sends `request`; `reply` runs when its answer comes, or with nil if the link drops.
+    /// The caller checked `isUp`.
+    func send(_ request: LinkRequest, _ reply: PendingReply) {
+        guard let channel = channel else {
+            fail(reply)
+            return
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64 + request.json.count + request.userID.utf8.count + request.sessionID.utf8.count)
+        LinkCodec.encode(.request(request), into: &bytes)
+        pending[request.requestID] = reply
+        channel.write(bytes)
+    }
+
+    /// Pauses `client` until this link drains.
+    func park(_ client: ClientConnection) {
+        guard !client.pausedForLink, !client.isClosed else { return }
+        client.pausedForLink = true
+        client.channel.pauseReading()
+        waiters.append(client)
+        loop.counters.backpressurePauses += 1
+    }
+
+    /// Resumes the parked clients once the link is below half its in-flight bound and its
+    /// queue below the high-water mark (hysteresis, so clients do not flap).
+    private func resumeWaitersIfDrained(force: Bool = false) {
+        guard !waiters.isEmpty else { return }
+        if !force, let channel = channel {
+            guard pending.count <= loop.config.limits.inFlightRequestsPerWorkerMax / 2,
+                  channel.queuedBytes < WorkerLink.queueHighWaterBytes else { return }
+        }
+        let resumed = waiters
+        waiters = []
+        for client in resumed where client.pausedForLink {
+            client.pausedForLink = false
+            if !client.isClosed && client.heldRequests == nil { client.channel.resumeReading() }
+        }
+    }
+
+    /// Sends a link ping and reports whether the pong came within `timeoutMs`.
+    func probe(timeoutMs: Int64, _ done: @escaping (Bool) -> Void) {
+        guard let channel = channel else {
+            done(false)
+            return
+        }
+        nextNonce += 1
+        let nonce = nextNonce
+        probes[nonce] = done
+        channel.write(LinkCodec.encoded(.ping(nonce)))
+        loop.eventLoop.schedule(afterMs: timeoutMs) { [weak self] in
+            self?.probes.removeValue(forKey: nonce)?(false)
+        }
+    }
+
+    // MARK: - Channel events
+
+    func channelRead(_ channel: Channel, _ bytes: UnsafeMutableRawBufferPointer) {
+        do {
+            try decoder.feed(UnsafeRawBufferPointer(bytes)) { frame in handle(frame) }
+        } catch {
+            loop.config.log("loop \(loop.index): link to worker \(worker) sent a bad frame (\(error)); reconnecting")
+            channel.close()
+        }
+        resumeWaitersIfDrained()
+    }
+
+    private func handle(_ frame: LinkFrame) {
+        switch frame {
+        case .reply(let reply):
+            if let p = pending.removeValue(forKey: reply.requestID) {
+                loop.complete(p, reply)
+            } else {
+                // The asker is gone (a stale id cannot happen on a fresh link), but the events
+                // still belong to their receivers.
+                loop.deliver(reply.events)
+            }
+        case .events(let events):
+            loop.deliver(events)
+        case .ping(let nonce):
+            channel?.write(LinkCodec.encoded(.pong(nonce)))
+        case .pong(let nonce):
+            probes.removeValue(forKey: nonce)?(true)
+        case .request:
+            loop.config.log("loop \(loop.index): worker \(worker) sent a request frame; ignored")
+        }
+    }
+
+    func channelWritable(_ channel: Channel) {
+        resumeWaitersIfDrained()
+    }
+
+    func channelClosed(_ channel: Channel) {
+        self.channel = nil
+        loop.counters.workerLinkUp[worker] = 0
+        let failed = pending
+        pending = [:]
+        let waiting = probes
+        probes = [:]
+        if !stopped {
+            loop.config.log("loop \(loop.index): link to worker \(worker) down; \(failed.count) requests answered unavailable")
+        }
+        for (_, p) in failed { fail(p) }
+        for (_, done) in waiting { done(false) }
+        resumeWaitersIfDrained(force: true)
+        scheduleReconnect()
+    }
+
+    private func fail(_ p: PendingReply) {
+        loop.fail(p)
+    }
+}

@@ -1,1 +1,0 @@
-import XCTest  // EndToEndTests placeholder: delete when the first real test lands

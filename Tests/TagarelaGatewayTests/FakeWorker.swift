@@ -1,0 +1,149 @@
+// FakeWorker: a tiny in-process link server for the gateway's loopback tests, answering with canned replies.
+import Foundation
+import TagarelaEventLoop
+import TagarelaLink
+import TagarelaSystem
+
+/// A worker stand-in on its own event-loop thread: it accepts any number of gateway links on
+/// a Unix socket, answers link pings, and hands each request to `respond`, whose reply (if any)
+/// goes back on the link the request came from. `broadcast` events go on every link.
+final class FakeWorker {
+    /// Decides the reply to a request (runs on the fake's thread); nil keeps it unanswered.
+    typealias Responder = (LinkRequest) -> LinkReply?
+
+    let path: String
+    private let loop: EventLoop
+    private let listenFD: Int32
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var _requests: [LinkRequest] = []
+    private var links: [Channel] = []
+    private var respond: Responder
+    private var stopped = false
+
+    init(path: String, respond: @escaping Responder) throws {
+        self.path = path
+        self.respond = respond
+        loop = try EventLoop()
+        listenFD = try Socket.listenUnix(path: path)
+        let thread = Thread { [self] in
+            loop.addListener(fd: listenFD) { [self] fd, _ in
+                let handler = LinkHandler(worker: self)
+                links.append(loop.register(fd: fd, handler: handler))
+            }
+            loop.run()
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// Every request received so far, in arrival order.
+    var requests: [LinkRequest] {
+        lock.lock()
+        defer { lock.unlock() }
+        return _requests
+    }
+
+    /// Replaces the responder.
+    func setResponder(_ r: @escaping Responder) {
+        loop.execute { self.respond = r }
+    }
+
+    /// Number of gateway links currently connected (read on the fake's thread).
+    func linkCount() -> Int {
+        let sem = DispatchSemaphore(value: 0)
+        var n = 0
+        loop.execute {
+            n = self.links.filter { !$0.isClosed }.count
+            sem.signal()
+        }
+        sem.wait()
+        return n
+    }
+
+    /// Closes every link (the gateway then sees the worker as down until it reconnects).
+    func dropLinks() {
+        let sem = DispatchSemaphore(value: 0)
+        loop.execute {
+            for link in self.links { link.close() }
+            self.links = []
+            sem.signal()
+        }
+        sem.wait()
+    }
+
+    /// Stops the fake: links closed, socket removed.
+    func stop() {
+        lock.lock()
+        let first = !stopped
+        stopped = true
+        lock.unlock()
+        guard first else { return }
+        loop.execute { self.loop.removeListener(fd: self.listenFD) }
+        loop.stop()
+        done.wait()
+        FileDescriptor.close(listenFD)
+        unlink(path)
+    }
+
+    fileprivate func received(_ request: LinkRequest, on channel: Channel) {
+        lock.lock()
+        _requests.append(request)
+        lock.unlock()
+        guard let reply = respond(request) else { return }
+        channel.write(LinkCodec.encoded(.reply(reply)))
+        // Events go to every other link as an events frame (each gateway loop delivers to its own).
+        if !reply.events.isEmpty {
+            for other in links where other !== channel && !other.isClosed {
+                other.write(LinkCodec.encoded(.events(reply.events)))
+            }
+        }
+    }
+
+    private final class LinkHandler: ChannelHandler {
+        unowned let worker: FakeWorker
+        var decoder = LinkDecoder(maxFrameBytes: 1 << 24)
+        init(worker: FakeWorker) { self.worker = worker }
+
+        func channelRead(_ channel: Channel, _ bytes: UnsafeMutableRawBufferPointer) {
+            var frames: [LinkFrame] = []
+            do {
+                try decoder.feed(UnsafeRawBufferPointer(bytes)) { frames.append($0) }
+            } catch {
+                channel.close()
+                return
+            }
+            for frame in frames {
+                switch frame {
+                case .request(let r): worker.received(r, on: channel)
+                case .ping(let n): channel.write(LinkCodec.encoded(.pong(n)))
+                default: break
+                }
+            }
+        }
+
+        func channelClosed(_ channel: Channel) {}
+    }
+}
+
+/// Canned replies.
+enum Canned {
+    /// `{"type":T,"request_id":R,"status":"ok"}` plus `extra` (already-encoded members, no braces).
+    static func ok(_ request: LinkRequest, extra: String = "") -> [UInt8] {
+        let text = String(decoding: request.json, as: UTF8.self)
+        let type = field("type", in: text) ?? "error"
+        var out = "{\"type\":\"\(type)\""
+        if let rid = field("request_id", in: text) { out += ",\"request_id\":\"\(rid)\"" }
+        out += ",\"status\":\"ok\""
+        if !extra.isEmpty { out += "," + extra }
+        return Array((out + "}").utf8)
+    }
+
+    /// A crude string-field reader for the tests' own simple JSON.
+    static func field(_ name: String, in text: String) -> String? {
+        guard let r = text.range(of: "\"\(name)\":\"") else { return nil }
+        let rest = text[r.upperBound...]
+        guard let end = rest.firstIndex(of: "\"") else { return nil }
+        return String(rest[..<end])
+    }
+}

@@ -1,1 +1,0 @@
-import XCTest  // TagarelaGatewayTests placeholder: delete when the first real test lands

@@ -1,0 +1,127 @@
+// RequestRoutingTests: request validation and routing decisions, without sockets.
+import XCTest
+import TagarelaJSON
+import TagarelaLink
+@testable import TagarelaGateway
+
+final class RequestRoutingTests: XCTestCase {
+    func envelope(_ text: String) -> RequestEnvelope {
+        Array(text.utf8).withUnsafeBytes { RequestEnvelope.parse($0) }
+    }
+
+    func invalid(_ text: String) -> (type: String, requestID: String?)? {
+        if case .invalid(let type, let rid, _) = envelope(text) { return (type, rid) }
+        return nil
+    }
+
+    func testEnvelopeRejectsNonJSONAndNonObjects() {
+        XCTAssertEqual(invalid("{nope")?.type, "error")
+        XCTAssertEqual(invalid("[1,2]")?.type, "error")
+        XCTAssertEqual(invalid("\"login\"")?.type, "error")
+    }
+
+    func testEnvelopeChecksTypeAndRequestID() {
+        XCTAssertEqual(invalid(#"{"request_id":"r1"}"#)?.type, "error")
+        XCTAssertEqual(invalid(#"{"request_id":"r1"}"#)?.requestID, "r1")
+        XCTAssertEqual(invalid(#"{"type":5,"request_id":"r2"}"#)?.requestID, "r2")
+        let unknown = invalid(#"{"type":"users_exist","request_id":"r3"}"#)
+        XCTAssertEqual(unknown?.type, "users_exist")
+        XCTAssertEqual(unknown?.requestID, "r3")
+        let long = String(repeating: "x", count: 65)
+        XCTAssertNotNil(invalid("{\"type\":\"login\",\"request_id\":\"\(long)\"}"))
+        XCTAssertNotNil(invalid(#"{"type":"login","request_id":7}"#))
+        guard case .valid(let type, let rid, _) = envelope("{\"type\":\"login\",\"request_id\":\"\(String(long.dropLast()))\"}") else {
+            return XCTFail("a 64-character request_id is fine")
+        }
+        XCTAssertEqual(type, .login)
+        XCTAssertEqual(rid?.count, 64)
+    }
+
+    func route(_ text: String, user: String = "alice", workers: Int = 4) -> Route {
+        guard case .valid(let type, _, let json) = envelope(text) else {
+            XCTFail("invalid test request \(text)")
+            return .reject(message: "")
+        }
+        return RequestRouter.route(type: type, json: json, userID: user, workers: workers, mintGroupID: { "g_fixed" })
+    }
+
+    func testIdentityRoutesByUsername() {
+        XCTAssertEqual(route(#"{"type":"login","username":"Bob","password":"x"}"#), .shard(Slots.worker(for: "bob", workers: 4)))
+        XCTAssertEqual(route(#"{"type":"register","username":"carol"}"#), .shard(Slots.worker(for: "carol", workers: 4)))
+        XCTAssertEqual(route(#"{"type":"auth","token":"dave.abcdef"}"#), .shard(Slots.worker(for: "dave", workers: 4)))
+        XCTAssertEqual(route(#"{"type":"logout"}"#, user: "erin"), .shard(Slots.worker(for: "erin", workers: 4)))
+        // Usernames may hold dots: the user is what stands before the last dot.
+        XCTAssertEqual(route(#"{"type":"auth","token":"d.ve.abcdef"}"#), .shard(Slots.worker(for: "d.ve", workers: 4)))
+        // A token of no valid form still reaches a shard, which answers bad_credentials.
+        XCTAssertEqual(route(#"{"type":"auth","token":"nodot"}"#), .shard(Slots.worker(for: "", workers: 4)))
+        guard case .reject = route(#"{"type":"auth","token":""}"#) else { return XCTFail("empty token") }
+        guard case .reject = route(#"{"type":"auth","token":7}"#) else { return XCTFail("token of the wrong type") }
+        guard case .reject = route(#"{"type":"login"}"#) else { return XCTFail("missing username") }
+    }
+
+    func testChatRequestsRouteByChatID() {
+        for type in ["message", "get_messages", "mark_read", "typing"] {
+            XCTAssertEqual(route("{\"type\":\"\(type)\",\"chat_id\":\"g_1\"}"), .shard(Slots.worker(for: "g_1", workers: 4)))
+        }
+        XCTAssertEqual(route(#"{"type":"remove_group_member","group_id":"g_9","user_id":"x"}"#),
+                       .shard(Slots.worker(for: "g_9", workers: 4)))
+        guard case .reject = route(#"{"type":"message","chat_id":7}"#) else { return XCTFail("chat_id must be a string") }
+        // A direct chat id holds two usernames: up to 67 characters.
+        let direct = DirectChatID.make(String(repeating: "a", count: 32), String(repeating: "b", count: 32))
+        XCTAssertEqual(route("{\"type\":\"typing\",\"chat_id\":\"\(direct)\"}"), .shard(Slots.worker(for: direct, workers: 4)))
+        let long = String(repeating: "c", count: 68)
+        guard case .reject = route("{\"type\":\"typing\",\"chat_id\":\"\(long)\"}") else { return XCTFail("id too long") }
+    }
+
+    func testCreateChatChecksTheOtherUserThenGoesToTheDirectChatShard() {
+        let chatID = DirectChatID.make("alice", "bob")
+        XCTAssertEqual(chatID, DirectChatID.make("BOB", "alice"))
+        XCTAssertEqual(route(#"{"type":"create_chat","user_id":"Bob"}"#),
+                       .createChat(target: "bob", targetShard: Slots.worker(for: "bob", workers: 4),
+                                   chatID: chatID, chatShard: Slots.worker(for: chatID, workers: 4)))
+    }
+
+    func testCreateGroupGroupsMemberChecksByShard() {
+        guard case .createGroup(let id, let shard, let checks) =
+                route(#"{"type":"create_group","group_name":"g","member_ids":["bob","carol","BOB","alice","dave"]}"#) else {
+            return XCTFail("create_group route")
+        }
+        XCTAssertEqual(id, "g_fixed")
+        XCTAssertEqual(shard, Slots.worker(for: "g_fixed", workers: 4))
+        // The creator is not checked; duplicates are folded; every other member is checked once.
+        XCTAssertEqual(Set(checks.flatMap { $0.userIDs }), ["bob", "carol", "dave"])
+        XCTAssertEqual(checks.flatMap { $0.userIDs }.count, 3)
+        for check in checks {
+            for user in check.userIDs { XCTAssertEqual(Slots.worker(for: user, workers: 4), check.shard) }
+        }
+        let many = (0...100).map { "\"u\($0)\"" }.joined(separator: ",")
+        guard case .reject = route("{\"type\":\"create_group\",\"group_name\":\"g\",\"member_ids\":[\(many)]}") else {
+            return XCTFail("more than 100 members")
+        }
+        XCTAssertTrue(GroupID.mint().hasPrefix("g:"))
+        XCTAssertEqual(GroupID.mint().count, 26)
+        XCTAssertNotEqual(GroupID.mint(), GroupID.mint())
+    }
+
+    func testAddMemberChecksTheUser() {
+        XCTAssertEqual(route(#"{"type":"add_group_member","group_id":"g_2","user_id":"Zed"}"#),
+                       .addGroupMember(userID: "zed", userShard: Slots.worker(for: "zed", workers: 4),
+                                       chatShard: Slots.worker(for: "g_2", workers: 4)))
+    }
+
+    func testScatterAndGatewayRoutes() {
+        XCTAssertEqual(route(#"{"type":"get_user_chats"}"#), .userChats)
+        XCTAssertEqual(route(#"{"type":"search_users","query":"al"}"#), .searchUsers(query: "al", limit: 20))
+        XCTAssertEqual(route(#"{"type":"search_users","query":"al","limit":100}"#), .searchUsers(query: "al", limit: 100))
+        guard case .reject = route(#"{"type":"search_users","query":"al","limit":101}"#) else { return XCTFail("limit") }
+        guard case .reject = route(#"{"type":"search_users","query":"al","limit":0}"#) else { return XCTFail("limit") }
+        XCTAssertEqual(route(#"{"type":"get_presence","user_ids":["A","b"]}"#), .presence(userIDs: ["a", "b"]))
+        let many = (0...100).map { "\"u\($0)\"" }.joined(separator: ",")
+        guard case .reject = route("{\"type\":\"get_presence\",\"user_ids\":[\(many)]}") else { return XCTFail("101 ids") }
+    }
+
+    func testOnlyIdentityRequestsAreAllowedBeforeAuth() {
+        XCTAssertEqual(RequestType.allCases.filter { $0.allowedBeforeAuth }, [.register, .login, .auth])
+        XCTAssertEqual(Set(RequestType.allCases.map { $0.index }).count, RequestType.allCases.count)
+    }
+}
