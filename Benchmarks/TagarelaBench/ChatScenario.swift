@@ -157,9 +157,17 @@ enum ChatScenario {
                 w = measure(gen, options, rate: rate, seconds: options.durationS, name: "sweep")
                 tries += 1
             }
-            let cpu = gen.monitor.cpuPercent(from: w.from, to: w.to)
-            let held = w.p99DeliveryMs <= options.p99BoundMs && w.deliveredRatio >= options.sweepMinDelivered
+            var held = w.p99DeliveryMs <= options.p99BoundMs && w.deliveredRatio >= options.sweepMinDelivered
                 && w.counters.ackErrors == 0 && w.drained
+            if !held && w.p99DeliveryMs > options.p99BoundMs && w.counters.ackErrors == 0 && !gen.pastDeadline {
+                // Near the knee a p99 is at the mercy of one scheduling hiccup: confirm before stopping.
+                r.row(String(format: "step %2d  %@/s per user", step, Format.count(rate) as NSString),
+                      "p99 \(String(format: "%.2f", w.p99DeliveryMs)) ms: measured again to confirm")
+                w = measure(gen, options, rate: rate, seconds: options.durationS, name: "sweep")
+                held = w.p99DeliveryMs <= options.p99BoundMs && w.deliveredRatio >= options.sweepMinDelivered
+                    && w.counters.ackErrors == 0 && w.drained
+            }
+            let cpu = gen.monitor.cpuPercent(from: w.from, to: w.to)
             steps.append(.object(JSONObject([
                 ("rate_per_user", .double(rate)), ("deliveries_per_second", .double(w.deliveriesPerSecond.rounded())),
                 ("p99_delivery_ms", .double(ConnectScenario.round3(w.p99DeliveryMs))),
