@@ -110,6 +110,7 @@ enum ChatScenario {
         r.add("drained", .bool(w.drained), label: "drained", text: w.drained ? "yes" : "no (responses or deliveries still missing after \(options.drainS) s)")
         r.addLatency("ack_latency", c.ackUs, label: "ack latency")
         r.addLatency("delivery_latency", c.deliveryUs, label: "delivery latency")
+        if options.window == 0 { r.addLatency("send_lag", c.sendLagUs, label: "bench send lag") }
         r.addErrors(c.errors)
         r.addProcesses(monitor, from: w.from, to: w.to)
         r.warnAboutOtherLoad(monitor, from: w.from, to: w.to, boundPercent: options.maxOtherCPU)
