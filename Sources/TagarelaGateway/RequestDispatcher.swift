@@ -75,7 +75,9 @@ extension GatewayLoop {
                                                online: gateway.presence.states(ids)))
         case .shard(let k):
             forward(conn, label, shard: k, json: Array(payload), arg: "")
-            if type == .login || type == .auth || type == .logout, links[k].isUp, !conn.isClosed {
+            // Identity requests are slow (a password hash) and change what later requests of this
+            // connection may do, so those wait: `register` then `login` on one line must work.
+            if type == .register || type == .login || type == .auth || type == .logout, links[k].isUp, !conn.isClosed {
                 holdUntilIdentitySettles(conn)
             }
         case .createChat(let target, let targetShard, let chatID, let chatShard):
@@ -113,7 +115,7 @@ extension GatewayLoop {
 
     // MARK: - Ordering around identity changes
 
-    /// Later requests of `conn` wait until its login/auth/logout is answered. Reading pauses
+    /// Later requests of `conn` wait until its register/login/auth/logout is answered. Reading pauses
     /// meanwhile, so what waits is at most one read's worth of requests.
     private func holdUntilIdentitySettles(_ conn: ClientConnection) {
         conn.heldRequests = []

@@ -77,18 +77,20 @@ final class ErrorPathTests: EndToEndTestCase {
         try c.sendPipelined(ids.map { ("get_presence", [("user_ids", .strings([user.name]))], $0) })
         var ok = 0
         var limited: [E2EJSON] = []
-        for id in ids {
+        for (i, id) in ids.enumerated() {
             let reply = try c.response(to: id)
             XCTAssertEqual(reply["type"]?.string, "get_presence", "\(reply)")
             if reply["status"]?.string == "ok" {
                 ok += 1
             } else {
                 XCTAssertEqual(reply["code"]?.string, "rate_limited", "\(reply)")
+                // Burst 100, two tokens spent on register and login: the first 98 always pass.
+                XCTAssertGreaterThanOrEqual(i, 98, "refused inside the burst: \(reply)")
                 limited.append(reply)
             }
         }
-        // Burst 100 at 50/s: the first 100 pass, a handful more may refill while the flood is read.
-        XCTAssertGreaterThanOrEqual(ok, 100, "the burst is served")
+        // At 50/s a handful of tokens may refill while the flood is read; the rest is refused.
+        XCTAssertGreaterThanOrEqual(ok, 98, "the burst is served")
         XCTAssertGreaterThanOrEqual(limited.count, 30, "the flood past the burst is refused (ok \(ok))")
         var retryAfter = 0
         for reply in limited {
