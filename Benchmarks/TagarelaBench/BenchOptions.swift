@@ -91,6 +91,10 @@ public struct BenchOptions: Equatable {
     public var sweepFactor: Double = 1.25
     /// sweep: the highest rate tried.
     public var sweepMaxRate: Double = 1000
+    /// The machine is shared: a measured window during which processes other than the server and
+    /// the bench used more than this share of a core (percent) is flagged, and a sweep step
+    /// repeated (up to 3 times) rather than counted as a failure of the server.
+    public var maxOtherCPU: Double = 25
     /// sweep: also stop when fewer than this fraction of the expected deliveries arrived.
     public var sweepMinDelivered: Double = 0.99
 
@@ -101,9 +105,11 @@ public struct BenchOptions: Equatable {
     public static let usage = """
     Usage: tagarela bench SCENARIO --port P [options]
       SCENARIO: connect | chat | storm | summarize (reads earlier JSON result lines on stdin)
+                | journal (the store alone, no server: tagarela bench journal --help)
     Common:   --port P  --pids-from RUNDIR  --transport ws|raw  --loops N  --run-id ID
               --batch N (handshakes in flight while ramping)  --timeout S  --quiet
               --source-ips N (connect from 127.0.0.1..N; default one per 5000 connections)
+              --max-other-cpu P (flag windows where other programs used more than P% of a core; default 25)
               --coalesce-us N (rest after each loop turn: fewer, larger reads; adds up to N µs of latency)
     connect:  --connections C  --auth none|register|login  --hold S
     chat:     --users U  --group G  (--rate R | --window W)  --duration S  --warmup S  --drain S
@@ -185,6 +191,7 @@ public struct BenchOptions: Equatable {
             case "--p99-bound-ms": o.p99BoundMs = try double(flag, 0.001...1_000_000)
             case "--sweep-factor": o.sweepFactor = try double(flag, 1.01...10)
             case "--sweep-max-rate": o.sweepMaxRate = try double(flag, 0.001...1_000_000)
+            case "--max-other-cpu": o.maxOtherCPU = try double(flag, 0...10_000)
             case "--sweep-min-delivered": o.sweepMinDelivered = try double(flag, 0...1)
             case "-h", "--help": throw BenchUsageError(description: "help")
             default: throw BenchUsageError(description: "unknown option '\(flag)'")

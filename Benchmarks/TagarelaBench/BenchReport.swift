@@ -65,6 +65,15 @@ struct BenchReport {
         fields.append((key, .object(JSONObject(list))))
     }
 
+    /// Adds a `warning` when other programs used more than `boundPercent` of a core between the
+    /// samples: on a shared machine such a window says little about the server.
+    mutating func warnAboutOtherLoad(_ monitor: ServerMonitor, from a: MonitorSample, to b: MonitorSample, boundPercent: Double) {
+        let other = monitor.otherPercent(from: a, to: b)
+        guard other > boundPercent else { return }
+        add("warning", .string("other programs used \(Int(other))% of a core during the measurement"), label: "WARNING",
+            text: "other programs used \(Int(other))% of a core during the measurement: the figures are not clean")
+    }
+
     /// The table, then the JSON line (the last line of stdout, for scripts).
     func print(header: String) {
         var out = "\n== \(header)\n"

@@ -25,6 +25,13 @@ struct ChatWindow {
     var p99DeliveryMs: Double { Double(counters.deliveryUs.value(atPercentile: 99)) / 1000 }
 }
 
+extension ServerMonitor {
+    /// Percent of a core used by other programs between two samples (0 when unknown).
+    func otherPercent(from a: MonitorSample, to b: MonitorSample) -> Double {
+        cpuPercent(from: a, to: b).first { $0.name == "other" }?.percent ?? 0
+    }
+}
+
 /// `tagarela bench chat`: see Benchmarks/README.md.
 enum ChatScenario {
     /// Connects, registers/logs in and creates the groups. Returns nil (with the reason) when setup failed.
@@ -103,8 +110,10 @@ enum ChatScenario {
         r.add("drained", .bool(w.drained), label: "drained", text: w.drained ? "yes" : "no (responses or deliveries still missing after \(options.drainS) s)")
         r.addLatency("ack_latency", c.ackUs, label: "ack latency")
         r.addLatency("delivery_latency", c.deliveryUs, label: "delivery latency")
+        if options.window == 0 { r.addLatency("send_lag", c.sendLagUs, label: "bench send lag") }
         r.addErrors(c.errors)
         r.addProcesses(monitor, from: w.from, to: w.to)
+        r.warnAboutOtherLoad(monitor, from: w.from, to: w.to, boundPercent: options.maxOtherCPU)
         r.add("bytes_in", .int(c.bytesIn))
         r.add("bytes_out", .int(c.bytesOut))
     }
@@ -140,10 +149,26 @@ enum ChatScenario {
         var step = 0
         while rate <= options.sweepMaxRate && step < 64 && !gen.pastDeadline {
             step += 1
-            let w = measure(gen, options, rate: rate, seconds: options.durationS, name: "sweep")
-            let cpu = gen.monitor.cpuPercent(from: w.from, to: w.to)
-            let held = w.p99DeliveryMs <= options.p99BoundMs && w.deliveredRatio >= options.sweepMinDelivered
+            var w = measure(gen, options, rate: rate, seconds: options.durationS, name: "sweep")
+            var tries = 1
+            // A shared machine: repeat a step that other programs disturbed, rather than blame the server.
+            while gen.monitor.otherPercent(from: w.from, to: w.to) > options.maxOtherCPU && tries < 3 && !gen.pastDeadline {
+                r.row(String(format: "step %2d  %@/s per user", step, Format.count(rate) as NSString),
+                      "repeated: other programs used \(Int(gen.monitor.otherPercent(from: w.from, to: w.to)))% of a core")
+                w = measure(gen, options, rate: rate, seconds: options.durationS, name: "sweep")
+                tries += 1
+            }
+            var held = w.p99DeliveryMs <= options.p99BoundMs && w.deliveredRatio >= options.sweepMinDelivered
                 && w.counters.ackErrors == 0 && w.drained
+            if !held && w.p99DeliveryMs > options.p99BoundMs && w.counters.ackErrors == 0 && !gen.pastDeadline {
+                // Near the knee a p99 is at the mercy of one scheduling hiccup: confirm before stopping.
+                r.row(String(format: "step %2d  %@/s per user", step, Format.count(rate) as NSString),
+                      "p99 \(String(format: "%.2f", w.p99DeliveryMs)) ms: measured again to confirm")
+                w = measure(gen, options, rate: rate, seconds: options.durationS, name: "sweep")
+                held = w.p99DeliveryMs <= options.p99BoundMs && w.deliveredRatio >= options.sweepMinDelivered
+                    && w.counters.ackErrors == 0 && w.drained
+            }
+            let cpu = gen.monitor.cpuPercent(from: w.from, to: w.to)
             steps.append(.object(JSONObject([
                 ("rate_per_user", .double(rate)), ("deliveries_per_second", .double(w.deliveriesPerSecond.rounded())),
                 ("p99_delivery_ms", .double(ConnectScenario.round3(w.p99DeliveryMs))),
@@ -171,6 +196,10 @@ enum ChatScenario {
             r.add("best_rate_per_user", .double(best.rate), label: "highest rate that held",
                   text: "\(Format.count(best.rate)) msg/s per user: \(Format.count(best.deliveriesPerSecond)) deliveries/s, p99 \(String(format: "%.2f", best.p99DeliveryMs)) ms")
             r.add("best_deliveries_per_second", .double(best.deliveriesPerSecond.rounded()))
+            r.add("delivery_latency", .object(JSONObject([("p99_ms", .double(ConnectScenario.round3(best.p99DeliveryMs)))])))
+            r.add("processes", .object(JSONObject(gen.monitor.cpuPercent(from: best.from, to: best.to).map {
+                ($0.name, JSON.object(JSONObject([("cpu_percent", .double(($0.percent * 10).rounded() / 10))])))
+            })))
         } else {
             r.add("best_rate_per_user", .null, label: "highest rate that held", text: "none (the first step already failed)")
         }

@@ -58,6 +58,7 @@ enum ConnectScenario {
         }
         r.add("memory", .object(JSONObject(perConn)))
         r.addProcesses(gen.monitor, from: before, to: afterConnect, key: "cpu_during_connect")
+        r.warnAboutOtherLoad(gen.monitor, from: before, to: afterConnect, boundPercent: options.maxOtherCPU)
         r.add("close_seconds", .double(round3(closed.seconds)), label: "time to close all",
               text: String(format: "%.3f s%@", closed.seconds, closed.completed ? "" : " (did not finish)"))
         r.addErrors(c.errors)

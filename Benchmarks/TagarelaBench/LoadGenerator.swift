@@ -7,6 +7,7 @@ import TagarelaSystem
 struct MergedSnapshot {
     var counters = RunCounters()
     var intervalDeliveryUs = LatencyHistogram()
+    var intervalMaxSendLagUs: Int64 = 0
     var ready = 0
     var pending = 0
     /// Latest `phaseDoneUs` over the shards (0 while any shard is not done).
@@ -87,9 +88,15 @@ final class LoadGenerator {
         var m = MergedSnapshot()
         var allDone = true
         for shard in shards {
-            guard let s = shard.sync(timeoutS: 10, { $0.snapshot(resetInterval: resetInterval) }) else { continue }
+            guard let s = shard.sync(timeoutS: 10, { $0.snapshot(resetInterval: resetInterval) }) else {
+                // A shard too busy to answer within 10 s is certainly not done.
+                allDone = false
+                m.pending += 1
+                continue
+            }
             m.counters.merge(s.counters)
             m.intervalDeliveryUs.merge(s.intervalDeliveryUs)
+            m.intervalMaxSendLagUs = max(m.intervalMaxSendLagUs, s.intervalMaxSendLagUs)
             m.ready += s.ready
             m.pending += s.pending
             m.outstanding += s.outstanding
@@ -144,6 +151,7 @@ final class LoadGenerator {
         if c.sent > 0 || c.deliveries > 0 {
             line += " sent/s \(rate(c.sent, p.sent)) ack/s \(rate(c.acked, p.acked)) deliv/s \(rate(c.deliveries, p.deliveries))"
             line += " p99 \(Format.ms(m.intervalDeliveryUs.value(atPercentile: 99)))"
+            if m.intervalMaxSendLagUs > 0 { line += " lag \(Format.ms(m.intervalMaxSendLagUs))" }
         }
         if errors > 0 { line += " errors \(errors)" }
         line += "  cpu " + monitor.cpuSummary(from: lastProgressSample, to: sample)

@@ -63,6 +63,9 @@ extension LoadShard {
             let client = senders[Int(sendsScheduled % Int64(senders.count))]
             sendsScheduled += 1
             budget -= 1
+            let lag = now - stamp
+            if lag > intervalMaxSendLagUs { intervalMaxSendLagUs = lag }
+            if stamp >= measureStartUs { counters.sendLagUs.record(lag) }
             sendMessage(client, stampUs: stamp)
         }
         sendTimer = loop.schedule(afterMs: LoadShard.tickMs) { [weak self] in self?.tick() }

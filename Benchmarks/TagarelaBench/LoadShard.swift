@@ -15,6 +15,8 @@ struct ShardSnapshot {
     var counters: RunCounters
     /// Delivery latency since the previous snapshot that asked for it (progress lines).
     var intervalDeliveryUs: LatencyHistogram
+    /// Largest send lag (open loop) since the previous snapshot that asked for it.
+    var intervalMaxSendLagUs: Int64
     /// Connections ready now.
     var ready: Int
     /// Work left in the current phase (0 = done).
@@ -37,6 +39,7 @@ final class LoadShard: BenchClientOwner {
 
     var counters = RunCounters()
     var intervalDeliveryUs = LatencyHistogram()
+    var intervalMaxSendLagUs: Int64 = 0
     var phase: ShardPhase = .idle
     var pending = 0
     var phaseDoneUs: Int64 = 0
@@ -114,9 +117,13 @@ final class LoadShard: BenchClientOwner {
 
     /// Copies the state for the driver; `resetInterval` restarts the progress-line histogram.
     func snapshot(resetInterval: Bool) -> ShardSnapshot {
-        let s = ShardSnapshot(counters: counters, intervalDeliveryUs: intervalDeliveryUs, ready: ready, pending: pending,
+        let s = ShardSnapshot(counters: counters, intervalDeliveryUs: intervalDeliveryUs,
+                              intervalMaxSendLagUs: intervalMaxSendLagUs, ready: ready, pending: pending,
                               phaseDoneUs: phaseDoneUs, outstanding: clients.reduce(0) { $0 + $1.outstanding })
-        if resetInterval { intervalDeliveryUs.reset() }
+        if resetInterval {
+            intervalDeliveryUs.reset()
+            intervalMaxSendLagUs = 0
+        }
         return s
     }
 

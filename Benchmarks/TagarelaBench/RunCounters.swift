@@ -42,6 +42,9 @@ public struct RunCounters: Equatable {
     public var ackUs = LatencyHistogram()
     /// Delivery latency (send time in `content` to the `message:new`), microseconds.
     public var deliveryUs = LatencyHistogram()
+    /// How late the bench itself sent each open-loop message (actual minus scheduled send time),
+    /// microseconds: when this is high, the bench, not the server, is behind.
+    public var sendLagUs = LatencyHistogram()
     /// Error responses by `code` (every request type), plus `closed:<reason>` for transport trouble.
     public var errors: [String: Int] = [:]
     /// Bytes read from the server.
@@ -84,6 +87,7 @@ public struct RunCounters: Equatable {
         outOfOrder += other.outOfOrder
         ackUs.merge(other.ackUs)
         deliveryUs.merge(other.deliveryUs)
+        sendLagUs.merge(other.sendLagUs)
         for (code, n) in other.errors { errors[code, default: 0] += n }
         bytesIn += other.bytesIn
         bytesOut += other.bytesOut
@@ -104,6 +108,7 @@ public struct RunCounters: Equatable {
         outOfOrder = 0
         ackUs.reset()
         deliveryUs.reset()
+        sendLagUs.reset()
         errors = [:]
         bytesIn = 0
         bytesOut = 0

@@ -24,21 +24,27 @@ enum StormScenario {
         let measureStart = start + Int64(options.warmupS * 1e6)
         let beforeEnd = measureStart + Int64(options.durationS * 1e6)
         let rate = options.rate, window = options.window
-        gen.onEveryShard { $0.startSending(rate: rate, window: window, measureStartUs: measureStart, endUs: beforeEnd) }
+        // Sending goes on until the storm itself stops it, in the same loop turn as the drop, so
+        // that messages in flight (sent, not yet acknowledged or delivered) are part of the test.
+        let noEnd = beforeEnd + 3_600_000_000
+        gen.onEveryShard { $0.startSending(rate: rate, window: window, measureStartUs: measureStart, endUs: noEnd) }
+        let chatFrom = gen.monitor.sample()
         _ = gen.hold("chat", seconds: Double(beforeEnd - start) / 1e6)
-        let beforeStorm = gen.snapshot().counters
 
-        // The storm: no drain first, so messages in flight at the drop are part of the test.
         let storm = gen.phase("storm", timeoutS: max(30, options.timeoutS / 4), begin: { $0.storm() }, done: { $0.pending == 0 })
         let s = storm.last.counters
+        let beforeStorm = s
 
         let afterStart = LoadShard.nowUs()
         let afterEnd = afterStart + Int64(options.afterS * 1e6)
         gen.onEveryShard { $0.startSending(rate: rate, window: window, measureStartUs: measureStart, endUs: afterEnd) }
         _ = gen.hold("after", seconds: options.afterS)
         let g = options.group - 1
+        // Only the messages of the after phase can be drained: responses and deliveries of those
+        // sent before the drop died with the connections (catch-up fetched what was stored).
+        let d0 = s.deliveries, a0 = s.acked
         let drained = gen.phase("drain", timeoutS: options.drainS, begin: { $0.stopSending() }, done: {
-            $0.outstanding == 0 && $0.counters.deliveries >= $0.counters.acked * g
+            $0.outstanding == 0 && $0.counters.deliveries - d0 >= ($0.counters.acked - a0) * g
         })
         var missing: Int64 = 0, gaps = 0, seqs: Int64 = 0
         for shard in gen.shards {
@@ -71,6 +77,7 @@ enum StormScenario {
         r.add("drained", .bool(drained.completed), label: "drained", text: drained.completed ? "yes" : "no")
         r.addLatency("delivery_latency", c.deliveryUs, label: "delivery latency")
         r.addErrors(c.errors)
+        r.warnAboutOtherLoad(gen.monitor, from: chatFrom, to: gen.monitor.sample(), boundPercent: options.maxOtherCPU)
         return (r, storm.completed && missing == 0)
     }
 }
