@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "TagarelaLinkTests", dependencies: ["TagarelaLink", "TestSupport"]),
         .testTarget(name: "TagarelaShardTests", dependencies: ["TagarelaShard", "TestSupport"]),
         .testTarget(name: "TagarelaStoreTests", dependencies: ["TagarelaStore", "TestSupport"]),
-        .testTarget(name: "TagarelaGatewayTests", dependencies: ["TagarelaGateway", "TestSupport"]),
+        .testTarget(name: "TagarelaGatewayTests", dependencies: ["TagarelaGateway", "TagarelaModel", "TestSupport"]),
         .testTarget(name: "TagarelaWorkerTests",
                     dependencies: ["TagarelaWorker", "TagarelaLink", "TagarelaJSON", "TagarelaStore", "TestSupport"]),
         .testTarget(name: "TagarelaBenchTests", dependencies: ["TagarelaBench", "TestSupport"]),

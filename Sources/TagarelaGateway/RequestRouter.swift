@@ -4,6 +4,7 @@ import TagarelaLink
 import TagarelaCrypto
 import enum TagarelaModel.FieldLimits
 import enum TagarelaModel.FieldRules
+import enum TagarelaModel.RequestType
 
 /// The users of one shard whose existence a cross-shard write must check first.
 public struct ShardUsers: Equatable, Sendable {
@@ -145,6 +146,9 @@ public enum RequestRouter {
                 ids.append(id.lowercased())
             }
             return .presence(userIDs: ids)
+        case .usersExist, .userChats:
+            // Gateway-internal types: `RequestEnvelope` already answers a client naming them.
+            return .reject(message: "unknown request type")
         }
     }
 

@@ -37,6 +37,16 @@ public enum Responses {
         return finish(&w)
     }
 
+    /// An ok response carrying one array of already parsed values (merged chats or users).
+    public static func list(type: String, requestID: String?, field: String, items: [JSON]) -> [UInt8] {
+        var w = begin(type: type, requestID: requestID)
+        w.key(field)
+        w.beginArray()
+        for item in items { w.value(item) }
+        w.endArray()
+        return finish(&w)
+    }
+
     /// An error response: `{"type","request_id","status":"error","code","message"}`, plus
     /// `retry_after_ms` when given (rate_limited).
     public static func error(type: String, requestID: String?, code: ErrorCode, message: String,
@@ -51,6 +61,28 @@ public enum Responses {
         w.key("code"); w.string(code.rawValue)
         w.key("message"); w.string(message)
         if let ms = retryAfterMs {
+            w.key("retry_after_ms"); w.int(ms)
+        }
+        w.endObject()
+        return w.bytes
+    }
+
+    /// A worker's error answer re-labelled as the answer to another request (the client's
+    /// request behind an internal `users_exist`, `user_chats` or `search_users`): its code,
+    /// message and `retry_after_ms` are kept as sent, even a code this model does not know.
+    public static func relabeledError(_ reply: JSON, type: String, requestID: String?) -> [UInt8] {
+        let code = reply["code"]?.string ?? ErrorCode.internalError.rawValue
+        let message = reply["message"]?.string ?? code
+        var w = JSONWriter(capacity: 128)
+        w.beginObject()
+        w.key("type"); w.string(type)
+        if let rid = requestID {
+            w.key("request_id"); w.string(rid)
+        }
+        w.key("status"); w.string("error")
+        w.key("code"); w.string(code)
+        w.key("message"); w.string(message)
+        if let ms = reply["retry_after_ms"]?.int {
             w.key("retry_after_ms"); w.int(ms)
         }
         w.endObject()
