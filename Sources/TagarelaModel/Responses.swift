@@ -51,6 +51,12 @@ public enum Responses {
     /// `retry_after_ms` when given (rate_limited).
     public static func error(type: String, requestID: String?, code: ErrorCode, message: String,
                              retryAfterMs: Int64? = nil) -> [UInt8] {
+        errorEnvelope(type: type, requestID: requestID, code: code.rawValue, message: message, retryAfterMs: retryAfterMs)
+    }
+
+    /// The error envelope with the code as its wire text.
+    private static func errorEnvelope(type: String, requestID: String?, code: String, message: String,
+                                      retryAfterMs: Int64?) -> [UInt8] {
         var w = JSONWriter(capacity: 128)
         w.beginObject()
         w.key("type"); w.string(type)
@@ -58,7 +64,7 @@ public enum Responses {
             w.key("request_id"); w.string(rid)
         }
         w.key("status"); w.string("error")
-        w.key("code"); w.string(code.rawValue)
+        w.key("code"); w.string(code)
         w.key("message"); w.string(message)
         if let ms = retryAfterMs {
             w.key("retry_after_ms"); w.int(ms)
@@ -72,21 +78,8 @@ public enum Responses {
     /// message and `retry_after_ms` are kept as sent, even a code this model does not know.
     public static func relabeledError(_ reply: JSON, type: String, requestID: String?) -> [UInt8] {
         let code = reply["code"]?.string ?? ErrorCode.internalError.rawValue
-        let message = reply["message"]?.string ?? code
-        var w = JSONWriter(capacity: 128)
-        w.beginObject()
-        w.key("type"); w.string(type)
-        if let rid = requestID {
-            w.key("request_id"); w.string(rid)
-        }
-        w.key("status"); w.string("error")
-        w.key("code"); w.string(code)
-        w.key("message"); w.string(message)
-        if let ms = reply["retry_after_ms"]?.int {
-            w.key("retry_after_ms"); w.int(ms)
-        }
-        w.endObject()
-        return w.bytes
+        return errorEnvelope(type: type, requestID: requestID, code: code, message: reply["message"]?.string ?? code,
+                             retryAfterMs: reply["retry_after_ms"]?.int)
     }
 
     /// An error response from a `RequestError`.
