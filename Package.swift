@@ -18,8 +18,8 @@ let package = Package(
     targets: [
         // Layer 0
         .target(name: "TagarelaSystem", swiftSettings: settings),
-        .target(name: "TagarelaWire", swiftSettings: settings),
         .target(name: "TagarelaCrypto", swiftSettings: settings),
+        .target(name: "TagarelaWire", dependencies: ["TagarelaCrypto"], swiftSettings: settings),
         .target(name: "TagarelaJSON", swiftSettings: settings),
         .target(name: "TagarelaModel", dependencies: ["TagarelaJSON"], swiftSettings: settings),
         // Layer 1
@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TagarelaSystem", "TagarelaJSON", "TagarelaWire"],
                 path: "Tests/TestSupport"),
         .testTarget(name: "TagarelaSystemTests", dependencies: ["TagarelaSystem", "TestSupport"]),
-        .testTarget(name: "TagarelaWireTests", dependencies: ["TagarelaWire", "TestSupport"]),
+        .testTarget(name: "TagarelaWireTests", dependencies: ["TagarelaWire", "TagarelaCrypto", "TestSupport"]),
         .testTarget(name: "TagarelaCryptoTests", dependencies: ["TagarelaCrypto", "TestSupport"]),
         .testTarget(name: "TagarelaJSONTests", dependencies: ["TagarelaJSON", "TestSupport"]),
         .testTarget(name: "TagarelaModelTests", dependencies: ["TagarelaModel", "TestSupport"]),
@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "TagarelaLinkTests", dependencies: ["TagarelaLink", "TestSupport"]),
         .testTarget(name: "TagarelaShardTests", dependencies: ["TagarelaShard", "TestSupport"]),
         .testTarget(name: "TagarelaStoreTests", dependencies: ["TagarelaStore", "TestSupport"]),
-        .testTarget(name: "TagarelaGatewayTests", dependencies: ["TagarelaGateway", "TestSupport"]),
+        .testTarget(name: "TagarelaGatewayTests", dependencies: ["TagarelaGateway", "TagarelaModel", "TestSupport"]),
         .testTarget(name: "TagarelaWorkerTests",
                     dependencies: ["TagarelaWorker", "TagarelaLink", "TagarelaJSON", "TagarelaStore", "TestSupport"]),
         .testTarget(name: "TagarelaBenchTests", dependencies: ["TagarelaBench", "TestSupport"]),

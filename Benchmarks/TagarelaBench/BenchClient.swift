@@ -1,4 +1,5 @@
 // BenchClient: one simulated client connection: WebSocket or raw NDJSON transport over the event loop.
+import TagarelaCrypto
 import TagarelaEventLoop
 import TagarelaSystem
 import TagarelaWire

@@ -42,23 +42,20 @@ extension LoadShard {
     }
 
     private func sendRegister(_ client: BenchClient) {
-        client.step = LoadShard.stepRegister
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("type"); w.string("register")
-        w.key("request_id"); w.string("r")
-        w.key("username"); w.string(client.username)
-        w.key("password"); w.string(options.password)
-        w.endObject()
-        sendRequest(client, w.bytes)
+        sendCredentials(client, type: "register", requestID: "r", step: LoadShard.stepRegister)
     }
 
     private func sendLogin(_ client: BenchClient) {
-        client.step = LoadShard.stepLogin
+        sendCredentials(client, type: "login", requestID: "l", step: LoadShard.stepLogin)
+    }
+
+    /// Sends `register` or `login` (the same two fields) and marks the client's script step.
+    private func sendCredentials(_ client: BenchClient, type: String, requestID: String, step: Int) {
+        client.step = step
         var w = JSONWriter()
         w.beginObject()
-        w.key("type"); w.string("login")
-        w.key("request_id"); w.string("l")
+        w.key("type"); w.string(type)
+        w.key("request_id"); w.string(requestID)
         w.key("username"); w.string(client.username)
         w.key("password"); w.string(options.password)
         w.endObject()

@@ -1,5 +1,6 @@
 // ClientConnection: one client's state machine on its loop: sniff, HTTP head, then WebSocket or NDJSON lines.
 import TagarelaEventLoop
+import enum TagarelaModel.Responses
 import TagarelaWire
 
 /// The transport a connection settled on, for metrics, fan-out encoding and timeouts.
@@ -222,8 +223,8 @@ final class ClientConnection: ChannelHandler {
         if case .busy = phase { phase = .lines(framer) }
         if tooLong {
             // PROTOCOL.md 2.5: a raw TCP line over the limit gets `too_large`, then the close.
-            send(GatewayResponse.error(type: "error", requestID: nil, code: .tooLarge,
-                                       message: "line longer than \(loop.config.limits.ndjsonLineBytesMax) bytes"))
+            send(Responses.error(type: "error", requestID: nil, code: .tooLarge,
+                                 message: "line longer than \(loop.config.limits.ndjsonLineBytesMax) bytes"))
             phase = .inert
             channel.closeAfterFlush()
         }

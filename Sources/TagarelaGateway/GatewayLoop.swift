@@ -1,6 +1,7 @@
 // GatewayLoop: one event loop's share of the gateway: its listener, connections, user index, worker links and fan-out.
 import TagarelaEventLoop
 import TagarelaLink
+import TagarelaModel
 import TagarelaSystem
 import TagarelaWire
 
@@ -132,7 +133,7 @@ final class GatewayLoop {
 
     func endSession(userID: String, sessionID: String, except connectionID: UInt64) {
         guard let list = byUser[userID] else { return }
-        let notice = GatewayResponse.sessionEnded
+        let notice = Events.sessionEnded()
         for conn in list where conn.sessionID == sessionID && conn.id != connectionID {
             unbind(conn)
             conn.send(notice)

@@ -1,4 +1,5 @@
 // GatewayMetrics: the counters each loop keeps, their sum over loops, and the Prometheus text rendering.
+import enum TagarelaModel.RequestType
 
 /// Counters owned by one loop and touched only on its thread; `/metrics` gathers a copy from
 /// every loop through `EventLoop.execute` and sums them, so no counter needs an atomic.
@@ -124,7 +125,7 @@ public enum MetricsRenderer {
             ("direction=\"in\"", c.bytesIn), ("direction=\"out\"", c.bytesOut),
         ])
         metric("tagarela_requests_total", "counter", "Client requests by type.",
-               RequestType.allCases.map { ("type=\"\($0.rawValue)\"", c.requestsByType[$0.index]) })
+               RequestType.clientTypes.map { ("type=\"\($0.rawValue)\"", c.requestsByType[$0.index]) })
         metric("tagarela_request_errors_total", "counter", "Requests answered by the gateway with an error.", [
             ("code=\"bad_request\"", c.requestsInvalid),
             ("code=\"rate_limited\"", c.rateLimited),
@@ -146,5 +147,30 @@ public enum MetricsRenderer {
         metric("tagarela_worker_in_flight", "gauge", "Requests waiting for the worker's reply.",
                c.workerInFlight.enumerated().map { ("worker=\"\($0.offset)\"", $0.element) })
         return out
+    }
+}
+
+extension RequestType {
+    /// A dense index into `LoopCounters.requestsByType`; a switch, since it runs on every request.
+    var index: Int {
+        switch self {
+        case .register: return 0
+        case .login: return 1
+        case .auth: return 2
+        case .logout: return 3
+        case .searchUsers: return 4
+        case .createChat: return 5
+        case .createGroup: return 6
+        case .addGroupMember: return 7
+        case .removeGroupMember: return 8
+        case .getUserChats: return 9
+        case .message: return 10
+        case .getMessages: return 11
+        case .markRead: return 12
+        case .typing: return 13
+        case .getPresence: return 14
+        case .usersExist: return 15
+        case .userChats: return 16
+        }
     }
 }

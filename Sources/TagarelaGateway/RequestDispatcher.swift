@@ -1,6 +1,7 @@
 // RequestDispatcher: carries out a client request on its loop: limits, auth, routing, multi-shard plans and replies.
 import TagarelaJSON
 import TagarelaLink
+import TagarelaModel
 
 extension GatewayLoop {
     /// Handles one client message (a WebSocket message or an NDJSON line). `payload` is valid
@@ -23,8 +24,8 @@ extension GatewayLoop {
         if retryAfterMs > 0 {
             counters.rateLimited += 1
             let label = envelope.label
-            conn.send(GatewayResponse.error(type: label.type, requestID: label.requestID, code: .rateLimited,
-                                            message: "too many requests", retryAfterMs: retryAfterMs))
+            conn.send(Responses.rateLimited(type: label.type, requestID: label.requestID,
+                                            retryAfterMs: Int64(retryAfterMs)))
             // PROTOCOL.md 2.5: more than 100 `rate_limited` in 10 s closes (WebSocket 1008).
             if closeAfter { conn.closeForPolicy(reason: "rate limit exceeded") }
             return
@@ -44,7 +45,7 @@ extension GatewayLoop {
         switch envelope {
         case .invalid(let type, let requestID, let message):
             counters.requestsInvalid += 1
-            conn.send(GatewayResponse.error(type: type, requestID: requestID, code: .badRequest, message: message))
+            conn.send(Responses.error(type: type, requestID: requestID, code: .badRequest, message: message))
         case .valid(let type, let requestID, let json):
             dispatch(conn, type: type, label: RequestLabel(type: type.rawValue, requestID: requestID),
                      json: json, payload: payload)
@@ -54,10 +55,10 @@ extension GatewayLoop {
     private func dispatch(_ conn: ClientConnection, type: RequestType, label: RequestLabel, json: JSON,
                           payload: UnsafeRawBufferPointer) {
         counters.requestsByType[type.index] += 1
-        if !type.allowedBeforeAuth && conn.userID.isEmpty {
+        if type.needsAuthentication && conn.userID.isEmpty {
             counters.unauthenticated += 1
-            conn.send(GatewayResponse.error(type: label.type, requestID: label.requestID, code: .unauthenticated,
-                                            message: "log in or authenticate first"))
+            conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .unauthenticated,
+                                      message: "log in or authenticate first"))
             return
         }
         if type != .getPresence && config.workers == 0 {
@@ -68,11 +69,12 @@ extension GatewayLoop {
         switch route {
         case .reject(let message):
             counters.requestsInvalid += 1
-            conn.send(GatewayResponse.error(type: label.type, requestID: label.requestID, code: .badRequest,
-                                            message: message))
+            conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .badRequest,
+                                      message: message))
         case .presence(let ids):
-            conn.send(GatewayResponse.presence(requestID: label.requestID, userIDs: ids,
-                                               online: gateway.presence.states(ids)))
+            let online = gateway.presence.states(ids)
+            conn.send(Responses.presence(requestID: label.requestID,
+                                         statuses: ids.indices.map { (ids[$0], online[$0]) }))
         case .shard(let k):
             forward(conn, label, shard: k, json: Array(payload), arg: "")
             // Identity requests are slow (a password hash) and change what later requests of this
@@ -96,14 +98,14 @@ extension GatewayLoop {
                 forward(conn, label, shard: groupShard, json: body, arg: groupID)
             }
         case .userChats:
-            let request = GatewayResponse.internalRequest(type: "user_chats") { w in
+            let request = InternalRequest.encode(type: "user_chats") { w in
                 w.key("user_id"); w.string(conn.userID)
             }
             scatter(conn, request) { replies in
                 ScatterMerge.userChats(replies, requestID: label.requestID)
             }
         case .searchUsers(let query, let limit):
-            let request = GatewayResponse.internalRequest(type: "search_users") { w in
+            let request = InternalRequest.encode(type: "search_users") { w in
                 w.key("query"); w.string(query)
                 w.key("limit"); w.int(limit)
             }
@@ -180,7 +182,7 @@ extension GatewayLoop {
         var failure: [UInt8]? = nil
         var missing: [String] = []
         for check in checks {
-            let request = GatewayResponse.internalRequest(type: "users_exist") { w in
+            let request = InternalRequest.encode(type: "users_exist") { w in
                 w.key("user_ids")
                 w.beginArray()
                 for id in check.userIDs { w.string(id) }
@@ -192,12 +194,12 @@ extension GatewayLoop {
                         if let m = ScatterMerge.missingUsers(reply) {
                             missing += m
                         } else {
-                            failure = GatewayResponse.relabeledError(reply, type: label.type, requestID: label.requestID)
+                            failure = Responses.relabeledError(reply, type: label.type, requestID: label.requestID)
                         }
                     } else {
                         counters.unavailable += 1
-                        failure = GatewayResponse.error(type: label.type, requestID: label.requestID,
-                                                        code: .unavailable, message: "a shard is unavailable, retry")
+                        failure = Responses.error(type: label.type, requestID: label.requestID,
+                                                  code: .unavailable, message: "a shard is unavailable, retry")
                     }
                 }
                 remaining -= 1
@@ -205,8 +207,8 @@ extension GatewayLoop {
                 if let failure = failure {
                     conn.send(failure)
                 } else if !missing.isEmpty {
-                    conn.send(GatewayResponse.error(type: label.type, requestID: label.requestID, code: .notFound,
-                                                    message: "no such user: \(missing.joined(separator: ", "))"))
+                    conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .notFound,
+                                              message: "no such user: \(missing.joined(separator: ", "))"))
                 } else {
                     then()
                 }
@@ -267,8 +269,8 @@ extension GatewayLoop {
 
     func unavailable(_ conn: ClientConnection, _ label: RequestLabel) {
         counters.unavailable += 1
-        conn.send(GatewayResponse.error(type: label.type, requestID: label.requestID, code: .unavailable,
-                                        message: "the shard is unavailable, retry"))
+        conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .unavailable,
+                                  message: "the shard is unavailable, retry"))
     }
 }
 

@@ -1,5 +1,6 @@
 // RequestEnvelope: parses one client request and checks the fields every request shares (type, request_id).
 import TagarelaJSON
+import enum TagarelaModel.RequestType
 
 /// One client request after the checks that do not depend on its type (PROTOCOL.md 2).
 public enum RequestEnvelope {
@@ -46,7 +47,8 @@ public enum RequestEnvelope {
         guard let typeName = typeValue.string else {
             return .invalid(type: "error", requestID: requestID, message: "type must be a string")
         }
-        guard let type = RequestType(rawValue: typeName) else {
+        // The internal types (`users_exist`, `user_chats`) are unknown to clients.
+        guard let type = RequestType(rawValue: typeName), !type.isInternal else {
             // Echo the client's type only when it is a sane token, so the answer stays small.
             let echoed = typeName.utf8.count <= 64 ? typeName : "error"
             return .invalid(type: echoed, requestID: requestID, message: "unknown request type")

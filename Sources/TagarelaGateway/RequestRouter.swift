@@ -4,6 +4,7 @@ import TagarelaLink
 import TagarelaCrypto
 import enum TagarelaModel.FieldLimits
 import enum TagarelaModel.FieldRules
+import enum TagarelaModel.RequestType
 
 /// The users of one shard whose existence a cross-shard write must check first.
 public struct ShardUsers: Equatable, Sendable {
@@ -37,15 +38,16 @@ public enum Route: Equatable, Sendable {
 
 /// Turns a validated request into a `Route`.
 public enum RequestRouter {
-    /// At most this many ids in `get_presence` and `create_group` (PROTOCOL.md 2.2, 2.4).
-    public static let idsPerRequestMax = 100
     /// User ids longer than this are refused before routing (PROTOCOL.md 2.5).
     public static let idCharactersMax = FieldLimits.idMax
     /// Chat ids may be longer: a direct chat's id holds two usernames (PROTOCOL.md 3.1).
     public static let chatIDCharactersMax = FieldLimits.chatIDMax
+    /// At most this many ids in `create_group` and `get_presence` (PROTOCOL.md 2.2, 2.4).
+    public static let memberIDsMax = FieldLimits.memberIDsMax
+    public static let presenceIDsMax = FieldLimits.presenceIDsMax
     /// `search_users` defaults (PROTOCOL.md 2.1).
-    public static let searchLimitDefault = 20
-    public static let searchLimitMax = 100
+    public static let searchLimitDefault = FieldLimits.searchLimitDefault
+    public static let searchLimitMax = FieldLimits.searchLimitMax
 
     /// The route of `json` (a request of `type`) sent by `userID` ("" before auth) when
     /// there are `workers` shards; `mintGroupID` is called only for `create_group`.
@@ -96,8 +98,8 @@ public enum RequestRouter {
             let chatID = DirectChatID.make(userID, target)
             return .createChat(target: target, targetShard: shard(target), chatID: chatID, chatShard: shard(chatID))
         case .createGroup:
-            guard let list = json["member_ids"]?.array, list.count <= idsPerRequestMax else {
-                return .reject(message: "member_ids must be an array of at most \(idsPerRequestMax) user ids")
+            guard let list = json["member_ids"]?.array, list.count <= memberIDsMax else {
+                return .reject(message: "member_ids must be an array of at most \(memberIDsMax) user ids")
             }
             var others: [String] = []
             for item in list {
@@ -133,8 +135,8 @@ public enum RequestRouter {
             }
             return .searchUsers(query: query, limit: limit)
         case .getPresence:
-            guard let list = json["user_ids"]?.array, list.count <= idsPerRequestMax else {
-                return .reject(message: "user_ids must be an array of at most \(idsPerRequestMax) user ids")
+            guard let list = json["user_ids"]?.array, list.count <= presenceIDsMax else {
+                return .reject(message: "user_ids must be an array of at most \(presenceIDsMax) user ids")
             }
             var ids: [String] = []
             ids.reserveCapacity(list.count)
@@ -145,6 +147,9 @@ public enum RequestRouter {
                 ids.append(id.lowercased())
             }
             return .presence(userIDs: ids)
+        case .usersExist, .userChats:
+            // Gateway-internal types: `RequestEnvelope` already answers a client naming them.
+            return .reject(message: "unknown request type")
         }
     }
 

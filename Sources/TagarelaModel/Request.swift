@@ -3,7 +3,7 @@
 import TagarelaJSON
 
 /// Every request `type` the server knows. Raw values are the wire spellings.
-public enum RequestType: String, CaseIterable, Equatable {
+public enum RequestType: String, CaseIterable, Equatable, Sendable {
     case register, login, auth, logout
     case searchUsers = "search_users"
     case createChat = "create_chat"
@@ -23,6 +23,9 @@ public enum RequestType: String, CaseIterable, Equatable {
 
     /// Only the gateway may send these (LinkRequest flag bit0); from a client they are unknown.
     public var isInternal: Bool { self == .usersExist || self == .userChats }
+
+    /// Every type a client may send, in declaration order (the internal ones left out).
+    public static let clientTypes: [RequestType] = allCases.filter { !$0.isInternal }
 
     /// Everything but register, login and auth needs an authenticated connection (2.1).
     public var needsAuthentication: Bool {

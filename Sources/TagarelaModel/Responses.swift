@@ -37,10 +37,26 @@ public enum Responses {
         return finish(&w)
     }
 
+    /// An ok response carrying one array of already parsed values (merged chats or users).
+    public static func list(type: String, requestID: String?, field: String, items: [JSON]) -> [UInt8] {
+        var w = begin(type: type, requestID: requestID)
+        w.key(field)
+        w.beginArray()
+        for item in items { w.value(item) }
+        w.endArray()
+        return finish(&w)
+    }
+
     /// An error response: `{"type","request_id","status":"error","code","message"}`, plus
     /// `retry_after_ms` when given (rate_limited).
     public static func error(type: String, requestID: String?, code: ErrorCode, message: String,
                              retryAfterMs: Int64? = nil) -> [UInt8] {
+        errorEnvelope(type: type, requestID: requestID, code: code.rawValue, message: message, retryAfterMs: retryAfterMs)
+    }
+
+    /// The error envelope with the code as its wire text.
+    private static func errorEnvelope(type: String, requestID: String?, code: String, message: String,
+                                      retryAfterMs: Int64?) -> [UInt8] {
         var w = JSONWriter(capacity: 128)
         w.beginObject()
         w.key("type"); w.string(type)
@@ -48,13 +64,22 @@ public enum Responses {
             w.key("request_id"); w.string(rid)
         }
         w.key("status"); w.string("error")
-        w.key("code"); w.string(code.rawValue)
+        w.key("code"); w.string(code)
         w.key("message"); w.string(message)
         if let ms = retryAfterMs {
             w.key("retry_after_ms"); w.int(ms)
         }
         w.endObject()
         return w.bytes
+    }
+
+    /// A worker's error answer re-labelled as the answer to another request (the client's
+    /// request behind an internal `users_exist`, `user_chats` or `search_users`): its code,
+    /// message and `retry_after_ms` are kept as sent, even a code this model does not know.
+    public static func relabeledError(_ reply: JSON, type: String, requestID: String?) -> [UInt8] {
+        let code = reply["code"]?.string ?? ErrorCode.internalError.rawValue
+        return errorEnvelope(type: type, requestID: requestID, code: code, message: reply["message"]?.string ?? code,
+                             retryAfterMs: reply["retry_after_ms"]?.int)
     }
 
     /// An error response from a `RequestError`.

@@ -11,40 +11,12 @@ enum TokenCodec {
 
     /// A new token for `username` from `random` bytes.
     static func mint(username: String, random: [UInt8]) -> String {
-        username + "." + base64URL(random)
+        username + "." + Base64.encodeURL(random)
     }
 
     /// The stored form and session id of a token: lower-case hex SHA-256 of its UTF-8 bytes.
     static func sessionID(of token: String) -> String {
         hexString(SHA256.hash(Array(token.utf8)))
-    }
-
-    /// RFC 4648 section 5 base64url without padding (32 bytes -> 43 characters).
-    static func base64URL(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count * 4 + 2) / 3)
-        var i = 0
-        while i + 3 <= bytes.count {
-            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out.append(alphabet[Int(v >> 18)])
-            out.append(alphabet[Int((v >> 12) & 63)])
-            out.append(alphabet[Int((v >> 6) & 63)])
-            out.append(alphabet[Int(v & 63)])
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest == 1 {
-            let v = UInt32(bytes[i]) << 16
-            out.append(alphabet[Int(v >> 18)])
-            out.append(alphabet[Int((v >> 12) & 63)])
-        } else if rest == 2 {
-            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out.append(alphabet[Int(v >> 18)])
-            out.append(alphabet[Int((v >> 12) & 63)])
-            out.append(alphabet[Int((v >> 6) & 63)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Bytes from lower-case or upper-case hex text; nil when malformed.

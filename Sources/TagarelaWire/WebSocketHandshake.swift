@@ -1,4 +1,5 @@
 // WebSocketHandshake: checks an upgrade request (RFC 6455 section 4.2) and builds the 101 or the refusal.
+import TagarelaCrypto
 
 /// The server side of the WebSocket opening handshake, exactly as PROTOCOL.md 1.1 states it.
 public enum WebSocketHandshake {

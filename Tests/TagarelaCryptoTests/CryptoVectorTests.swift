@@ -1,4 +1,4 @@
-// CryptoVectorTests: SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256 against published vectors.
+// CryptoVectorTests: SHA-256, HMAC-SHA256, PBKDF2-HMAC-SHA256 and base64url against published vectors.
 import XCTest
 @testable import TagarelaCrypto
 
@@ -69,5 +69,15 @@ final class CryptoVectorTests: XCTestCase {
         let a = SecureRandom.bytes(count: 32), b = SecureRandom.bytes(count: 32)
         XCTAssertEqual(a.count, 32)
         XCTAssertNotEqual(a, b, "two 256-bit draws collided")
+    }
+
+    /// RFC 4648 section 10 vectors, unpadded, and the two symbols where base64url differs.
+    func testBase64URLVectors() {
+        let vectors = ["": "", "f": "Zg", "fo": "Zm8", "foo": "Zm9v", "foob": "Zm9vYg", "fooba": "Zm9vYmE",
+                       "foobar": "Zm9vYmFy"]
+        for (plain, encoded) in vectors { XCTAssertEqual(Base64.encodeURL(Array(plain.utf8)), encoded) }
+        XCTAssertEqual(Base64.encodeURL([0xFB, 0xFF]), "-_8")
+        XCTAssertEqual(Base64.encode([0xFB, 0xFF]), "+/8=")
+        XCTAssertEqual(Base64.encodeURL([UInt8](repeating: 0xFF, count: 32)).count, 43)
     }
 }

@@ -2,6 +2,7 @@
 import XCTest
 import TagarelaJSON
 import TagarelaLink
+import TagarelaModel
 @testable import TagarelaGateway
 
 final class RequestRoutingTests: XCTestCase {
@@ -121,7 +122,7 @@ final class RequestRoutingTests: XCTestCase {
     }
 
     func testOnlyIdentityRequestsAreAllowedBeforeAuth() {
-        XCTAssertEqual(RequestType.allCases.filter { $0.allowedBeforeAuth }, [.register, .login, .auth])
+        XCTAssertEqual(RequestType.clientTypes.filter { !$0.needsAuthentication }, [.register, .login, .auth])
         XCTAssertEqual(Set(RequestType.allCases.map { $0.index }).count, RequestType.allCases.count)
     }
 }

@@ -1,6 +1,7 @@
 // ScatterMergeTests: merging per-shard answers of get_user_chats and search_users, and the error precedence.
 import XCTest
 import TagarelaJSON
+import TagarelaModel
 @testable import TagarelaGateway
 
 final class ScatterMergeTests: XCTestCase {
@@ -58,16 +59,16 @@ final class ScatterMergeTests: XCTestCase {
     }
 
     func testGatewayResponses() {
-        let e = parse(String(decoding: GatewayResponse.error(type: "message", requestID: "q", code: .rateLimited,
-                                                             message: "slow down", retryAfterMs: 20), as: UTF8.self))
+        let e = parse(String(decoding: Responses.error(type: "message", requestID: "q", code: .rateLimited,
+                                                       message: "slow down", retryAfterMs: 20), as: UTF8.self))
         XCTAssertEqual(e["code"]?.string, "rate_limited")
         XCTAssertEqual(e["retry_after_ms"]?.int, 20)
         XCTAssertEqual(e["status"]?.string, "error")
-        let p = parse(String(decoding: GatewayResponse.presence(requestID: "p", userIDs: ["a", "b"], online: [true, false]),
+        let p = parse(String(decoding: Responses.presence(requestID: "p", statuses: [("a", true), ("b", false)]),
                              as: UTF8.self))
         XCTAssertEqual(p["presence"]?["a"]?.string, "online")
         XCTAssertEqual(p["presence"]?["b"]?.string, "offline")
-        let s = parse(String(decoding: GatewayResponse.sessionEnded, as: UTF8.self))
+        let s = parse(String(decoding: Events.sessionEnded(), as: UTF8.self))
         XCTAssertEqual(s["type"]?.string, "session:ended")
         XCTAssertEqual(s["payload"]?["reason"]?.string, "logout")
     }

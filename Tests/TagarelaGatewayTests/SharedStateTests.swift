@@ -1,5 +1,6 @@
 // SharedStateTests: the presence table, connection admission and metrics rendering shared across loops.
 import XCTest
+import enum TagarelaModel.RequestType
 @testable import TagarelaGateway
 
 final class SharedStateTests: XCTestCase {

@@ -7,7 +7,7 @@ import XCTest
 final class JSONFuzzTests: XCTestCase {
     /// Random values encode to text that parses back to the same value.
     func testRandomValuesRoundTrip() throws {
-        var rng = EngineSeededRandom(seed: 0xC0FFEE)
+        var rng = SeededRandom(seed: 0xC0FFEE)
         for _ in 0..<500 {
             let v = randomValue(&rng, depth: 0)
             let bytes = v.encoded()
@@ -18,7 +18,7 @@ final class JSONFuzzTests: XCTestCase {
 
     /// Random bytes and mutations of valid documents either parse or throw; nothing crashes.
     func testMutatedInputsNeverCrash() {
-        var rng = EngineSeededRandom(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let seeds = [
             Array(#"{"type":"message","chat_id":"d:a:b","content":"hé\n😀","n":[1,2.5e3,-0,true,null]}"#.utf8),
             Array(#"[{"a":"\ud83d\ude00"},{"b":{"c":[[],[{}]]}}]"#.utf8),
@@ -48,7 +48,7 @@ final class JSONFuzzTests: XCTestCase {
         XCTAssertGreaterThan(parsed, 0)
     }
 
-    func randomValue(_ rng: inout EngineSeededRandom, depth: Int) -> JSON {
+    func randomValue(_ rng: inout SeededRandom, depth: Int) -> JSON {
         switch rng.below(depth > 4 ? 5 : 7) {
         case 0: return .null
         case 1: return .bool(rng.below(2) == 0)
@@ -63,7 +63,7 @@ final class JSONFuzzTests: XCTestCase {
         }
     }
 
-    func randomString(_ rng: inout EngineSeededRandom) -> String {
+    func randomString(_ rng: inout SeededRandom) -> String {
         let pool: [Unicode.Scalar] = ["a", "z", "\"", "\\", "\n", "\u{0}", "\u{1f}", "é", "€", "😀", "\u{7f}", "/"]
         var s = ""
         for _ in 0..<rng.below(8) { s.unicodeScalars.append(pool[rng.below(pool.count)]) }

@@ -1,19 +1,7 @@
 // LinkDecoderFuzzTests: seeded random bytes and random chunking never crash the decoder or grow it unbounded.
 import XCTest
 @testable import TagarelaLink
-
-/// A tiny deterministic generator (SplitMix64) so failures replay exactly.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
+import TestSupport
 
 final class LinkDecoderFuzzTests: XCTestCase {
     /// Random garbage: the decoder either emits frames or throws a LinkError, and never keeps
@@ -21,7 +9,7 @@ final class LinkDecoderFuzzTests: XCTestCase {
     func testRandomBytesInRandomChunks() {
         let maxFrame = 4096
         for seed in 0..<300 as Range<UInt64> {
-            var rng = SplitMix64(state: seed)
+            var rng = SeededRandom(seed: seed)
             var decoder = LinkDecoder(maxFrameBytes: maxFrame)
             let length = rng.below(20_000)
             // Small prefixes make plausible frame lengths more likely than uniform bytes would.
@@ -47,7 +35,7 @@ final class LinkDecoderFuzzTests: XCTestCase {
         var stream: [UInt8] = []
         for frame in LinkCodecTests.samples { LinkCodec.encode(frame, into: &stream) }
         for seed in 0..<500 as Range<UInt64> {
-            var rng = SplitMix64(state: seed &+ 1000)
+            var rng = SeededRandom(seed: seed &+ 1000)
             var bytes = stream
             for _ in 0..<(1 + rng.below(4)) {
                 bytes[rng.below(bytes.count)] = UInt8(truncatingIfNeeded: rng.next())

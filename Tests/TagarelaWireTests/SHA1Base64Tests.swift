@@ -1,5 +1,6 @@
 // SHA1Base64Tests: SHA-1 against FIPS 180 vectors and Base64 against RFC 4648 section 10.
 
+import TagarelaCrypto
 import TagarelaWire
 import TestSupport
 import XCTest

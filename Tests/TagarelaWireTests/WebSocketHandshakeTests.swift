@@ -1,5 +1,6 @@
 // WebSocketHandshakeTests: the 101 of RFC 6455 section 1.3 and every refusal of PROTOCOL.md 1.1 with its status.
 
+import TagarelaCrypto
 import TagarelaWire
 import TestSupport
 import XCTest

@@ -1,4 +1,4 @@
-// SeededRandom: a deterministic random generator so fuzz-style tests repeat exactly.
+// SeededRandom: a deterministic random generator, and a shared box of one, so fuzz-style and engine tests repeat exactly.
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for test input; seeded so a
 /// failing case can be replayed from its seed.
@@ -16,7 +16,13 @@ public struct SeededRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 
-    /// `count` random bytes.
+    /// A value in `0..<bound` (bound > 0): plain modulo, so a seed replays the same values.
+    public mutating func below(_ bound: Int) -> Int {
+        precondition(bound > 0)
+        return Int(next() % UInt64(bound))
+    }
+
+    /// `count` random bytes, one per 64-bit draw.
     public mutating func bytes(_ count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
     }
@@ -33,4 +39,16 @@ public struct SeededRandom: RandomNumberGenerator {
         }
         return result
     }
+}
+
+/// A reference-typed wrapper so closures handed to an engine can share one generator.
+public final class EngineRandomBox {
+    /// The shared generator.
+    public var generator: SeededRandom
+
+    /// A box seeded with `seed`.
+    public init(seed: UInt64) { generator = SeededRandom(seed: seed) }
+
+    /// `count` random bytes from the shared generator.
+    public func bytes(_ count: Int) -> [UInt8] { generator.bytes(count) }
 }

@@ -1,8 +1,9 @@
-// Base64: the RFC 4648 section 4 base64 alphabet, strict both ways, for WebSocket keys.
+// Base64: RFC 4648 base64 (strict both ways, for WebSocket keys) and unpadded base64url (for session tokens).
 
-/// Standard base64 with padding (RFC 4648 section 4).
+/// Standard base64 with padding (RFC 4648 section 4), and the base64url encoding (section 5).
 public enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let urlAlphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// Maps an ASCII byte to its 6-bit value, or 0xFF when it is not in the alphabet.
     private static let reverse: [UInt8] = {
@@ -18,7 +19,18 @@ public enum Base64 {
 
     /// Encodes `bytes` to the ASCII bytes of the base64 text.
     public static func encodeBytes<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
-        let input = Array(bytes)
+        encode(Array(bytes), alphabet: alphabet, padded: true)
+    }
+
+    /// RFC 4648 section 5 base64url without padding (section 3.2 allows leaving it out when the
+    /// length is known): URL- and filename-safe, so 32 bytes become 43 characters.
+    public static func encodeURL<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        String(decoding: encode(Array(bytes), alphabet: urlAlphabet, padded: false), as: UTF8.self)
+    }
+
+    /// The one encoder: three bytes to four symbols, and the one or two bytes left at the end
+    /// to two or three symbols, padded with `=` to four when `padded`.
+    private static func encode(_ input: [UInt8], alphabet: [UInt8], padded: Bool) -> [UInt8] {
         var output = [UInt8]()
         output.reserveCapacity((input.count + 2) / 3 * 4)
         var index = 0
@@ -35,14 +47,13 @@ public enum Base64 {
             let n = UInt32(input[index]) << 16
             output.append(alphabet[Int(n >> 18)])
             output.append(alphabet[Int((n >> 12) & 63)])
-            output.append(UInt8(ascii: "="))
-            output.append(UInt8(ascii: "="))
+            if padded { output.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "=")]) }
         } else if rest == 2 {
             let n = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8
             output.append(alphabet[Int(n >> 18)])
             output.append(alphabet[Int((n >> 12) & 63)])
             output.append(alphabet[Int((n >> 6) & 63)])
-            output.append(UInt8(ascii: "="))
+            if padded { output.append(UInt8(ascii: "=")) }
         }
         return output
     }
