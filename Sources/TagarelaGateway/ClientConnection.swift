@@ -48,8 +48,13 @@ final class ClientConnection: ChannelHandler {
     var closeDeadlineMs: Int64 = 0
     /// Reading is paused until a busy worker link drains.
     var pausedForLink = false
-    /// Requests that arrived while a login/auth/logout was in flight (nil = none in flight).
-    var heldRequests: [[UInt8]]? = nil
+    /// A register/login/auth/logout of this connection is in flight: what follows waits for its outcome.
+    var awaitingIdentity = false
+    /// Requests already read but not yet handled, oldest first: they wait while `awaitingIdentity`
+    /// or `pausedForLink` holds. Reading pauses meanwhile, so this is at most one read's worth.
+    var heldRequests: [[UInt8]] = []
+    /// True while new requests must queue behind `heldRequests` rather than be handled now.
+    var isHolding: Bool { awaitingIdentity || pausedForLink || !heldRequests.isEmpty }
     /// A WebSocket close the request handler asked for while the machine was running.
     private var pendingClose: (code: CloseCode, reason: String)?
 

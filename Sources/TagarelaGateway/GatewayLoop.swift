@@ -56,7 +56,7 @@ final class GatewayLoop {
         let host = ConnectionAdmission.host(ofPeer: peer)
         guard gateway.admission.admit(host: host) else {
             counters.connectionsRefused += 1
-            FileDescriptor.close(fd)
+            GatewayLoop.refuse(fd)
             return
         }
         try? Socket.setNoDelay(fd)
@@ -66,6 +66,27 @@ final class GatewayLoop {
         conn.channel.maxQueuedBytes = config.limits.outgoingQueueBytesMax
         counters.adjustTransport(.pending, by: 1)
         connections[conn.id] = conn
+    }
+
+    /// What a connection past a limit gets before the close (PROTOCOL.md 2.5: a clear error,
+    /// never a silent drop). Its protocol is not known yet, and registering it to find out would
+    /// spend the very descriptors the limit protects, so it is HTTP's 503: what HTTP and
+    /// WebSocket clients expect, and still a readable line for a raw TCP client.
+    static let refusal = HTTPResponse.error(status: 503, message: "too many connections",
+                                            headers: [("Retry-After", "1")])
+
+    /// Writes `refusal` on a fresh socket (its empty send buffer takes it in one non-blocking
+    /// write), sends FIN, and closes. What the client already sent is read first: closing with
+    /// unread input makes the kernel send a reset, which could destroy the 503 unread.
+    static func refuse(_ fd: Int32) {
+        _ = refusal.withUnsafeBytes { try? FileDescriptor.write(fd, $0) }
+        try? Socket.shutdownWrite(fd)
+        withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 16) { scratch in
+            for _ in 0..<4 {
+                guard case .bytes? = try? FileDescriptor.read(fd, into: scratch) else { break }
+            }
+        }
+        FileDescriptor.close(fd)
     }
 
     /// Called once per connection from `channelClosed`.

@@ -30,11 +30,11 @@ extension GatewayLoop {
             if closeAfter { conn.closeForPolicy(reason: "rate limit exceeded") }
             return
         }
-        if conn.heldRequests != nil {
-            // An earlier login/auth/logout of this connection is still in flight: what follows
-            // must see its outcome, so it waits (PROTOCOL.md: requests of one connection are
-            // handled in order).
-            conn.heldRequests!.append(Array(payload))
+        if conn.isHolding {
+            // An earlier login/auth/logout of this connection is still in flight (what follows
+            // must see its outcome), or a worker link it feeds is full (the rest of this read
+            // must not pass the link's bound): it waits, in order.
+            conn.heldRequests.append(Array(payload))
             return
         }
         process(conn, envelope, payload)
@@ -120,23 +120,35 @@ extension GatewayLoop {
     /// Later requests of `conn` wait until its register/login/auth/logout is answered. Reading pauses
     /// meanwhile, so what waits is at most one read's worth of requests.
     private func holdUntilIdentitySettles(_ conn: ClientConnection) {
-        conn.heldRequests = []
+        conn.awaitingIdentity = true
         conn.channel.pauseReading()
     }
 
-    /// The identity request was answered: run what waited, in order, until one of them is
-    /// itself an identity change (which holds the rest again).
+    /// Nothing holds `conn` any more (its identity request was answered, or its worker link
+    /// drained): run what waited, in order, until one of them holds it again (an identity
+    /// change, a full link); reading resumes once nothing waits.
     func releaseHeld(_ conn: ClientConnection) {
-        guard var queue = conn.heldRequests else { return }
-        conn.heldRequests = nil
-        if !conn.pausedForLink && !conn.isClosed { conn.channel.resumeReading() }
-        while !queue.isEmpty && !conn.isClosed {
-            let next = queue.removeFirst()
+        while !conn.awaitingIdentity && !conn.pausedForLink && !conn.heldRequests.isEmpty && !conn.isClosed {
+            let next = conn.heldRequests.removeFirst()
             next.withUnsafeBytes { process(conn, RequestEnvelope.parse($0), $0) }
-            if conn.heldRequests != nil {
-                conn.heldRequests!.append(contentsOf: queue)
-                return
-            }
+        }
+        if conn.isClosed {
+            conn.heldRequests = []
+        } else if !conn.isHolding {
+            conn.channel.resumeReading()
+        }
+    }
+
+    /// Marks the end of `conn`'s identity request when `label` is one (its reply or its failure
+    /// came). Only that reply may release the requests behind it: an earlier request's reply
+    /// arriving first must not.
+    private func settleIdentity(_ conn: ClientConnection, _ label: RequestLabel) {
+        switch label.type {
+        case RequestType.register.rawValue, RequestType.login.rawValue, RequestType.auth.rawValue,
+             RequestType.logout.rawValue:
+            conn.awaitingIdentity = false
+        default:
+            break
         }
     }
 
@@ -240,7 +252,7 @@ extension GatewayLoop {
         switch pending {
         case .step(let next):
             next(reply)
-        case .client(let conn, _):
+        case .client(let conn, let label):
             if !reply.endSessionID.isEmpty {
                 let user = conn.userID
                 unbind(conn)
@@ -252,6 +264,7 @@ extension GatewayLoop {
                 bind(conn, userID: reply.authUserID, sessionID: reply.authSessionID)
             }
             conn.send(reply.json)
+            settleIdentity(conn, label)
             releaseHeld(conn)
         }
         if !reply.events.isEmpty { deliver(reply.events) }
@@ -263,6 +276,7 @@ extension GatewayLoop {
         case .step(let next): next(nil)
         case .client(let conn, let label):
             unavailable(conn, label)
+            settleIdentity(conn, label)
             releaseHeld(conn)
         }
     }

@@ -131,7 +131,8 @@ final class WorkerLink: ChannelHandler {
         waiters = []
         for client in resumed where client.pausedForLink {
             client.pausedForLink = false
-            if !client.isClosed && client.heldRequests == nil { client.channel.resumeReading() }
+            // What it read past the bound waited; it goes out now, and may park it again.
+            if !client.isClosed { loop.releaseHeld(client) }
         }
     }
 

@@ -38,6 +38,71 @@ final class HTTPEndpointTests: EndToEndTestCase {
         XCTAssertTrue(metrics.text.contains("# TYPE "), "exposition carries TYPE lines")
     }
 
+    func testHealthzNamesTheWorkersAndLoops() throws {
+        let health = try E2EHTTP.get(port: port, "/healthz")
+        XCTAssertEqual(health.status, 200, health.text)
+        let body = try E2EJSON.parse(health.body)
+        XCTAssertEqual(body["status"]?.string, "ok")
+        XCTAssertEqual(body["workers"]?.int, workers)
+        XCTAssertGreaterThanOrEqual(body["loops"]?.int ?? 0, 1)
+        XCTAssertEqual(body["down_workers"], .array([]))
+        XCTAssertEqual(health.header("Cache-Control"), "no-cache", "a probe must never see a cached answer")
+    }
+
+    /// The samples of `/metrics` by `name{labels}`.
+    func metricSamples() throws -> [String: Int] {
+        let metrics = try E2EHTTP.get(port: port, "/metrics")
+        XCTAssertEqual(metrics.status, 200)
+        var out: [String: Int] = [:]
+        for line in metrics.text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Int(line[line.index(after: space)...]) else { continue }
+            out[String(line[..<space])] = value
+        }
+        return out
+    }
+
+    func testMetricsCountersMoveWithTraffic() throws {
+        let before = try metricSamples()
+        let user = E2EUser("metrics\(UInt32.random(in: 0...UInt32.max))")
+        let ws = try connect(.webSocket, "metrics-ws")
+        try ws.registerAndLogin(user)
+        let tcp = try connect(.ndjson, "metrics-tcp")
+        assertError(try tcp.request("get_user_chats"), "get_user_chats", "unauthenticated")
+        try tcp.login(user)
+        let chat = try tcp.ok("create_group", [("group_name", "metrics"), ("member_ids", .array([]))])["chat"]?["id"]?.string ?? ""
+        try tcp.sendMessage(chat, "counted")
+        _ = try ws.event("message:new")
+        XCTAssertEqual(try E2EHTTP.exchange(port: port, Array("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n".utf8)).status, 400)
+        let after = try metricSamples()
+
+        func delta(_ key: String) -> Int {
+            XCTAssertNotNil(after[key], "\(key) is exposed")
+            return (after[key] ?? 0) - (before[key] ?? 0)
+        }
+        XCTAssertEqual(delta("tagarela_requests_total{type=\"register\"}"), 1)
+        XCTAssertEqual(delta("tagarela_requests_total{type=\"login\"}"), 2)
+        XCTAssertEqual(delta("tagarela_requests_total{type=\"create_group\"}"), 1)
+        XCTAssertEqual(delta("tagarela_requests_total{type=\"message\"}"), 1)
+        XCTAssertEqual(delta("tagarela_requests_total{type=\"get_user_chats\"}"), 1)
+        XCTAssertEqual(delta("tagarela_request_errors_total{code=\"unauthenticated\"}"), 1)
+        XCTAssertEqual(delta("tagarela_handshakes_total{result=\"accepted\"}"), 1)
+        XCTAssertEqual(delta("tagarela_handshakes_total{result=\"refused\"}"), 1)
+        // The first /metrics request is counted by the time the second is rendered.
+        XCTAssertGreaterThanOrEqual(delta("tagarela_http_requests_total"), 1)
+        XCTAssertGreaterThanOrEqual(delta("tagarela_connections_accepted_total"), 3)
+        // In: register, login, get_user_chats, login, create_group, message. Out: their answers and the event.
+        XCTAssertEqual(delta("tagarela_frames_total{direction=\"in\"}"), 6)
+        XCTAssertEqual(delta("tagarela_frames_total{direction=\"out\"}"), 7)
+        XCTAssertGreaterThan(delta("tagarela_bytes_total{direction=\"in\"}"), 0)
+        XCTAssertGreaterThan(delta("tagarela_bytes_total{direction=\"out\"}"), 0)
+        XCTAssertGreaterThanOrEqual(delta("tagarela_events_total"), 1)
+        XCTAssertEqual(delta("tagarela_deliveries_total"), 1, "the message to alice's other connection")
+        XCTAssertGreaterThanOrEqual(after["tagarela_connections{transport=\"websocket\"}"] ?? 0, 1)
+        XCTAssertGreaterThanOrEqual(after["tagarela_connections{transport=\"ndjson\"}"] ?? 0, 1)
+        XCTAssertGreaterThanOrEqual(after["tagarela_online_users"] ?? 0, 1)
+        XCTAssertEqual(after["tagarela_worker_links_up{worker=\"0\"}"], after["tagarela_event_loops"], "every loop is linked")
+    }
+
     func testWebClientPageIsSelfContainedHTML() throws {
         let page = try E2EHTTP.get(port: port, "/")
         XCTAssertEqual(page.status, 200)

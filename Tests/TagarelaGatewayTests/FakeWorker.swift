@@ -19,6 +19,10 @@ final class FakeWorker {
     private var _requests: [LinkRequest] = []
     private var links: [Channel] = []
     private var respond: Responder
+    /// Requests the responder left unanswered, with the link each came on (fake's thread only).
+    private var unanswered: [(request: LinkRequest, channel: Channel)] = []
+    /// Links accepted while reading is paused start paused too (fake's thread only).
+    private var readingPaused = false
     private var stopped = false
 
     init(path: String, respond: @escaping Responder) throws {
@@ -29,7 +33,9 @@ final class FakeWorker {
         let thread = Thread { [self] in
             loop.addListener(fd: listenFD) { [self] fd, _ in
                 let handler = LinkHandler(worker: self)
-                links.append(loop.register(fd: fd, handler: handler))
+                let channel = loop.register(fd: fd, handler: handler)
+                if readingPaused { channel.pauseReading() }
+                links.append(channel)
             }
             loop.run()
             done.signal()
@@ -61,6 +67,54 @@ final class FakeWorker {
         return n
     }
 
+    /// Runs `body` on the fake's thread and waits for it.
+    private func onLoop<T>(_ body: @escaping () -> T) -> T {
+        let sem = DispatchSemaphore(value: 0)
+        var result: T? = nil
+        loop.execute {
+            result = body()
+            sem.signal()
+        }
+        sem.wait()
+        return result!
+    }
+
+    /// Answers every request left unanswered so far with `responder` (the current responder when
+    /// nil), on the link it came from; those it still leaves unanswered stay pending. Returns how
+    /// many were answered.
+    @discardableResult
+    func answerUnanswered(with responder: Responder? = nil) -> Int {
+        onLoop {
+            let waiting = self.unanswered
+            self.unanswered = []
+            var answered = 0
+            for (request, channel) in waiting {
+                if let reply = (responder ?? self.respond)(request) {
+                    channel.write(LinkCodec.encoded(.reply(reply)))
+                    answered += 1
+                } else {
+                    self.unanswered.append((request, channel))
+                }
+            }
+            return answered
+        }
+    }
+
+    /// Requests received and not answered yet.
+    func unansweredCount() -> Int {
+        onLoop { self.unanswered.count }
+    }
+
+    /// Stops (true) or resumes (false) reading every link: a wedged worker whose socket fills up.
+    func setReadingPaused(_ paused: Bool) {
+        onLoop {
+            self.readingPaused = paused
+            for link in self.links where !link.isClosed {
+                if paused { link.pauseReading() } else { link.resumeReading() }
+            }
+        }
+    }
+
     /// Closes every link (the gateway then sees the worker as down until it reconnects).
     func dropLinks() {
         let sem = DispatchSemaphore(value: 0)
@@ -90,7 +144,10 @@ final class FakeWorker {
         lock.lock()
         _requests.append(request)
         lock.unlock()
-        guard let reply = respond(request) else { return }
+        guard let reply = respond(request) else {
+            unanswered.append((request, channel))
+            return
+        }
         channel.write(LinkCodec.encoded(.reply(reply)))
         // Events go to every other link as an events frame (each gateway loop delivers to its own).
         if !reply.events.isEmpty {

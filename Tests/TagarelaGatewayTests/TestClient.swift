@@ -9,9 +9,14 @@ final class TestClient {
     private var buffer: [UInt8] = []
     private(set) var sawEOF = false
 
-    init(port: Int, timeoutMs: Int = 3_000) throws {
+    /// `receiveBufferBytes` fixes SO_RCVBUF before the connect (which also turns off the
+    /// kernel's autotuning), so a client that stops reading pushes back after that many bytes.
+    init(port: Int, timeoutMs: Int = 3_000, receiveBufferBytes: Int? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestClientError.socket(errno) }
+        if var size = receiveBufferBytes.map(Int32.init) {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -25,6 +30,8 @@ final class TestClient {
         }
         var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: Int((timeoutMs % 1000) * 1000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        // A server that stops reading must not hang a sending test either.
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit { close(fd) }
@@ -62,6 +69,18 @@ final class TestClient {
     func waitForClose() -> Bool {
         while fill() {}
         return sawEOF
+    }
+
+    /// True unless the server has closed the connection (checked now, without waiting; bytes
+    /// waiting to be read are left where they are).
+    func isOpen() -> Bool {
+        if sawEOF { return false }
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, 0) > 0 else { return true }
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if n > 0 { return true }
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
     }
 
     /// Bytes up to and including the first `\r\n\r\n` (an HTTP head).
