@@ -132,7 +132,7 @@ public enum MetricsRenderer {
             ("code=\"unauthenticated\"", c.unauthenticated),
             ("code=\"unavailable\"", c.unavailable),
         ])
-        metric("tagarela_events_total", "counter", "Events received from workers.", [("", c.eventsReceived)])
+        metric("tagarela_events_total", "counter", "Events received from workers, counted once per gateway loop (every loop gets every event).", [("", c.eventsReceived)])
         metric("tagarela_deliveries_total", "counter", "Event copies written to client connections.",
                [("", c.deliveries)])
         metric("tagarela_sessions_ended_total", "counter", "Connections unbound by a logout elsewhere.",
