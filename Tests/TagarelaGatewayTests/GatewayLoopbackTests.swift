@@ -4,29 +4,7 @@ import TagarelaJSON
 import TagarelaLink
 @testable import TagarelaGateway
 
-final class GatewayLoopbackTests: XCTestCase {
-    var harness: GatewayHarness?
-
-    override func tearDown() {
-        harness?.stop()
-        harness = nil
-        super.tearDown()
-    }
-
-    func start(workers: Int, loops: Int = 1, startWorkers: Bool = true,
-               respond: @escaping FakeWorker.Responder = GatewayHarness.standardReply,
-               configure: (inout GatewayConfig) -> Void = { _ in }) throws -> GatewayHarness {
-        let h = try GatewayHarness(workerCount: workers, loops: loops, startWorkers: startWorkers,
-                                   respond: respond, configure: configure)
-        harness = h
-        return h
-    }
-
-    func json(_ text: String?) -> JSON? {
-        guard let text = text else { return nil }
-        return try? JSON.parse(text)
-    }
-
+final class GatewayLoopbackTests: GatewayTestCase {
     // MARK: - Transports
 
     func testEchoRouteEchoesTextAndBinary() throws {
