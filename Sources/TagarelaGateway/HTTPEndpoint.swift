@@ -29,7 +29,8 @@ public enum HTTPEndpoint {
             case .accept(let response):
                 return .upgrade(response: response, echo: path != webSocketPath)
             case .reject(let status, let reason, let headers):
-                return .respond(HTTPResponse.error(status: status, message: reason, headers: headers))
+                let response = HTTPResponse.error(status: status, message: reason, headers: headers)
+                return .respond(head.method == "HEAD" ? headOnly(response) : response)
             }
         }
         let headOnly = head.method == "HEAD"
@@ -45,8 +46,20 @@ public enum HTTPEndpoint {
         case "/metrics":
             return .metrics(headOnly: headOnly)
         default:
-            return .respond(HTTPResponse.error(status: 404, message: "not found"))
+            let response = HTTPResponse.error(status: 404, message: "not found")
+            return .respond(headOnly ? Self.headOnly(response) : response)
         }
+    }
+
+    /// `response` without its body: the answer to a `HEAD` carries the headers a `GET` would get,
+    /// `Content-Length` included, and nothing after them (RFC 9110 section 9.3.2).
+    static func headOnly(_ response: [UInt8]) -> [UInt8] {
+        let end: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A]
+        guard response.count >= 4 else { return response }
+        for i in 0...(response.count - 4) where response[i] == 0x0D && Array(response[i..<i + 4]) == end {
+            return Array(response[..<(i + 4)])
+        }
+        return response
     }
 
     /// The built-in web client page.

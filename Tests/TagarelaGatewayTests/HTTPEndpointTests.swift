@@ -30,6 +30,29 @@ final class HTTPEndpointTests: XCTestCase {
         XCTAssertEqual(status(HTTPEndpoint.action(for: head("/echo", upgradeHeaders), echoPath: nil, allowedOrigins: nil)), 404)
     }
 
+    /// A HEAD gets exactly the head a GET would get, and no body, errors included.
+    func testHeadAnswersCarryNoBody() {
+        for target in ["/nope", "/"] {
+            guard case .respond(let get) = HTTPEndpoint.action(for: head(target), echoPath: nil, allowedOrigins: nil),
+                  case .respond(let headOnly) = HTTPEndpoint.action(for: head(target, method: "HEAD"), echoPath: nil,
+                                                                     allowedOrigins: nil) else {
+                return XCTFail("\(target) should be answered directly")
+            }
+            let text = String(decoding: headOnly, as: UTF8.self)
+            XCTAssertTrue(text.hasSuffix("\r\n\r\n"), "\(target): \(text)")
+            XCTAssertEqual(Array(get.prefix(headOnly.count)), headOnly, "\(target): the same head as for GET")
+            XCTAssertGreaterThan(get.count, headOnly.count, "\(target): the GET answer has a body")
+        }
+        // HEAD on the WebSocket route is refused (405: the handshake needs GET), without a body.
+        guard case .respond(let refused) = HTTPEndpoint.action(for: head("/ws", upgradeHeaders, method: "HEAD"),
+                                                               echoPath: nil, allowedOrigins: nil) else {
+            return XCTFail("HEAD /ws should be refused")
+        }
+        let text = String(decoding: refused, as: UTF8.self)
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 405 "), text)
+        XCTAssertTrue(text.hasSuffix("\r\n\r\n"), text)
+    }
+
     func testWebSocketRoutes() {
         guard case .upgrade(let response, let echo) =
                 HTTPEndpoint.action(for: head("/ws", upgradeHeaders), echoPath: nil, allowedOrigins: nil) else {
