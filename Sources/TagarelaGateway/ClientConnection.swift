@@ -248,6 +248,7 @@ final class ClientConnection: ChannelHandler {
         loop.counters.framesOut += 1
         loop.counters.bytesOut += out.count
         channel.write(out)
+        if loop.config.flushRepliesPromptly { channel.flushPromptly() }
     }
 
     /// Ends the connection for breaking a limit: WebSocket 1008 (with the closing handshake),

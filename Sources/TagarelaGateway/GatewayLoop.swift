@@ -28,6 +28,8 @@ final class GatewayLoop {
         self.policy = config.rateLimitPolicy
         self.listenFD = listenFD
         self.eventLoop = try EventLoop()
+        eventLoop.flushDelayMs = config.flushDelayMs
+        eventLoop.flushHoldBytesMax = config.flushHoldBytesMax
         self.counters = LoopCounters(workers: config.workers)
     }
 
