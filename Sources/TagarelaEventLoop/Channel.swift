@@ -23,6 +23,9 @@ public final class Channel {
     var headOffset = 0
     /// Bytes queued and not yet accepted by the kernel.
     public private(set) var queuedBytes = 0
+    /// The loop's `nowMs` when the queue last went from empty to not empty: the age of the oldest
+    /// unflushed byte, which `EventLoop.flushDelayMs` bounds.
+    var oldestQueuedMs: Int64 = 0
     /// Queue bound: a write that would pass it drops the chunk and marks the channel for close
     /// (a reader this slow is cut off rather than buffered without limit). Default 8 MiB.
     public var maxQueuedBytes: Int
@@ -49,6 +52,10 @@ public final class Channel {
         static let aboveLowWater = Flags(rawValue: 1 << 6)
         static let interestReadable = Flags(rawValue: 1 << 7)
         static let interestWritable = Flags(rawValue: 1 << 8)
+        /// On the loop's held list: output kept back by `flushDelayMs`.
+        static let held = Flags(rawValue: 1 << 9)
+        /// `flushPromptly()`: the next flush writes whatever `flushDelayMs` would hold.
+        static let prompt = Flags(rawValue: 1 << 10)
 
         static let ending: Flags = [.closed, .closing, .flushThenClose]
     }
@@ -79,6 +86,7 @@ public final class Channel {
             loop.requestClose(self)
             return
         }
+        if queuedBytes == 0 { oldestQueuedMs = loop.nowMs }
         chunks.append(bytes)
         queuedBytes += bytes.count
         if queuedBytes > lowWaterMark { flags.insert(.aboveLowWater) }
@@ -92,6 +100,18 @@ public final class Channel {
     public func write(_ bytes: [UInt8]) {
         if !flags.isDisjoint(with: .ending) || bytes.isEmpty { return }
         write(OutboundBytes(bytes))
+    }
+
+    /// Asks the loop to write this channel's queue in this turn's flush even if
+    /// `EventLoop.flushDelayMs` would hold it (for example a reply its peer is waiting for).
+    /// Without a delay configured it changes nothing: every dirty channel is written each turn.
+    public func flushPromptly() {
+        if !flags.isDisjoint(with: .ending) || queuedBytes == 0 { return }
+        flags.insert(.prompt)
+        if flags.isDisjoint(with: [.dirty, .writeArmed]) {
+            flags.insert(.dirty)
+            loop.dirty.append(self)
+        }
     }
 
     /// Marks the channel to be closed at the loop's next safe point, discarding queued output.

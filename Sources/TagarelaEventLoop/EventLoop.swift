@@ -15,6 +15,12 @@ import TagarelaSystem
 /// 7. flush: every dirty channel gets one `writev` of its queued chunks, so nothing a hook
 ///    gated (a reply waiting for its fsync) leaves before the hook ran; 8. safe point again.
 ///
+/// Output coalescing (`flushDelayMs`, off by default): in step 7 a channel whose queue is under
+/// `flushHoldBytesMax` and whose oldest unflushed byte is younger than `flushDelayMs` is held for
+/// a later turn instead of written, so a client that receives a steady trickle gets fewer, larger
+/// writes. The poll timeout never passes the earliest held deadline, so no byte waits longer than
+/// the delay (give or take the clock's millisecond); `Channel.flushPromptly()` exempts one flush.
+///
 /// Everything but `stop()` and `execute(_:)` must be called on the loop's thread.
 public final class EventLoop {
     /// Reads per channel per turn before the loop moves on to other channels.
@@ -29,6 +35,17 @@ public final class EventLoop {
     public static let defaultMaxQueuedBytes = 8 * 1024 * 1024
     /// Size of the shared read buffer.
     public static let readBufferBytes = 64 * 1024
+    /// Default `flushHoldBytesMax`: past 16 KiB a write already fills about a dozen TCP segments'
+    /// worth of the receiver's window, so waiting for more saves little and only adds latency.
+    public static let defaultFlushHoldBytesMax = 16 * 1024
+
+    /// Output coalescing: how long a channel's output may wait for more before it is written
+    /// (0 = write every dirty channel every turn). Set it before `run()` or on the loop thread.
+    public var flushDelayMs: Int64 = 0 {
+        didSet { precondition(flushDelayMs >= 0, "flushDelayMs must not be negative") }
+    }
+    /// Output coalescing: a queue of at least this many bytes is written at once, delay or not.
+    public var flushHoldBytesMax: Int = EventLoop.defaultFlushHoldBytesMax
 
     let poller: any Poller
     private let wakeup: EventFD
@@ -41,6 +58,10 @@ public final class EventLoop {
     var listeners: [Int32: Listener] = [:]
     /// Channels with output to flush this turn.
     var dirty: [Channel] = []
+    /// Channels whose output `flushDelayMs` holds back (each once, flagged `.held`), and the
+    /// earliest time one of them is due (`Int64.max` when none).
+    var held: [Channel] = []
+    var heldEarliestDueMs: Int64 = .max
     /// Channels to close at the next safe point.
     var closing: [Channel] = []
     var timers = TimerQueue()
@@ -50,7 +71,7 @@ public final class EventLoop {
     private var tasks: [() -> Void] = []
     private var wakePending = false
     private var stopRequested = false
-    private var stopping = false
+    private(set) var stopping = false
 
     /// writev calls made (how tests see that a turn's writes were coalesced).
     var writevCount = 0
@@ -161,10 +182,12 @@ public final class EventLoop {
         closePending()
     }
 
-    /// 0 while work is pending, else the time to the earliest timer, else forever.
+    /// 0 while work is pending, else the time to the earliest timer or held output, else forever.
     private func sleepTimeoutMs() -> Int32 {
         if !dirty.isEmpty || !closing.isEmpty || stopping { return 0 }
-        guard let deadline = timers.earliestDeadline() else { return -1 }
+        var earliest = timers.earliestDeadline()
+        if !held.isEmpty { earliest = Swift.min(earliest ?? .max, heldEarliestDueMs) }
+        guard let deadline = earliest else { return -1 }
         let wait = deadline - Clock.monotonicMs()
         return wait <= 0 ? 0 : Int32(clamping: wait)
     }
@@ -191,6 +214,7 @@ public final class EventLoop {
     }
 
     private func shutDown() {
+        releaseAllHeld()
         flushDirty()
         closePending()
         for channel in channels {

@@ -25,6 +25,15 @@ public final class OutboundBytes {
         if let from = bytes.baseAddress { base.copyMemory(from: from, byteCount: bytes.count) }
     }
 
+    /// Allocates `count` bytes and lets `fill` write every one of them: a frame assembled from
+    /// several pieces (header, payload) then costs one allocation and one copy of each piece.
+    public init(count: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) {
+        precondition(count >= 0, "negative byte count")
+        self.count = count
+        base = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1), alignment: 16)
+        fill(UnsafeMutableRawBufferPointer(start: base, count: count))
+    }
+
     deinit { base.deallocate() }
 
     /// Calls `body` with a view of the bytes (valid only during the call).

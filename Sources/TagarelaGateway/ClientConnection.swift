@@ -245,21 +245,16 @@ final class ClientConnection: ChannelHandler {
     /// Sends one response or gateway-made message: a text frame on WebSocket, a line on NDJSON.
     func send(_ json: [UInt8]) {
         guard !channel.isClosed else { return }
-        var out: [UInt8]
+        let out: OutboundBytes
         switch transport {
-        case .webSocket:
-            out = []
-            out.reserveCapacity(WebSocketFrameEncoder.headerCount(payloadCount: json.count, masked: false) + json.count)
-            WebSocketFrameEncoder.encodeHeader(opcode: .text, payloadCount: json.count, into: &out)
-            out += json
-        case .ndjson:
-            out = json
-            out.append(0x0A)
-        default:
-            return
+        case .webSocket: out = FanOut.textFrame(json)
+        case .ndjson: out = FanOut.line(json)
+        default: return
         }
         loop.counters.framesOut += 1
-        writeCounted(out)
+        loop.counters.bytesOut += out.count
+        channel.write(out)
+        if loop.config.flushRepliesPromptly { channel.flushPromptly() }
     }
 
     /// Ends the connection for breaking a limit: WebSocket 1008 (with the closing handshake),

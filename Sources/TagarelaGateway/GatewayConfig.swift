@@ -1,5 +1,6 @@
 // GatewayConfig: every setting of the gateway process, with the defaults the command line starts from.
 import Foundation
+import TagarelaEventLoop
 import TagarelaWire
 
 /// The settings of one gateway process (ARCHITECTURE.md "Command line": `tagarela gateway`).
@@ -20,6 +21,19 @@ public struct GatewayConfig {
     public var allowedOrigins: [String]? = nil
     /// Every size, rate and time bound (TagarelaWire `Limits`).
     public var limits: Limits = Limits()
+    /// Output coalescing (`--flush-delay-ms`, 0 = off): a client's output may wait up to this long
+    /// for more before it is written, unless `flushHoldBytesMax` bytes are already queued. Under
+    /// load each client then gets fewer, larger writes (on loopback most of a write's cost is
+    /// per system call and per TCP segment, not per byte), at the price of up to this much
+    /// added delivery latency. See Benchmarks/README.md for the measured trade-off.
+    public var flushDelayMs: Int64 = 5
+    /// Queued bytes past which a client's output is written at once, delay or not.
+    public var flushHoldBytesMax: Int = EventLoop.defaultFlushHoldBytesMax
+    /// With a flush delay: write replies to a client's own request (and gateway-made messages) in
+    /// the turn they are made, so only fan-out waits (`--flush-replies-promptly yes`). Off by
+    /// default: in the chat benchmark every sender then costs one more writev per message, which
+    /// gave back most of what the delay saved (p99 delivery 83 ms against 46 ms at 40 msg/s/user).
+    public var flushRepliesPromptly: Bool = false
     /// `/healthz` waits this long for every worker's link pong before answering 503.
     public var healthTimeoutMs: Int64 = 1_000
     /// First and largest delay between attempts to (re)connect a worker's link; the delay doubles

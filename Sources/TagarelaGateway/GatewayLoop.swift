@@ -29,6 +29,8 @@ final class GatewayLoop {
         self.policy = config.rateLimitPolicy
         self.listenFD = listenFD
         self.eventLoop = try EventLoop()
+        eventLoop.flushDelayMs = config.flushDelayMs
+        eventLoop.flushHoldBytesMax = config.flushHoldBytesMax
         self.counters = LoopCounters(workers: config.workers)
     }
 
@@ -176,10 +178,10 @@ final class GatewayLoop {
                 for conn in list where conn.id != event.excludeConnectionID && !conn.isClosed {
                     let bytes: OutboundBytes
                     if conn.isWebSocketTransport {
-                        if frame == nil { frame = OutboundBytes(FanOut.textFrame(event.json)) }
+                        if frame == nil { frame = FanOut.textFrame(event.json) }
                         bytes = frame!
                     } else {
-                        if line == nil { line = OutboundBytes(FanOut.line(event.json)) }
+                        if line == nil { line = FanOut.line(event.json) }
                         bytes = line!
                     }
                     conn.channel.write(bytes)
@@ -238,23 +240,25 @@ final class GatewayLoop {
     }
 }
 
-/// The two encodings of a fan-out message.
+/// The two encodings of a fan-out message or a reply, each built straight into the buffer the
+/// output queues share (one allocation, one copy of the JSON).
 enum FanOut {
     /// An unmasked, unfragmented text frame (RFC 6455 section 5.6) around `json`.
-    static func textFrame(_ json: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(WebSocketFrameEncoder.headerCount(payloadCount: json.count, masked: false) + json.count)
-        WebSocketFrameEncoder.encodeHeader(opcode: .text, payloadCount: json.count, into: &out)
-        out += json
-        return out
+    static func textFrame(_ json: [UInt8]) -> OutboundBytes {
+        let headerCount = WebSocketFrameEncoder.headerCount(payloadCount: json.count, masked: false)
+        return OutboundBytes(count: headerCount + json.count) { out in
+            WebSocketFrameEncoder.writeHeader(opcode: .text, payloadCount: json.count, to: out)
+            json.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(rebasing: out[headerCount...]).copyMemory(from: source)
+            }
+        }
     }
 
     /// `json` and a newline (an NDJSON line).
-    static func line(_ json: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(json.count + 1)
-        out += json
-        out.append(0x0A)
-        return out
+    static func line(_ json: [UInt8]) -> OutboundBytes {
+        OutboundBytes(count: json.count + 1) { out in
+            json.withUnsafeBytes { source in out.copyMemory(from: source) }
+            out[json.count] = 0x0A
+        }
     }
 }

@@ -33,6 +33,30 @@ public enum WebSocketFrameEncoder {
         }
     }
 
+    /// Writes an unmasked, final frame header (a server frame, section 5.1) at the start of
+    /// `output`, which must hold `headerCount(payloadCount:masked: false)` bytes; returns that count.
+    @discardableResult
+    public static func writeHeader(opcode: WebSocketOpcode, payloadCount: Int,
+                                   to output: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(payloadCount >= 0, "negative payload length")
+        let count = headerCount(payloadCount: payloadCount, masked: false)
+        precondition(output.count >= count, "header buffer too small")
+        output[0] = 0x80 | opcode.rawValue
+        if payloadCount < 126 {
+            output[1] = UInt8(payloadCount)
+        } else if payloadCount <= 0xFFFF {
+            output[1] = 126
+            output[2] = UInt8(truncatingIfNeeded: payloadCount >> 8)
+            output[3] = UInt8(truncatingIfNeeded: payloadCount)
+        } else {
+            output[1] = 127
+            for index in 0..<8 {
+                output[2 + index] = UInt8(truncatingIfNeeded: UInt64(payloadCount) >> UInt64(56 - 8 * index))
+            }
+        }
+        return count
+    }
+
     /// A whole frame: header plus `payload`, masked with `maskKey` when given.
     public static func encode(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, fin: Bool = true,
                               maskKey: WebSocketMaskKey? = nil) -> [UInt8] {

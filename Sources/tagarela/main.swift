@@ -8,6 +8,8 @@ import TagarelaWorker
 let usage = """
     usage: tagarela gateway --port P [--host 127.0.0.1] [--loops N] [--echo-path /echo]
                             [--workers N --run-dir DIR] [--allowed-origins URL,URL]
+                            [--requests-per-second 50] [--request-burst 100]
+                            [--flush-delay-ms N] [--flush-replies-promptly yes|no]
            tagarela worker  --shard K --workers N --data DIR --socket PATH
                             [--fsync always|interval|never] [--pbkdf2-iterations N]
            tagarela reshard --data DIR (--to N | --recover [--workers N])
@@ -29,6 +31,19 @@ func runGateway(_ o: Options) throws {
     if let echo = o.string("echo-path"), !echo.isEmpty { config.echoPath = echo }
     if let origins = o.string("allowed-origins"), !origins.isEmpty {
         config.allowedOrigins = origins.split(separator: ",").map(String.init)
+    }
+    config.limits.requestsPerSecond = try o.int("requests-per-second", default: config.limits.requestsPerSecond)
+    config.limits.requestBurst = try o.int("request-burst", default: config.limits.requestBurst)
+    // RateLimitPolicy refuses a zero rate or burst (it would refuse every request forever).
+    guard config.limits.requestsPerSecond >= 1, config.limits.requestBurst >= 1 else {
+        throw UsageError("--requests-per-second and --request-burst must be at least 1")
+    }
+    config.flushDelayMs = Int64(try o.int("flush-delay-ms", default: Int(config.flushDelayMs)))
+    guard (0...1_000).contains(config.flushDelayMs) else { throw UsageError("--flush-delay-ms must be 0...1000") }
+    switch o.string("flush-replies-promptly", default: config.flushRepliesPromptly ? "yes" : "no") {
+    case "yes": config.flushRepliesPromptly = true
+    case "no": config.flushRepliesPromptly = false
+    default: throw UsageError("--flush-replies-promptly must be yes or no")
     }
     try Gateway.run(config)
 }
