@@ -200,6 +200,15 @@ extension LoadShard {
             counters.countError("\(type): \(code)")
         }
         let step = client.step
+        if code == "rate_limited" && (step == LoadShard.stepRegister || step == LoadShard.stepLogin) {
+            // A worker's password pool is full (PROTOCOL.md 3.5): try the same step again once
+            // the server's retry_after_ms (1 s) has passed, as a well-behaved client would.
+            loop.schedule(afterMs: 1000) { [weak self, weak client] in
+                guard let self, let client, client.step == step else { return }
+                step == LoadShard.stepRegister ? self.sendRegister(client) : self.sendLogin(client)
+            }
+            return
+        }
         switch (step, type) {
         case (LoadShard.stepRegister, "register"):
             if scan.ok { counters.registered += 1 }
