@@ -139,6 +139,16 @@ public enum Socket {
         try setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)")
     }
 
+    /// Turns on TCP keepalive: after `idleSeconds` of silence the kernel probes the peer every
+    /// `intervalSeconds`, and gives the connection up after `probes` unanswered probes (so a peer
+    /// that vanished without a FIN is noticed even on a protocol that has no ping of its own).
+    public static func setKeepAlive(_ fd: Int32, idleSeconds: Int32, intervalSeconds: Int32, probes: Int32) throws {
+        try setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "setsockopt(SO_KEEPALIVE)")
+        try setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, idleSeconds, "setsockopt(TCP_KEEPIDLE)")
+        try setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, intervalSeconds, "setsockopt(TCP_KEEPINTVL)")
+        try setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, probes, "setsockopt(TCP_KEEPCNT)")
+    }
+
     /// Sets the kernel send and/or receive buffer sizes (`SO_SNDBUF`, `SO_RCVBUF`); nil leaves one as is.
     public static func setBuffers(_ fd: Int32, send: Int? = nil, receive: Int? = nil) throws {
         if let send { try setOption(fd, SOL_SOCKET, SO_SNDBUF, Int32(clamping: send), "setsockopt(SO_SNDBUF)") }
