@@ -31,7 +31,7 @@ public enum RequestEnvelope {
         var requestID: String? = nil
         if let rid = object["request_id"] {
             switch rid {
-            case .string(let s) where s.count <= requestIDCharactersMax:
+            case .string(let s) where s.unicodeScalars.count <= requestIDCharactersMax:
                 requestID = s
             case .null:
                 break

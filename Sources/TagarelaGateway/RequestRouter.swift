@@ -103,7 +103,7 @@ public enum RequestRouter {
             }
             var others: [String] = []
             for item in list {
-                guard let id = item.string, !id.isEmpty, id.count <= idCharactersMax else {
+                guard let id = item.string, !id.isEmpty, id.unicodeScalars.count <= idCharactersMax else {
                     return .reject(message: "member_ids must hold user id strings")
                 }
                 let lower = id.lowercased()
@@ -141,7 +141,7 @@ public enum RequestRouter {
             var ids: [String] = []
             ids.reserveCapacity(list.count)
             for item in list {
-                guard let id = item.string, id.count <= idCharactersMax else {
+                guard let id = item.string, id.unicodeScalars.count <= idCharactersMax else {
                     return .reject(message: "user_ids must hold user id strings")
                 }
                 ids.append(id.lowercased())
