@@ -18,9 +18,43 @@ public enum RequestEnvelope {
         do {
             json = try JSON.parse(bytes)
         } catch {
-            return .invalid(type: "error", requestID: nil, message: "request is not valid JSON (\(error))")
+            return .invalid(type: "error", requestID: salvageRequestID(bytes),
+                            message: "request is not valid JSON (\(error))")
         }
         return classify(json)
+    }
+
+    /// The `request_id` of a request the strict parser refused, when it can still be read:
+    /// the first `"request_id"` key followed by a plain string (no escapes) of at most 64
+    /// scalars. PROTOCOL.md 2 asks for the id "when one could be read", so that a client can
+    /// tell which of its requests failed; anything less certain gives nil.
+    static func salvageRequestID(_ bytes: UnsafeRawBufferPointer) -> String? {
+        let key = Array(#""request_id""#.utf8)
+        guard bytes.count > key.count else { return nil }
+        var i = 0
+        search: while i + key.count <= bytes.count {
+            for j in 0..<key.count where bytes[i + j] != key[j] {
+                i += 1
+                continue search
+            }
+            var k = i + key.count
+            func skipSpace() { while k < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[k]) { k += 1 } }
+            skipSpace()
+            guard k < bytes.count, bytes[k] == UInt8(ascii: ":") else { return nil }
+            k += 1
+            skipSpace()
+            guard k < bytes.count, bytes[k] == UInt8(ascii: "\"") else { return nil }
+            let start = k + 1
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+                end += 1
+            }
+            guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+            guard let id = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self),
+                  id.unicodeScalars.count <= requestIDCharactersMax else { return nil }
+            return id
+        }
+        return nil
     }
 
     /// Classifies an already parsed value.
