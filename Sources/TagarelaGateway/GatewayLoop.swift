@@ -129,7 +129,14 @@ final class GatewayLoop {
         unbind(conn)
         conn.userID = userID
         conn.sessionID = sessionID
-        byUser[userID, default: []].append(conn)
+        if byUser[userID] == nil {
+            // This loop's first connection of the user: every worker must now send its events
+            // here. The subscribe goes on each link before any later request of this connection.
+            byUser[userID] = [conn]
+            for link in links { link.sendSubscriptions([userID], subscribe: true) }
+        } else {
+            byUser[userID]!.append(conn)
+        }
         gateway.presence.connect(userID)
     }
 
@@ -139,7 +146,13 @@ final class GatewayLoop {
         guard !user.isEmpty else { return }
         if var list = byUser[user] {
             list.removeAll { $0 === conn }
-            byUser[user] = list.isEmpty ? nil : list
+            if list.isEmpty {
+                byUser[user] = nil
+                // The last one: the workers stop sending this user's events to this loop.
+                for link in links { link.sendSubscriptions([user], subscribe: false) }
+            } else {
+                byUser[user] = list
+            }
         }
         conn.userID = ""
         conn.sessionID = ""

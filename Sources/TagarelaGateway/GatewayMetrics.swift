@@ -30,6 +30,9 @@ public struct LoopCounters: Sendable {
     public var deliveries = 0
     public var sessionsEnded = 0
     public var backpressurePauses = 0
+    /// User ids sent to workers in `subscribe` / `unsubscribe` link frames (one per link).
+    public var linkSubscribes = 0
+    public var linkUnsubscribes = 0
     /// Per worker: 1 when this loop's link to it is connected.
     public var workerLinkUp: [Int] = []
     public var workerInFlight: [Int] = []
@@ -76,6 +79,8 @@ public struct LoopCounters: Sendable {
         deliveries += other.deliveries
         sessionsEnded += other.sessionsEnded
         backpressurePauses += other.backpressurePauses
+        linkSubscribes += other.linkSubscribes
+        linkUnsubscribes += other.linkUnsubscribes
         if workerLinkUp.count < other.workerLinkUp.count {
             workerLinkUp += [Int](repeating: 0, count: other.workerLinkUp.count - workerLinkUp.count)
             workerInFlight += [Int](repeating: 0, count: other.workerInFlight.count - workerInFlight.count)
@@ -132,13 +137,16 @@ public enum MetricsRenderer {
             ("code=\"unauthenticated\"", c.unauthenticated),
             ("code=\"unavailable\"", c.unavailable),
         ])
-        metric("tagarela_events_total", "counter", "Events received from workers, counted once per gateway loop (every loop gets every event).", [("", c.eventsReceived)])
+        metric("tagarela_events_total", "counter", "Events received from workers, counted once per gateway loop (a worker sends an event only to the loops holding one of its users).", [("", c.eventsReceived)])
         metric("tagarela_deliveries_total", "counter", "Event copies written to client connections.",
                [("", c.deliveries)])
         metric("tagarela_sessions_ended_total", "counter", "Connections unbound by a logout elsewhere.",
                [("", c.sessionsEnded)])
         metric("tagarela_backpressure_pauses_total", "counter", "Client reads paused for a busy worker link.",
                [("", c.backpressurePauses)])
+        metric("tagarela_link_subscriptions_total", "counter",
+               "User ids sent to workers in subscribe/unsubscribe link frames (once per worker link).",
+               [("op=\"subscribe\"", c.linkSubscribes), ("op=\"unsubscribe\"", c.linkUnsubscribes)])
         metric("tagarela_online_users", "gauge", "Users with at least one authenticated connection.",
                [("", onlineUsers)])
         metric("tagarela_event_loops", "gauge", "Gateway event loops.", [("", loops)])

@@ -77,6 +77,9 @@ final class WorkerLink: ChannelHandler {
             ch.maxQueuedBytes = 64 << 20
             channel = ch
             retryDelayMs = loop.config.linkReconnectMinMs
+            // The worker routes events by subscription: before anything else on this link, it
+            // learns every user this loop holds (a fresh or restarted worker knows none).
+            sendSubscriptions(Array(loop.byUser.keys), subscribe: true)
             loop.counters.workerLinkUp[worker] = 1
             if everConnected || loop.index == 0 {
                 loop.config.log("loop \(loop.index): link to worker \(worker) up (\(path))")
@@ -108,6 +111,31 @@ final class WorkerLink: ChannelHandler {
         LinkCodec.encode(.request(request), into: &bytes)
         pending[request.requestID] = reply
         channel.write(bytes)
+    }
+
+    /// Users per subscribe frame when the whole set is sent (keeps frames far under the limit).
+    static let subscribeChunk = 4096
+
+    /// Tells the worker this loop now holds (`subscribe`) or no longer holds any connection of
+    /// `users`. Written on the link before any later request, so a request of a freshly bound
+    /// connection finds its user subscribed; and flushed promptly (not held by output
+    /// coalescing), so by the time the client reads its login answer the subscribe is on its
+    /// way. Events produced on another shard before the subscribe arrived there are missed,
+    /// exactly as events produced before the bind always were; clients catch up with
+    /// `after_seq` (PROTOCOL.md 3). No-op while the link is down: `connect` sends the whole set.
+    func sendSubscriptions(_ users: [String], subscribe: Bool) {
+        guard let channel = channel, !users.isEmpty else { return }
+        var bytes: [UInt8] = []
+        var start = 0
+        while start < users.count {
+            let end = min(users.count, start + WorkerLink.subscribeChunk)
+            let part = Array(users[start..<end])
+            LinkCodec.encode(subscribe ? .subscribe(part) : .unsubscribe(part), into: &bytes)
+            start = end
+        }
+        channel.write(bytes)
+        channel.flushPromptly()
+        if subscribe { loop.counters.linkSubscribes += users.count } else { loop.counters.linkUnsubscribes += users.count }
     }
 
     /// Pauses `client` until this link drains.
@@ -179,8 +207,8 @@ final class WorkerLink: ChannelHandler {
             channel?.write(LinkCodec.encoded(.pong(nonce)))
         case .pong(let nonce):
             probes.removeValue(forKey: nonce)?(true)
-        case .request:
-            loop.config.log("loop \(loop.index): worker \(worker) sent a request frame; ignored")
+        case .request, .subscribe, .unsubscribe:
+            loop.config.log("loop \(loop.index): worker \(worker) sent a gateway-only frame; ignored")
         }
     }
 

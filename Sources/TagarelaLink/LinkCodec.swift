@@ -14,6 +14,7 @@
 /// events:  list<event>
 /// event:   list<str> userIDs, u64 excludeConnectionID, blob json
 /// ping/pong: u64 nonce
+/// subscribe/unsubscribe: list<str> userIDs
 /// ```
 /// Binary and length-prefixed, never newline-delimited: client content may hold any byte.
 public enum LinkCodec {
@@ -45,6 +46,9 @@ public enum LinkCodec {
             putEvents(events, &buffer)
         case .ping(let nonce), .pong(let nonce):
             putU64(nonce, &buffer)
+        case .subscribe(let users), .unsubscribe(let users):
+            putU32(UInt32(users.count), &buffer)
+            for user in users { putString(user, &buffer) }
         }
         let bodyCount = buffer.count - start - lengthPrefixCount
         precondition(bodyCount <= Int(UInt32.max), "link frame larger than 4 GiB")

@@ -138,6 +138,10 @@ public struct LinkDecoder {
             frame = .ping(try reader.u64())
         case .pong:
             frame = .pong(try reader.u64())
+        case .subscribe:
+            frame = .subscribe(try reader.strings())
+        case .unsubscribe:
+            frame = .unsubscribe(try reader.strings())
         }
         if reader.remaining != 0 { throw .trailingBytes(count: reader.remaining) }
         return frame
@@ -208,6 +212,15 @@ struct LinkReader {
         }
         guard let s = decoded else { throw .invalidUTF8(offset: at) }
         return s
+    }
+
+    /// A list of strings: u32 count, then each as u32 length + bytes.
+    mutating func strings() throws(LinkError) -> [String] {
+        let n = try count(minimumElementBytes: 4)
+        var out: [String] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n { out.append(try string()) }
+        return out
     }
 
     /// An event takes at least: u32 user count, u64 exclude, u32 json length.

@@ -93,10 +93,16 @@ public enum LinkFrame: Equatable {
     case ping(UInt64)
     /// Either way: the answer to `ping`, echoing its nonce.
     case pong(UInt64)
+    /// Gateway -> worker: this gateway loop now holds connections of these users; the worker
+    /// sends events addressed to them on this link (and only events with at least one
+    /// subscribed user, carrying only the subscribed users' ids).
+    case subscribe([String])
+    /// Gateway -> worker: this gateway loop no longer holds any connection of these users.
+    case unsubscribe([String])
 
     /// The wire type bytes. Values are fixed forever: both ends of a rolling restart must agree.
     public enum Kind: UInt8 {
-        case request = 1, reply = 2, events = 3, ping = 4, pong = 5
+        case request = 1, reply = 2, events = 3, ping = 4, pong = 5, subscribe = 6, unsubscribe = 7
     }
 
     /// The kind of this frame.
@@ -107,6 +113,8 @@ public enum LinkFrame: Equatable {
         case .events: return .events
         case .ping: return .ping
         case .pong: return .pong
+        case .subscribe: return .subscribe
+        case .unsubscribe: return .unsubscribe
         }
     }
 }

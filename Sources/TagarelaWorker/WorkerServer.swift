@@ -22,6 +22,11 @@ public final class WorkerServer {
     private var hasher: PasswordHasher!
     private var listenFD: Int32 = -1
     private var links: [ObjectIdentifier: GatewayLink] = [:]
+    /// user id -> the links (gateway loops) that hold a connection of that user, from their
+    /// `subscribe`/`unsubscribe` frames. Events go only to these links (subscription routing).
+    private var subscribers: [String: [GatewayLink]] = [:]
+    /// Links that got at least one user of the event being routed (scratch, reused).
+    private var touched: [GatewayLink] = []
     /// Replies computed this turn, waiting for the group commit.
     private var pending: [(link: GatewayLink, reply: LinkReply)] = []
     private var syncTimer: TimerHandle?
@@ -84,6 +89,29 @@ public final class WorkerServer {
 
     func linkClosed(_ link: GatewayLink) {
         links[ObjectIdentifier(link)] = nil
+        for user in link.subscribed { removeSubscriber(link, user) }
+        link.subscribed.removeAll()
+    }
+
+    /// A gateway loop now holds connections of `users` (its first one, or its whole set after
+    /// the link (re)connected).
+    func subscribe(_ users: [String], link: GatewayLink) {
+        for user in users where link.subscribed.insert(user).inserted {
+            subscribers[user, default: []].append(link)
+        }
+    }
+
+    /// A gateway loop closed its last connection of each of `users`.
+    func unsubscribe(_ users: [String], link: GatewayLink) {
+        for user in users where link.subscribed.remove(user) != nil {
+            removeSubscriber(link, user)
+        }
+    }
+
+    private func removeSubscriber(_ link: GatewayLink, _ user: String) {
+        guard var list = subscribers[user] else { return }
+        list.removeAll { $0 === link }
+        subscribers[user] = list.isEmpty ? nil : list
     }
 
     /// Applies one request from `link`; its reply joins this turn's group commit.
@@ -145,17 +173,58 @@ public final class WorkerServer {
         }
         let batch = pending
         pending.removeAll(keepingCapacity: true)
-        for (link, reply) in batch where !link.channel.isClosed {
-            link.enqueue(.reply(reply))
-            if reply.events.isEmpty { continue }
-            for other in links.values where other !== link && !other.channel.isClosed {
-                other.enqueue(.events(reply.events))
+        for (link, var reply) in batch {
+            if reply.events.isEmpty {
+                if !link.channel.isClosed { link.enqueue(.reply(reply)) }
+                continue
             }
+            route(reply.events)
+            // The origin link's share rides inside the reply (the requester's own other
+            // connections on that loop are subscribed like anyone else); every other link that
+            // holds a receiver gets an events frame with only its users' ids.
+            reply.events = link.routed
+            link.routed.removeAll()
+            if !link.channel.isClosed { link.enqueue(.reply(reply)) }
+            for other in touched where other !== link {
+                if !other.channel.isClosed { other.enqueue(.events(other.routed)) }
+                other.routed.removeAll()
+            }
+            touched.removeAll(keepingCapacity: true)
         }
         if store.journalBytes > config.compactJournalBytes {
             compact()
         }
     }
+
+    /// Splits `events` by subscription: each link's `routed` gets the events that have at least
+    /// one user subscribed on it, narrowed to those users; `touched` lists the links that got any.
+    /// Subscriptions are read at release time (after every read of this turn), so a subscribe
+    /// that reached this worker before the turn ends counts for the turn's events.
+    private func route(_ events: [LinkEvent]) {
+        for event in events {
+            for user in event.userIDs {
+                guard let holders = subscribers[user] else { continue }
+                for holder in holders {
+                    if holder.routeMark != routeStamp {
+                        holder.routeMark = routeStamp
+                        holder.routeUsers.removeAll(keepingCapacity: true)
+                        if holder.routed.isEmpty { touched.append(holder) }
+                    }
+                    holder.routeUsers.append(user)
+                }
+            }
+            // Close this event on every link that got users of it.
+            for holder in touched where holder.routeMark == routeStamp {
+                holder.routed.append(LinkEvent(userIDs: holder.routeUsers,
+                                               excludeConnectionID: event.excludeConnectionID, json: event.json))
+                holder.routeUsers.removeAll(keepingCapacity: true)
+            }
+            routeStamp &+= 1
+        }
+    }
+
+    /// Distinguishes one event's routing pass from the next (see `GatewayLink.routeMark`).
+    private var routeStamp: UInt64 = 1
 
     private func compact() {
         do {
@@ -185,6 +254,13 @@ final class GatewayLink: ChannelHandler {
     var channel: Channel!
     private var decoder: LinkDecoder
     private var out: [UInt8] = []
+    /// The users this gateway loop holds connections of (its subscriptions).
+    var subscribed: Set<String> = []
+    /// Routing scratch (WorkerServer.route): the events of the reply being routed for this
+    /// link, the users of the current event on it, and the pass that last touched it.
+    var routed: [LinkEvent] = []
+    var routeUsers: [String] = []
+    var routeMark: UInt64 = 0
 
     init(server: WorkerServer, maxFrameBytes: Int) {
         self.server = server
@@ -197,6 +273,8 @@ final class GatewayLink: ChannelHandler {
                 switch frame {
                 case .request(let request): server.handle(request, from: self)
                 case .ping(let nonce): enqueue(.pong(nonce))
+                case .subscribe(let users): server.subscribe(users, link: self)
+                case .unsubscribe(let users): server.unsubscribe(users, link: self)
                 case .reply, .events, .pong: break  // the gateway never sends these; ignore
                 }
             }

@@ -103,6 +103,41 @@ final class HTTPEndpointTests: EndToEndTestCase {
         XCTAssertEqual(after["tagarela_worker_links_up{worker=\"0\"}"], after["tagarela_event_loops"], "every loop is linked")
     }
 
+    /// Subscription routing end to end. A message whose only member is its sender, on one
+    /// connection, reaches exactly one gateway loop (the sender's, inside the reply): the other
+    /// loop holds none of its users and the worker does not send it there. A message to a user
+    /// with connections spread over the loops (six of them: all on the sender's loop by chance
+    /// once in 2^6 with two loops) reaches every one of them.
+    func testEventsReachOnlyTheLoopsHoldingTheirUsers() throws {
+        let tag = UInt32.random(in: 0...UInt32.max)
+        let lone = E2EUser("lone\(tag)")
+        let c = try connect(.webSocket, "lone")
+        try c.registerAndLogin(lone)
+        let group = try c.ok("create_group", [("group_name", "solo"), ("member_ids", .array([]))])["chat"]?["id"]?.string ?? ""
+        let before = try metricSamples()
+        _ = try c.sendMessage(group, "to nobody else")
+        let after = try metricSamples()
+        XCTAssertEqual((after["tagarela_events_total"] ?? 0) - (before["tagarela_events_total"] ?? 0), 1,
+                       "only the sender's loop gets the event (every loop got it before subscriptions)")
+        XCTAssertEqual((after["tagarela_deliveries_total"] ?? 0) - (before["tagarela_deliveries_total"] ?? 0), 0)
+        XCTAssertGreaterThanOrEqual(after["tagarela_link_subscriptions_total{op=\"subscribe\"}"] ?? 0, workers)
+
+        let receiver = E2EUser("spread\(tag)")
+        var receivers = [try connect(.webSocket, "r0")]
+        try receivers[0].registerAndLogin(receiver)
+        for i in 1..<6 {
+            let r = try connect(i % 2 == 0 ? .webSocket : .ndjson, "r\(i)")
+            try r.login(receiver)
+            receivers.append(r)
+        }
+        let chat = try c.ok("create_chat", [("user_id", .string(receiver.name))])["chat"]?["id"]?.string ?? ""
+        let m = try c.sendMessage(chat, "across loops")
+        for r in receivers {
+            let event = try r.event("message:new") { $0["payload"]?["id"] == m["id"] }
+            XCTAssertEqual(event["payload"]?["content"]?.string, "across loops", r.label)
+        }
+    }
+
     func testWebClientPageIsSelfContainedHTML() throws {
         let page = try E2EHTTP.get(port: port, "/")
         XCTAssertEqual(page.status, 200)

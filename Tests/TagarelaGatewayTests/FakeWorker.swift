@@ -17,6 +17,8 @@ final class FakeWorker {
     private let done = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var _requests: [LinkRequest] = []
+    /// Per link: the users its gateway loop subscribed (subscribe/unsubscribe frames), under `lock`.
+    private var _subscribed: [ObjectIdentifier: Set<String>] = [:]
     private var links: [Channel] = []
     private var respond: Responder
     /// Requests the responder left unanswered, with the link each came on (fake's thread only).
@@ -115,12 +117,31 @@ final class FakeWorker {
         }
     }
 
+    /// How many links (gateway loops) currently subscribe to `user`.
+    func linksSubscribed(to user: String) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return _subscribed.values.filter { $0.contains(user) }.count
+    }
+
+    fileprivate func subscription(_ users: [String], on channel: Channel, subscribe: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        let key = ObjectIdentifier(channel)
+        for user in users {
+            if subscribe { _subscribed[key, default: []].insert(user) } else { _subscribed[key]?.remove(user) }
+        }
+    }
+
     /// Closes every link (the gateway then sees the worker as down until it reconnects).
     func dropLinks() {
         let sem = DispatchSemaphore(value: 0)
         loop.execute {
             for link in self.links { link.close() }
             self.links = []
+            self.lock.lock()
+            self._subscribed = [:]
+            self.lock.unlock()
             sem.signal()
         }
         sem.wait()
@@ -174,6 +195,8 @@ final class FakeWorker {
                 switch frame {
                 case .request(let r): worker.received(r, on: channel)
                 case .ping(let n): channel.write(LinkCodec.encoded(.pong(n)))
+                case .subscribe(let users): worker.subscription(users, on: channel, subscribe: true)
+                case .unsubscribe(let users): worker.subscription(users, on: channel, subscribe: false)
                 default: break
                 }
             }

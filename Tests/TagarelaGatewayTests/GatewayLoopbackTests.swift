@@ -130,6 +130,48 @@ final class GatewayLoopbackTests: GatewayTestCase {
         XCTAssertEqual(json(c.readLine())?["status"]?.string, "ok")
     }
 
+    /// Waits (bounded) until `condition` holds.
+    private func eventually(_ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(3)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(5_000)
+        }
+        return condition()
+    }
+
+    /// Subscription routing, gateway side: only the loop holding a user's connection subscribes
+    /// to it, on every worker; the last connection's close unsubscribes; a reconnected link gets
+    /// the loop's whole set again before anything else.
+    func testOnlyTheLoopHoldingAUserSubscribesToIt() throws {
+        let h = try start(workers: 2, loops: 2)
+        let c = try h.client()
+        c.send("{\"type\":\"login\",\"request_id\":\"l\",\"username\":\"alice\",\"password\":\"p\"}\n")
+        XCTAssertEqual(json(c.readLine())?["status"]?.string, "ok")
+        // The subscribe is flushed before the login answer is written, so it is already there
+        // or on its way; one link of each worker (the loop of `c`), not both.
+        for w in h.workers {
+            XCTAssertTrue(eventually { w.linksSubscribed(to: "alice") == 1 }, "one loop subscribes")
+            XCTAssertEqual(w.linksSubscribed(to: "bob"), 0)
+        }
+        let holders = (0..<2).filter { i in onLoop(h, i) { $0.byUser["alice"] != nil } }
+        XCTAssertEqual(holders.count, 1, "alice is bound on exactly one loop")
+        XCTAssertEqual(onLoop(h, holders[0]) { $0.counters.linkSubscribes }, 2, "one subscribe per worker link")
+        XCTAssertEqual(onLoop(h, 1 - holders[0]) { $0.counters.linkSubscribes }, 0, "the other loop sends none")
+
+        // A dropped link comes back and learns the set again.
+        h.workers[1].dropLinks()
+        XCTAssertEqual(h.workers[1].linksSubscribed(to: "alice"), 0)
+        h.waitForLinks(loops: 2)
+        XCTAssertTrue(eventually { h.workers[1].linksSubscribed(to: "alice") == 1 }, "resubscribed on reconnect")
+
+        // The last connection goes: every worker forgets the loop's interest.
+        shutdown(c.fd, Int32(SHUT_RDWR))
+        for w in h.workers {
+            XCTAssertTrue(eventually { w.linksSubscribed(to: "alice") == 0 }, "unsubscribed on close")
+        }
+    }
+
     func testCreateChatChecksTheUserFirst() throws {
         let h = try start(workers: 2)
         let c = try h.client()

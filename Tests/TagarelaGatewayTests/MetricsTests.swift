@@ -16,7 +16,7 @@ final class MetricsTests: GatewayTestCase {
         ("tagarela_deliveries_total", "counter"), ("tagarela_sessions_ended_total", "counter"),
         ("tagarela_backpressure_pauses_total", "counter"), ("tagarela_online_users", "gauge"),
         ("tagarela_event_loops", "gauge"), ("tagarela_worker_links_up", "gauge"),
-        ("tagarela_worker_in_flight", "gauge"),
+        ("tagarela_worker_in_flight", "gauge"), ("tagarela_link_subscriptions_total", "counter"),
     ]
 
     func testEveryFamilyIsExposedWithItsTypeAndLabels() throws {

@@ -18,6 +18,9 @@ final class LinkCodecTests: XCTestCase {
         .events([sampleEvent, sampleEvent]),
         .ping(0),
         .pong(.max),
+        .subscribe([]),
+        .subscribe(["alice", "", "çé✓"]),
+        .unsubscribe(["bob"]),
     ]
 
     private func decodeAll(_ bytes: [UInt8], chunks: [Int], max: Int = 1 << 20) throws -> [LinkFrame] {
@@ -43,6 +46,11 @@ final class LinkCodecTests: XCTestCase {
         var buffer: [UInt8] = []
         for frame in Self.samples { LinkCodec.encode(frame, into: &buffer) }
         XCTAssertEqual(try decodeAll(buffer, chunks: []), Self.samples)
+    }
+
+    func testExactBytesOfSubscribe() {
+        XCTAssertEqual(LinkCodec.encoded(.subscribe(["ab"])), [0, 0, 0, 11, 6, 0, 0, 0, 1, 0, 0, 0, 2, 0x61, 0x62])
+        XCTAssertEqual(LinkCodec.encoded(.unsubscribe([])), [0, 0, 0, 5, 7, 0, 0, 0, 0])
     }
 
     func testExactBytesOfPing() {
@@ -104,6 +112,9 @@ final class LinkCodecTests: XCTestCase {
         check([0, 0, 0, 10, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0], .trailingBytes(count: 1))
         // An events frame claiming 2^32-1 events in a 5-byte body: refused before reserving.
         check([0, 0, 0, 5, 3, 0xff, 0xff, 0xff, 0xff], .truncatedField(offset: 1))
+        // A subscribe claiming 2^32-1 users in a 5-byte body, and one with a user cut short.
+        check([0, 0, 0, 5, 6, 0xff, 0xff, 0xff, 0xff], .truncatedField(offset: 1))
+        check([0, 0, 0, 11, 7, 0, 0, 0, 1, 0, 0, 0, 3, 0x61, 0x62], .truncatedField(offset: 5))
         // A string that is not UTF-8.
         var bad = LinkCodec.encoded(.request(LinkRequest(requestID: 0, connectionID: 0, userID: "ab", json: [])))
         let userAt = 4 + 1 + 8 + 8 + 1 + 4

@@ -35,6 +35,24 @@ final class LinkTestClient {
         throw LoopbackError.timedOut(received: 0)
     }
 
+    /// Sends a ping and returns every frame that came before its pong (including those set
+    /// aside), in order: the worker writes a link's frames in order, so anything queued for this
+    /// link before the ping was handled is in the list.
+    func framesUntilPong(_ nonce: UInt64) throws -> [LinkFrame] {
+        try socket.send(LinkCodec.encoded(.ping(nonce)))
+        while true {
+            if let index = frames.firstIndex(of: .pong(nonce)) {
+                let before = Array(frames[..<index])
+                frames.removeSubrange(...index)
+                return before
+            }
+            let bytes = try socket.read(exactly: 4, timeoutMs: 10_000)
+            let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
+            let body = try socket.read(exactly: length, timeoutMs: 10_000)
+            try decoder.feed(bytes + body) { frames.append($0) }
+        }
+    }
+
     /// Reads the next reply frame (events are set aside).
     func readReply() throws -> LinkReply {
         while true {
@@ -130,6 +148,49 @@ final class WorkerProcessTests: XCTestCase {
         let token = try XCTUnwrap(login["token"]?.string)
         XCTAssertEqual(try client.request(#"{"type":"auth","token":"\#(token)"}"#).0["status"], "ok")
         client.close()
+    }
+
+    /// Subscription routing: an event goes, with only the subscribed users' ids, to the links
+    /// that subscribed one of its users (the origin's share inside the reply), and never to a
+    /// link that holds none of them; an unsubscribe stops it.
+    func testEventsGoOnlyToSubscribedLinksWithTheirUsers() throws {
+        try startWorker()
+        let a = try LinkTestClient(path: socketPath)  // "loop" of alice, the sender
+        let b = try LinkTestClient(path: socketPath)  // "loop" of bob
+        let c = try LinkTestClient(path: socketPath)  // "loop" of carol only
+        defer { a.close(); b.close(); c.close() }
+        for (name, pw) in [("alice", "password1"), ("bob", "password2"), ("carol", "password3")] {
+            XCTAssertEqual(try a.request(#"{"type":"register","username":"\#(name)","password":"\#(pw)"}"#).0["status"], "ok")
+        }
+        let (chat, _) = try a.request(#"{"type":"create_chat","user_id":"bob"}"#, user: "alice")
+        let chatID = try XCTUnwrap(chat["chat"]?["id"]?.string)
+        try a.socket.send(LinkCodec.encoded(.subscribe(["alice"])))
+        try b.socket.send(LinkCodec.encoded(.subscribe(["bob", "dave"])))
+        try c.socket.send(LinkCodec.encoded(.subscribe(["carol"])))
+        // The pongs prove each subscribe was handled (and drain what came before).
+        _ = try a.framesUntilPong(1)
+        _ = try b.framesUntilPong(1)
+        _ = try c.framesUntilPong(1)
+
+        let (sent, reply) = try a.request(#"{"type":"message","chat_id":"\#(chatID)","content":"hi"}"#, user: "alice")
+        XCTAssertEqual(sent["status"], "ok")
+        XCTAssertEqual(reply.events.map(\.userIDs), [["alice"]], "the origin's share rides in the reply, its users only")
+        let toB = try b.framesUntilPong(2)
+        guard toB.count == 1, case .events(let events) = toB[0] else {
+            return XCTFail("bob's link gets one events frame: \(toB)")
+        }
+        XCTAssertEqual(events.map(\.userIDs), [["bob"]], "only bob's id, not alice's")
+        XCTAssertEqual(events[0].excludeConnectionID, 7)
+        XCTAssertTrue(String(decoding: events[0].json, as: UTF8.self).contains("message:new"))
+        XCTAssertEqual(try c.framesUntilPong(2), [], "carol's link holds no receiver: nothing")
+
+        // Bob's loop lets go: his link gets nothing more; alice's share still comes.
+        try b.socket.send(LinkCodec.encoded(.unsubscribe(["bob"])))
+        _ = try b.framesUntilPong(3)
+        let (_, again) = try a.request(#"{"type":"message","chat_id":"\#(chatID)","content":"again"}"#, user: "alice")
+        XCTAssertEqual(again.events.map(\.userIDs), [["alice"]])
+        XCTAssertEqual(try b.framesUntilPong(4), [])
+        XCTAssertEqual(try c.framesUntilPong(4), [])
     }
 
     func testPingIsAnsweredAndBrokenFrameDropsOnlyThatLink() throws {
