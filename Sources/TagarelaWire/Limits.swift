@@ -77,9 +77,8 @@ public struct Limits: Sendable, Equatable {
     /// The window for `rateLimitedErrorsMax`.
     public var rateLimitedWindowMs: Int64 = 10_000
 
-    /// Journal bytes after which a worker writes a snapshot and starts a new journal: bounds
-    /// both disk use and the replay time after a restart.
-    public var journalBytesBeforeSnapshot: Int = 64 << 20
+    // The journal size that triggers a snapshot is the worker's setting
+    // (`WorkerConfig.compactJournalBytes`): the gateway never sees the store.
 
     /// The defaults above.
     public init() {}

@@ -156,7 +156,8 @@ public final class WorkerServer {
     }
 
     /// The group commit: one write (and one fdatasync under `always`) for every record of this
-    /// turn, then every reply of this turn onto its link and its events onto the other links.
+    /// turn, then every reply of this turn onto its link and its events onto the links that
+    /// subscribed their users; then one flush per link.
     private func commitAndRelease() {
         if !pending.isEmpty || store.pendingBytes > 0 { releaseCommitted() }
         for link in links.values { link.flush() }
