@@ -104,18 +104,43 @@ public struct JSONWriter {
     }
 
     /// Writes `true` or `false`.
+    ///
+    /// No array literal may appear in an `@inlinable` body of this package: the Swift 6.3
+    /// compiler miscompiles it across modules in release builds. With whole-module optimisation
+    /// on several threads it emits each literal's constant array as a hidden *weak* object named
+    /// after this function and numbered in the order the optimiser made them (`...boolyySbFTv_`,
+    /// `...Tv0_`); a module that inlines the function numbers them in its own order, the linker
+    /// keeps one definition per name, and one module reads "false" for `true`. That inverted
+    /// `has_more` in the release build only (issue 8). Minimal reproduction, two files a module:
+    ///
+    ///     // A.swift (module A, with any second file A2.swift)
+    ///     public struct W { public var bytes: [UInt8] = []; public init() {}
+    ///       @inlinable public mutating func bool(_ b: Bool) {
+    ///         if b { bytes.append(contentsOf: [0x74, 0x72, 0x75, 0x65]) }
+    ///         else { bytes.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65]) } } }
+    ///     public func viaA(_ b: Bool) -> [UInt8] { var w = W(); w.bool(b); return w.bytes }
+    ///     // B.swift (module B, with any second file B2.swift that also calls bool)
+    ///     import A
+    ///     @inline(never) func viaB(_ b: Bool) -> [UInt8] { var w = W(); w.bool(b); return w.bytes }
+    ///     // main: print(viaA(true), viaB(true)) -- one of the two prints "false".
+    ///     // swiftc -module-name A -parse-as-library -wmo -num-threads 2 -O -emit-module -c A.swift A2.swift
+    ///     // swiftc -module-name B -parse-as-library -wmo -num-threads 2 -O -I . -c B.swift B2.swift
+    ///     // swiftc A.o A2.o B.o B2.o -o ab && ./ab
+    ///
+    /// String literals are not outlined that way, so the bytes come from them. The release build
+    /// is checked for any such conflict by `Tests/tools/check-outlined-literals` (in Tests/run).
     @inlinable
     public mutating func bool(_ b: Bool) {
         comma()
-        if b { bytes.append(contentsOf: [0x74, 0x72, 0x75, 0x65]) } else { bytes.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65]) }
+        if b { bytes.append(contentsOf: "true".utf8) } else { bytes.append(contentsOf: "false".utf8) }
         needsComma = true
     }
 
-    /// Writes `null`.
+    /// Writes `null` (a string literal, not an array literal: see `bool(_:)`).
     @inlinable
     public mutating func null() {
         comma()
-        bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        bytes.append(contentsOf: "null".utf8)
         needsComma = true
     }
 
