@@ -5,9 +5,9 @@ import PackageDescription
 
 // Language mode 5: the event loops are single-threaded by design and hand work across
 // threads only through EventLoop.execute, which strict Sendable checking cannot see.
-let settings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-]
+// No unsafe compiler flags: `-enforce-exclusivity=unchecked` was removed with issue 8 (the release
+// build must be the tested build; Benchmarks/README.md has the chat benchmark with and without it).
+let settings: [SwiftSetting] = []
 
 let package = Package(
     name: "Tagarela",
