@@ -81,6 +81,23 @@ public final class WorkerServer {
     public func stop() { loop.stop() }
 
     private func accept(fd: Int32) {
+        // The socket is the worker's whole trust boundary: a link's requests name their user and
+        // are believed. So only processes of the allowed account get a link; the kernel's record
+        // of the peer (SO_PEERCRED) is checked, not anything the peer says (issue 8).
+        let peer: PeerCredentials
+        do {
+            peer = try Socket.peerCredentials(fd)
+        } catch {
+            log("shard \(config.shard): refused a link whose peer cannot be identified (\(error))")
+            FileDescriptor.close(fd)
+            return
+        }
+        guard peer.uid == config.allowedPeerUID else {
+            log("shard \(config.shard): refused a link from uid \(peer.uid) (pid \(peer.pid)); "
+                + "only uid \(config.allowedPeerUID) may connect")
+            FileDescriptor.close(fd)
+            return
+        }
         let link = GatewayLink(server: self, maxFrameBytes: config.maxLinkFrameBytes)
         link.channel = loop.register(fd: fd, handler: link)
         link.channel.maxQueuedBytes = config.maxLinkQueuedBytes * 2
