@@ -188,6 +188,32 @@ public enum Socket {
         return value
     }
 
+    /// Sends one datagram to the Unix datagram socket at `path` from a fresh unbound socket; a
+    /// path starting with `@` names an abstract socket (Linux), as systemd's `NOTIFY_SOCKET` may.
+    public static func sendDatagram(_ bytes: [UInt8], toUnixPath path: String) throws {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var name = Array(path.utf8)
+        if name.first == UInt8(ascii: "@") { name[0] = 0 }
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard !name.isEmpty, name.count < capacity else {
+            throw SystemError(op: "unix address(\(path))", errno: ENAMETOOLONG)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: name) }
+        // An abstract name is exactly its bytes long; a path name may carry its NUL.
+        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)! + name.count + (name[0] == 0 ? 0 : 1))
+        let fd = try retryingEINTR("socket(AF_UNIX, SOCK_DGRAM)") {
+            socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        }
+        defer { FileDescriptor.close(fd) }
+        let sent = bytes.withUnsafeBytes { raw in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, raw.baseAddress, raw.count, 0, $0, length) }
+            }
+        }
+        if sent < 0 { throw SystemError(op: "sendto(\(path))") }
+    }
+
     // MARK: - Helpers
 
     private static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32, _ op: String) throws {

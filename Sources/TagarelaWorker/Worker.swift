@@ -8,6 +8,8 @@ import TagarelaSystem
 public enum Worker {
     /// Runs until SIGTERM or SIGINT, then commits what is pending and returns.
     public static func run(_ config: WorkerConfig) throws {
+        var config = config
+        config.watchdog = config.watchdog ?? SystemdWatchdog.from(environment: ProcessInfo.processInfo.environment, pid: getpid())
         ProcessSetup.ignoreSIGPIPE()
         _ = try? ProcessSetup.raiseOpenFileLimit()
         let log: (String) -> Void = { line in

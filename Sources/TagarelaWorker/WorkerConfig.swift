@@ -38,6 +38,9 @@ public struct WorkerConfig {
     /// folder already keep others out; this check holds even when an operator loosens those.
     public var allowedPeerUID: uid_t = geteuid()
 
+    /// systemd's watchdog, when the unit asks for one (`WatchdogSec=`); nil otherwise.
+    public var watchdog: SystemdWatchdog? = nil
+
     public init(shard: Int, workers: Int, dataDirectory: String, socketPath: String) {
         self.shard = shard
         self.workers = workers

@@ -55,6 +55,13 @@ public final class WorkerServer {
             scheduleIntervalSync()
         }
         schedulePurge()
+        if let watchdog = config.watchdog { scheduleWatchdog(watchdog) }
+    }
+
+    /// `WATCHDOG=1` from this loop every interval (see `SystemdWatchdog`).
+    private func scheduleWatchdog(_ watchdog: SystemdWatchdog) {
+        if let error = watchdog.notify() { log("shard \(config.shard): systemd watchdog notification failed: \(error)") }
+        loop.schedule(afterMs: watchdog.intervalMs) { [unowned self] in self.scheduleWatchdog(watchdog) }
     }
 
     /// Expired sessions are dropped every ten minutes (their tokens already fail `auth`; this
