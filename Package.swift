@@ -62,7 +62,7 @@ let package = Package(
                     dependencies: ["TagarelaWorker", "TagarelaLink", "TagarelaJSON", "TagarelaStore", "TestSupport"]),
         .testTarget(name: "TagarelaBenchTests", dependencies: ["TagarelaBench", "TestSupport"]),
         .testTarget(name: "EndToEndTests",
-                    dependencies: ["tagarela", "TestSupport", "TagarelaJSON", "TagarelaWire", "TagarelaSystem"]),
+                    dependencies: ["tagarela", "TestSupport", "TagarelaJSON", "TagarelaWire", "TagarelaSystem", "TagarelaLink"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -144,8 +144,9 @@ final class ClientConnection: ChannelHandler {
             loop.counters.httpRequests += 1
             phase = .inert
             setTransport(.http)
-            loop.checkHealth { [self] down in
-                let bytes = HTTPEndpoint.health(downWorkers: down, workers: loop.config.workers,
+            loop.checkHealth { [self] down, unresponsive in
+                let bytes = HTTPEndpoint.health(downWorkers: down, unresponsiveWorkers: unresponsive,
+                                                workers: loop.config.workers,
                                                 loops: loop.config.loops, headOnly: headOnly)
                 respondAndClose(bytes, refusedHandshake: false)
             }

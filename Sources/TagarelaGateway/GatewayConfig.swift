@@ -59,6 +59,13 @@ public struct GatewayConfig {
                         strikesMax: limits.rateLimitedErrorsMax, strikeWindowMs: limits.rateLimitedWindowMs)
     }
 
+    /// How often each loop checks its worker links' request deadlines and heartbeats: every
+    /// heartbeat interval, and at least four times per request deadline (so an overdue request
+    /// is answered within a quarter of the deadline past it), but not more than every 10 ms.
+    var linkTickIntervalMs: Int64 {
+        max(10, min(limits.workerHeartbeatIntervalMs, limits.workerRequestTimeoutMs / 4))
+    }
+
     /// How often each loop sweeps its connections for handshake, ping and close deadlines:
     /// a quarter of the shortest deadline, between 10 ms and 1 s.
     var sweepIntervalMs: Int64 {

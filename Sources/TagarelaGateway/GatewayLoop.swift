@@ -43,6 +43,17 @@ final class GatewayLoop {
         }
         eventLoop.addListener(fd: listenFD) { [unowned self] fd, peer in accept(fd: fd, peer: peer) }
         scheduleSweep()
+        scheduleLinkTick()
+    }
+
+    /// Request deadlines and heartbeats of every worker link (see `WorkerLink.tick`).
+    private func scheduleLinkTick() {
+        eventLoop.schedule(afterMs: config.linkTickIntervalMs) { [weak self] in
+            guard let self = self else { return }
+            let now = self.eventLoop.nowMs
+            for link in self.links { link.tick(nowMs: now) }
+            self.scheduleLinkTick()
+        }
     }
 
     /// Runs on the loop thread: stops accepting and reconnecting; `EventLoop.run` then closes
@@ -212,21 +223,30 @@ final class GatewayLoop {
 
     // MARK: - Health and metrics
 
-    /// Pings every worker link of this loop and reports the workers that did not answer in time.
-    func checkHealth(_ done: @escaping ([Int]) -> Void) {
-        guard !links.isEmpty else {
-            done([])
-            return
-        }
-        var remaining = links.count
+    /// Pings every worker link of this loop and reports the workers that did not answer in time
+    /// (`down`), and among them those whose link is connected but misses its heartbeat
+    /// (`unresponsive`: stopped or stuck, for the supervisor to replace). An unresponsive link is
+    /// down without waiting for a probe.
+    func checkHealth(_ done: @escaping (_ down: [Int], _ unresponsive: [Int]) -> Void) {
+        var remaining = links.count + 1
         var down: [Int] = []
+        func finish() {
+            remaining -= 1
+            guard remaining == 0 else { return }
+            done(down.sorted(), links.filter(\.isUnresponsive).map(\.worker))
+        }
         for link in links {
+            if link.isUnresponsive {
+                down.append(link.worker)
+                finish()
+                continue
+            }
             link.probe(timeoutMs: config.healthTimeoutMs) { ok in
                 if !ok { down.append(link.worker) }
-                remaining -= 1
-                if remaining == 0 { done(down.sorted()) }
+                finish()
             }
         }
+        finish()
     }
 
     /// This loop's counters with the live gauges filled in.

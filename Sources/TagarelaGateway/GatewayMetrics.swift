@@ -36,10 +36,16 @@ public struct LoopCounters: Sendable {
     /// Per worker: 1 when this loop's link to it is connected.
     public var workerLinkUp: [Int] = []
     public var workerInFlight: [Int] = []
+    /// Per worker: requests answered `unavailable` because the worker passed their deadline.
+    public var workerRequestTimeouts: [Int] = []
+    /// Per worker: 1 while this loop's link to it misses its heartbeat.
+    public var workerLinkUnresponsive: [Int] = []
 
     public init(workers: Int = 0) {
         workerLinkUp = [Int](repeating: 0, count: workers)
         workerInFlight = [Int](repeating: 0, count: workers)
+        workerRequestTimeouts = [Int](repeating: 0, count: workers)
+        workerLinkUnresponsive = [Int](repeating: 0, count: workers)
     }
 
     /// Moves the open-connection gauge of transport `t` by `delta`.
@@ -84,10 +90,14 @@ public struct LoopCounters: Sendable {
         if workerLinkUp.count < other.workerLinkUp.count {
             workerLinkUp += [Int](repeating: 0, count: other.workerLinkUp.count - workerLinkUp.count)
             workerInFlight += [Int](repeating: 0, count: other.workerInFlight.count - workerInFlight.count)
+            workerRequestTimeouts += [Int](repeating: 0, count: other.workerRequestTimeouts.count - workerRequestTimeouts.count)
+            workerLinkUnresponsive += [Int](repeating: 0, count: other.workerLinkUnresponsive.count - workerLinkUnresponsive.count)
         }
         for i in 0..<other.workerLinkUp.count {
             workerLinkUp[i] += other.workerLinkUp[i]
             workerInFlight[i] += other.workerInFlight[i]
+            workerRequestTimeouts[i] += other.workerRequestTimeouts[i]
+            workerLinkUnresponsive[i] += other.workerLinkUnresponsive[i]
         }
     }
 }
@@ -154,6 +164,11 @@ public enum MetricsRenderer {
                c.workerLinkUp.enumerated().map { ("worker=\"\($0.offset)\"", $0.element) })
         metric("tagarela_worker_in_flight", "gauge", "Requests waiting for the worker's reply.",
                c.workerInFlight.enumerated().map { ("worker=\"\($0.offset)\"", $0.element) })
+        metric("tagarela_worker_request_timeouts_total", "counter",
+               "Requests answered unavailable because the worker did not answer within the request deadline.",
+               c.workerRequestTimeouts.enumerated().map { ("worker=\"\($0.offset)\"", $0.element) })
+        metric("tagarela_worker_links_unresponsive", "gauge", "Loops whose link to the worker misses its heartbeat.",
+               c.workerLinkUnresponsive.enumerated().map { ("worker=\"\($0.offset)\"", $0.element) })
         return out
     }
 }

@@ -69,12 +69,16 @@ public enum HTTPEndpoint {
     }
 
     /// The `/healthz` answer: 200 with `{"status":"ok",...}` when every worker link answered its
-    /// ping in time, 503 with the workers that did not otherwise.
-    public static func health(downWorkers: [Int], workers: Int, loops: Int, headOnly: Bool) -> [UInt8] {
-        let healthy = downWorkers.isEmpty
+    /// ping in time, 503 with the workers that did not otherwise. `unresponsive_workers` lists
+    /// those connected but missing their link heartbeat (stopped or stuck, not restarting):
+    /// what the supervisor kills and restarts.
+    public static func health(downWorkers: [Int], unresponsiveWorkers: [Int] = [], workers: Int, loops: Int,
+                              headOnly: Bool) -> [UInt8] {
+        let healthy = downWorkers.isEmpty && unresponsiveWorkers.isEmpty
         let down = downWorkers.map(String.init).joined(separator: ",")
+        let unresponsive = unresponsiveWorkers.map(String.init).joined(separator: ",")
         let body = "{\"status\":\"\(healthy ? "ok" : "unavailable")\",\"workers\":\(workers),"
-            + "\"loops\":\(loops),\"down_workers\":[\(down)]}\n"
+            + "\"loops\":\(loops),\"down_workers\":[\(down)],\"unresponsive_workers\":[\(unresponsive)]}\n"
         return HTTPResponse.encode(status: healthy ? 200 : 503,
                                    headers: [("Content-Type", "application/json"), ("Cache-Control", "no-cache"),
                                              ("Content-Length", String(body.utf8.count)), ("Connection", "close")],

@@ -11,6 +11,13 @@ enum PendingReply {
     case step((LinkReply?) -> Void)
 }
 
+/// A request on its way to the worker: what to do with the answer, and when to stop waiting.
+struct InFlight {
+    var reply: PendingReply
+    /// Past this (`Limits.workerRequestTimeoutMs` after sending) it is answered `unavailable`.
+    var deadlineMs: Int64
+}
+
 /// The `type` and `request_id` an answer must carry (PROTOCOL.md 2).
 struct RequestLabel {
     var type: String
@@ -26,6 +33,12 @@ struct RequestLabel {
 /// queueing without bound. When the link drops, every request in flight is answered
 /// `unavailable` and the link reconnects with doubling delays while the supervisor restarts
 /// the worker.
+///
+/// A worker can also stop without the link dropping (SIGSTOP, a stuck loop): then each request
+/// is answered `unavailable` at its deadline (`Limits.workerRequestTimeoutMs`), and the link
+/// heartbeat (a ping every `workerHeartbeatIntervalMs`) marks the link unresponsive once a ping
+/// has waited `workerHeartbeatTimeoutMs`: new requests then fail at once, `/healthz` lists the
+/// worker, and the supervisor kills and restarts it. A pong makes the link trusted again.
 final class WorkerLink: ChannelHandler {
     /// Unsent bytes past which the link counts as busy: a few hundred typical requests, well
     /// under the channel's own bound (which would close the link).
@@ -36,7 +49,7 @@ final class WorkerLink: ChannelHandler {
     let path: String
     private(set) var channel: Channel?
     private var decoder: LinkDecoder
-    private var pending: [UInt64: PendingReply] = [:]
+    private var pending: [UInt64: InFlight] = [:]
     /// Clients paused because this link was busy when they sent to it.
     private var waiters: [ClientConnection] = []
     private var probes: [UInt64: (Bool) -> Void] = [:]
@@ -44,6 +57,11 @@ final class WorkerLink: ChannelHandler {
     private var retryDelayMs: Int64
     private var everConnected = false
     var stopped = false
+    /// The heartbeat ping waiting for its pong, and when it was sent.
+    private var heartbeatNonce: UInt64?
+    private var heartbeatSentMs: Int64 = 0
+    /// True while the connected worker leaves a heartbeat unanswered past its timeout.
+    private(set) var isUnresponsive = false
 
     init(loop: GatewayLoop, worker: Int, path: String) {
         self.loop = loop
@@ -53,7 +71,8 @@ final class WorkerLink: ChannelHandler {
         self.retryDelayMs = loop.config.linkReconnectMinMs
     }
 
-    var isUp: Bool { channel != nil }
+    /// Connected, and answering its heartbeat: requests may be sent.
+    var isUp: Bool { channel != nil && !isUnresponsive }
     var inFlight: Int { pending.count }
 
     /// True when new work should make its sender wait.
@@ -76,6 +95,8 @@ final class WorkerLink: ChannelHandler {
             // wedged, and closing the link (answering `unavailable`) is then the right call.
             ch.maxQueuedBytes = 64 << 20
             channel = ch
+            heartbeatNonce = nil
+            setUnresponsive(false)
             retryDelayMs = loop.config.linkReconnectMinMs
             // The worker routes events by subscription: before anything else on this link, it
             // learns every user this loop holds (a fresh or restarted worker knows none).
@@ -109,7 +130,8 @@ final class WorkerLink: ChannelHandler {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(64 + request.json.count + request.userID.utf8.count + request.sessionID.utf8.count)
         LinkCodec.encode(.request(request), into: &bytes)
-        pending[request.requestID] = reply
+        pending[request.requestID] = InFlight(reply: reply,
+                                              deadlineMs: loop.eventLoop.nowMs + loop.config.limits.workerRequestTimeoutMs)
         channel.write(bytes)
     }
 
@@ -195,10 +217,11 @@ final class WorkerLink: ChannelHandler {
         switch frame {
         case .reply(let reply):
             if let p = pending.removeValue(forKey: reply.requestID) {
-                loop.complete(p, reply)
+                loop.complete(p.reply, reply)
             } else {
-                // The asker is gone (a stale id cannot happen on a fresh link), but the events
-                // still belong to their receivers.
+                // Answered `unavailable` at its deadline already (a stale id cannot happen on a
+                // fresh link): the answer is dropped, but the change it reports did happen, so
+                // its events still belong to their receivers.
                 loop.deliver(reply.events)
             }
         case .events(let events):
@@ -206,7 +229,12 @@ final class WorkerLink: ChannelHandler {
         case .ping(let nonce):
             channel?.write(LinkCodec.encoded(.pong(nonce)))
         case .pong(let nonce):
-            probes.removeValue(forKey: nonce)?(true)
+            if nonce == heartbeatNonce {
+                heartbeatNonce = nil
+                setUnresponsive(false)
+            } else {
+                probes.removeValue(forKey: nonce)?(true)
+            }
         case .request, .subscribe, .unsubscribe:
             loop.config.log("loop \(loop.index): worker \(worker) sent a gateway-only frame; ignored")
         }
@@ -218,15 +246,17 @@ final class WorkerLink: ChannelHandler {
 
     func channelClosed(_ channel: Channel) {
         self.channel = nil
+        heartbeatNonce = nil
+        setUnresponsive(false)
         loop.counters.workerLinkUp[worker] = 0
-        let failed = pending
+        let failed = pending.values.map(\.reply)
         pending = [:]
         let waiting = probes
         probes = [:]
         if !stopped {
             loop.config.log("loop \(loop.index): link to worker \(worker) down; \(failed.count) requests answered unavailable")
         }
-        for (_, p) in failed { fail(p) }
+        for p in failed { fail(p) }
         for (_, done) in waiting { done(false) }
         resumeWaitersIfDrained(force: true)
         scheduleReconnect()
@@ -234,5 +264,48 @@ final class WorkerLink: ChannelHandler {
 
     private func fail(_ p: PendingReply) {
         loop.fail(p)
+    }
+
+    // MARK: - Deadlines and heartbeat
+
+    /// Runs every `GatewayConfig.linkTickIntervalMs`: answers overdue requests `unavailable`,
+    /// then sends the next heartbeat ping or notices the last one went unanswered too long.
+    func tick(nowMs: Int64) {
+        expireOverdue(nowMs: nowMs)
+        guard let channel = channel else { return }
+        if heartbeatNonce != nil {
+            if nowMs - heartbeatSentMs >= loop.config.limits.workerHeartbeatTimeoutMs { setUnresponsive(true) }
+        } else if nowMs - heartbeatSentMs >= loop.config.limits.workerHeartbeatIntervalMs {
+            nextNonce += 1
+            heartbeatNonce = nextNonce
+            heartbeatSentMs = nowMs
+            channel.write(LinkCodec.encoded(.ping(nextNonce)))
+        }
+    }
+
+    /// Answers `unavailable` to every request past its deadline and frees its in-flight slot.
+    /// A scan, not a queue: the in-flight bound keeps it to a few thousand entries per tick.
+    private func expireOverdue(nowMs: Int64) {
+        guard !pending.isEmpty else { return }
+        let overdue = pending.filter { $0.value.deadlineMs <= nowMs }
+        guard !overdue.isEmpty else { return }
+        for id in overdue.keys { pending[id] = nil }
+        loop.counters.workerRequestTimeouts[worker] += overdue.count
+        loop.config.log("loop \(loop.index): worker \(worker) did not answer \(overdue.count) requests within "
+                        + "\(loop.config.limits.workerRequestTimeoutMs) ms; answered unavailable")
+        // In sending order, so a connection's answers keep the order of its requests.
+        for (_, p) in overdue.sorted(by: { $0.key < $1.key }) { fail(p.reply) }
+        resumeWaitersIfDrained()
+    }
+
+    private func setUnresponsive(_ value: Bool) {
+        guard value != isUnresponsive else { return }
+        isUnresponsive = value
+        loop.counters.workerLinkUnresponsive[worker] = value ? 1 : 0
+        guard channel != nil else { return }
+        loop.config.log(value
+            ? "loop \(loop.index): worker \(worker) has not answered a heartbeat in \(loop.config.limits.workerHeartbeatTimeoutMs) ms; "
+                + "unresponsive, new requests answered unavailable"
+            : "loop \(loop.index): worker \(worker) answers its heartbeat again")
     }
 }

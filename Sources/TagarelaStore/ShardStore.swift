@@ -52,6 +52,7 @@ public final class ShardStore {
 
     /// Opens (creating if needed) the store in `directory` and recovers it.
     ///
+    /// Its folder and files are made private first (0700/0600, see `PrivateFiles.makePrivate`).
     /// Recovery: a leftover `snapshot.tmp` (a compaction that never renamed it) is deleted; the
     /// snapshot is loaded; journals older than its generation (already inside it) are deleted; a
     /// journal newer than it is refused (it cannot exist under the compaction protocol); the
@@ -63,6 +64,8 @@ public final class ShardStore {
         throws(StoreError) -> (store: ShardStore, snapshot: [UInt8]?, records: [[UInt8]])
     {
         try StoreFiles.makeDirectories(directory)
+        // A store an older version made 0755/0644 stops being readable by other accounts now.
+        try PrivateFiles.makePrivate(directory, recursive: true, log: { log("store \(directory): " + $0) })
         let temporary = directory + "/" + temporarySnapshotName
         if StoreFiles.exists(temporary) {
             log("store \(directory): removing \(temporarySnapshotName) left by an interrupted compaction")

@@ -4,13 +4,25 @@ import Glibc
 /// Thin, store-private wrappers over Glibc. Kept here (rather than in TagarelaSystem) so the store
 /// has no build-order dependency; every failure becomes `StoreError.io` naming the path.
 enum StoreFiles {
-    static let fileMode: mode_t = 0o644
-    static let directoryMode: mode_t = 0o755
+    /// The store holds password hashes, session hashes and every message: only its own user may
+    /// read it (issue 8: 0644 files in 0755 folders let any local account read them all).
+    static let fileMode: mode_t = 0o600
+    static let directoryMode: mode_t = 0o700
 
+    /// Opens `path`; a file it creates (`O_CREAT`) is 0600 whatever the process umask.
     static func open(_ path: String, _ flags: Int32) throws(StoreError) -> Int32 {
         while true {
             let fd = Glibc.open(path, flags | O_CLOEXEC, fileMode)
-            if fd >= 0 { return fd }
+            if fd >= 0 {
+                // The umask can only take bits away from `fileMode`; fchmod makes it exactly 0600
+                // even under an odd umask that removed the owner's own bits.
+                if flags & O_CREAT != 0 && fchmod(fd, fileMode) != 0 {
+                    let code = errno
+                    close(fd)
+                    throw .io(op: "fchmod", path: path, errno: code)
+                }
+                return fd
+            }
             if errno != EINTR { throw .io(op: "open", path: path, errno: errno) }
         }
     }
@@ -113,12 +125,17 @@ enum StoreFiles {
         return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// `mkdir -p`, fsyncing the parent of every directory it creates so the new entry survives a crash.
+    /// `mkdir -p` with mode 0700, fsyncing the parent of every directory it creates so the new entry survives a crash.
     static func makeDirectories(_ path: String) throws(StoreError) {
         if isDirectory(path) { return }
         let parent = parentDirectory(path)
         if parent != path { try makeDirectories(parent) }
-        if mkdir(path, directoryMode) != 0 && errno != EEXIST { throw .io(op: "mkdir", path: path, errno: errno) }
+        if mkdir(path, directoryMode) != 0 {
+            if errno != EEXIST { throw .io(op: "mkdir", path: path, errno: errno) }
+        } else if chmod(path, directoryMode) != 0 {
+            // As for files: exactly 0700, whatever the umask took away.
+            throw .io(op: "chmod", path: path, errno: errno)
+        }
         try fsyncDirectory(parent)
     }
 

@@ -5,8 +5,9 @@ import Glibc
 /// `fsync` it, `rename` it over the old name, then `fsyncDirectory` so the rename itself survives
 /// a power cut (POSIX makes the directory entry durable only when the directory is synced).
 public enum FileIO {
-    /// Opens `path` with `flags` (`O_CLOEXEC` is always added) and `mode` for created files.
-    public static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> Int32 {
+    /// Opens `path` with `flags` (`O_CLOEXEC` is always added) and `mode` for created files:
+    /// 0600 unless asked otherwise, since what Tagarela writes is its users' data (issue 8).
+    public static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws -> Int32 {
         try retryingEINTR("open(\(path))") { Glibc.open(path, flags | O_CLOEXEC, mode) }
     }
 
@@ -43,9 +44,13 @@ public enum FileIO {
         if Glibc.unlink(path) != 0 && errno != ENOENT { throw SystemError(op: "unlink(\(path))") }
     }
 
-    /// Creates the directory `path` (mode 0755); an existing one is not an error.
+    /// Creates the directory `path` with mode 0700 (whatever the umask); an existing one is not an error.
     public static func makeDirectory(_ path: String) throws {
-        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw SystemError(op: "mkdir(\(path))") }
+        if mkdir(path, 0o700) == 0 {
+            _ = try retryingEINTR("chmod(\(path))") { chmod(path, 0o700) }
+        } else if errno != EEXIST {
+            throw SystemError(op: "mkdir(\(path))")
+        }
     }
 
     /// Reads the whole file at `path`, or nil when it does not exist.

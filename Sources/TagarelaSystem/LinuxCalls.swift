@@ -1,4 +1,4 @@
-// LinuxCalls: epoll, eventfd and accept4 entry points and constants, which the Swift Glibc module does not import.
+// LinuxCalls: epoll, eventfd and accept4 entry points and constants (and SO_PEERCRED), which the Swift Glibc module does not import.
 import Glibc
 
 // Why dlsym: the toolchain's SwiftGlibc.h includes neither <sys/epoll.h> nor <sys/eventfd.h>,
@@ -25,6 +25,14 @@ enum LinuxCalls {
         }
         return unsafeBitCast(symbol, to: F.self)
     }
+
+    // <asm/socket.h>: SO_PEERCRED is 17 in the generic table (x86_64, arm64, riscv64...) and 21
+    // on powerpc; the Swift Glibc module does not import it.
+    #if arch(powerpc64) || arch(powerpc64le)
+    static let SO_PEERCRED: Int32 = 21
+    #else
+    static let SO_PEERCRED: Int32 = 17
+    #endif
 
     // <sys/epoll.h> values (identical on every Linux architecture).
     static let EPOLL_CTL_ADD: Int32 = 1

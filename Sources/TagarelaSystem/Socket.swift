@@ -63,10 +63,11 @@ public enum Socket {
         return fd
     }
 
-    /// A non-blocking listening Unix stream socket at `path`. A stale socket file left by a
+    /// A non-blocking listening Unix stream socket at `path` with permissions `mode` (0600:
+    /// only this account may connect), whatever the umask. A stale socket file left by a
     /// crashed process is unlinked first (the supervisor owns the run directory, so nothing
     /// else lives at that path).
-    public static func listenUnix(path: String, backlog: Int32 = 1024) throws -> Int32 {
+    public static func listenUnix(path: String, backlog: Int32 = 1024, mode: mode_t = 0o600) throws -> Int32 {
         var address = try unixAddress(path: path)
         if unlink(path) != 0 && errno != ENOENT { throw SystemError(op: "unlink(\(path))") }
         let fd = try retryingEINTR("socket(AF_UNIX)") {
@@ -79,12 +80,31 @@ public enum Socket {
                 }
             }
             if bound != 0 { throw SystemError(op: "bind(\(path))") }
+            // bind creates the file as 0777 minus the umask (0777 under `umask 000`). Until
+            // `listen` nobody can connect (ECONNREFUSED), so setting the mode here leaves no window.
+            if chmod(path, mode) != 0 { throw SystemError(op: "chmod(\(path))") }
             if listen(fd, backlog) != 0 { throw SystemError(op: "listen(\(path))") }
             return fd
         } catch {
             FileDescriptor.close(fd)
             throw error
         }
+    }
+
+    /// The process, user and group of the peer of a connected Unix socket, as the kernel
+    /// recorded them at `connect` (`SO_PEERCRED`): unlike anything the peer sends, it cannot lie.
+    public static func peerCredentials(_ fd: Int32) throws -> PeerCredentials {
+        // `struct ucred` is `{ pid_t pid; uid_t uid; gid_t gid; }` (three 32-bit fields on every
+        // Linux architecture); Glibc declares it only under _GNU_SOURCE, which Swift's module lacks.
+        var fields: (Int32, UInt32, UInt32) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: fields))
+        if getsockopt(fd, SOL_SOCKET, LinuxCalls.SO_PEERCRED, &fields, &length) != 0 {
+            throw SystemError(op: "getsockopt(SO_PEERCRED)")
+        }
+        guard length == socklen_t(MemoryLayout.size(ofValue: fields)) else {
+            throw SystemError(op: "getsockopt(SO_PEERCRED)", errno: EINVAL)
+        }
+        return PeerCredentials(pid: fields.0, uid: fields.1, gid: fields.2)
     }
 
     /// A connected, non-blocking Unix stream socket to `path`. The connect itself is made
@@ -168,6 +188,32 @@ public enum Socket {
         return value
     }
 
+    /// Sends one datagram to the Unix datagram socket at `path` from a fresh unbound socket; a
+    /// path starting with `@` names an abstract socket (Linux), as systemd's `NOTIFY_SOCKET` may.
+    public static func sendDatagram(_ bytes: [UInt8], toUnixPath path: String) throws {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var name = Array(path.utf8)
+        if name.first == UInt8(ascii: "@") { name[0] = 0 }
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard !name.isEmpty, name.count < capacity else {
+            throw SystemError(op: "unix address(\(path))", errno: ENAMETOOLONG)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: name) }
+        // An abstract name is exactly its bytes long; a path name may carry its NUL.
+        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)! + name.count + (name[0] == 0 ? 0 : 1))
+        let fd = try retryingEINTR("socket(AF_UNIX, SOCK_DGRAM)") {
+            socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        }
+        defer { FileDescriptor.close(fd) }
+        let sent = bytes.withUnsafeBytes { raw in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, raw.baseAddress, raw.count, 0, $0, length) }
+            }
+        }
+        if sent < 0 { throw SystemError(op: "sendto(\(path))") }
+    }
+
     // MARK: - Helpers
 
     private static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32, _ op: String) throws {
@@ -228,5 +274,22 @@ public enum Socket {
         default:
             return ""
         }
+    }
+}
+
+/// Who is at the other end of a Unix socket (`Socket.peerCredentials`).
+public struct PeerCredentials: Equatable, Sendable {
+    /// The peer's process id at connect time.
+    public var pid: pid_t
+    /// The peer's effective user id at connect time.
+    public var uid: uid_t
+    /// The peer's effective group id at connect time.
+    public var gid: gid_t
+
+    /// Creates credentials (tests).
+    public init(pid: pid_t, uid: uid_t, gid: gid_t) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
     }
 }

@@ -40,6 +40,23 @@ public struct Limits: Sendable, Equatable {
     /// plus its routing fields and events fits with room to spare; anything larger is a bug.
     public var linkFrameBytesMax: Int = 16 << 20
 
+    /// A request forwarded to a worker and not answered within this time is answered
+    /// `unavailable` (PROTOCOL.md 2.5) and its in-flight slot is freed: a stopped or wedged
+    /// worker must not hold a client, or the link's bound, forever. 10 s is far above a normal
+    /// answer (milliseconds; a login waits at most about 5 s behind a full hash queue), so a
+    /// merely busy worker is not cut off. An answer that comes later is dropped.
+    public var workerRequestTimeoutMs: Int64 = 10_000
+
+    /// Each gateway loop pings each of its worker links this often (the link heartbeat).
+    public var workerHeartbeatIntervalMs: Int64 = 1_000
+
+    /// A link whose heartbeat ping waits this long is unresponsive: new requests for that worker
+    /// are answered `unavailable` at once instead of after the full request deadline, and
+    /// `/healthz` lists it so the supervisor replaces the worker. A worker's loop answers a ping
+    /// within milliseconds unless it is stopped or stuck; 5 s leaves room for a compaction
+    /// written on the loop.
+    public var workerHeartbeatTimeoutMs: Int64 = 5_000
+
     /// Client connections in total: each costs a descriptor and a little memory; past this new
     /// connections are refused so the ones already served keep working.
     public var connectionsMax: Int = 200_000

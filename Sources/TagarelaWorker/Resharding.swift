@@ -9,7 +9,11 @@ import TagarelaStore
 public enum Resharding {
     /// Finishes or rolls back a re-partition that a crash interrupted, and writes the layout
     /// file of a fresh instance (`workers` then names its worker count).
+    /// The whole data folder is made private first (0700 folders, 0600 files, `run/` included):
+    /// the supervisor calls this at every start, so an instance an older version left readable
+    /// by other accounts is closed before anything serves it.
     public static func recover(dataDirectory: String, workers: Int?, log: (String) -> Void) throws {
+        try PrivateFiles.makePrivate(dataDirectory, recursive: true, log: { log("data \(dataDirectory): " + $0) })
         try Reshard.recover(dataDir: dataDirectory, log: log)
         if try Layout.read(dataDir: dataDirectory) == nil, let workers {
             try Layout.write(Layout(workers: workers, slots: Slots.count), dataDir: dataDirectory)

@@ -8,6 +8,8 @@ import TagarelaSystem
 public enum Worker {
     /// Runs until SIGTERM or SIGINT, then commits what is pending and returns.
     public static func run(_ config: WorkerConfig) throws {
+        var config = config
+        config.watchdog = config.watchdog ?? SystemdWatchdog.from(environment: ProcessInfo.processInfo.environment, pid: getpid())
         ProcessSetup.ignoreSIGPIPE()
         _ = try? ProcessSetup.raiseOpenFileLimit()
         let log: (String) -> Void = { line in
@@ -17,6 +19,14 @@ public enum Worker {
         // slots and miss data that lives in other shard folders: refuse instead.
         if let layout = try Layout.read(dataDir: config.dataDirectory), layout.workers != config.workers {
             throw WorkerError.layoutMismatch(dataWorkers: layout.workers, requested: config.workers)
+        }
+        // Under systemd no supervisor runs `reshard --recover` first: the worker closes the data
+        // folder itself, and the socket's folder when it lies inside it (run/). A socket folder
+        // elsewhere is the operator's to choose; the socket itself is 0600 and checks its peers.
+        try PrivateFiles.makePrivate(config.dataDirectory, recursive: false, log: log)
+        let socketFolder = (config.socketPath as NSString).deletingLastPathComponent
+        if socketFolder.hasPrefix(config.dataDirectory + "/") {
+            try PrivateFiles.makePrivate(socketFolder, recursive: false, log: log)
         }
         let server = try WorkerServer(config: config, log: log)
         let signals = installStopSignals { server.stop() }

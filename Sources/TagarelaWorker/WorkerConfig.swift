@@ -1,4 +1,5 @@
 // WorkerConfig: the settings of one worker process, with the defaults the command line falls back to.
+import Glibc
 import TagarelaStore
 
 /// Everything `tagarela worker` needs to serve one shard.
@@ -31,6 +32,14 @@ public struct WorkerConfig {
     /// A link whose unsent replies pass this is not read until it drains, so a gateway that
     /// stops reading cannot make the worker buffer without bound.
     public var maxLinkQueuedBytes: Int = 64 << 20
+
+    /// The only user id whose processes may use the socket (checked with `SO_PEERCRED` at
+    /// accept): the gateway runs as the same account. The socket's mode (0600) and its 0700
+    /// folder already keep others out; this check holds even when an operator loosens those.
+    public var allowedPeerUID: uid_t = geteuid()
+
+    /// systemd's watchdog, when the unit asks for one (`WatchdogSec=`); nil otherwise.
+    public var watchdog: SystemdWatchdog? = nil
 
     public init(shard: Int, workers: Int, dataDirectory: String, socketPath: String) {
         self.shard = shard

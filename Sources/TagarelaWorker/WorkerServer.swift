@@ -55,6 +55,13 @@ public final class WorkerServer {
             scheduleIntervalSync()
         }
         schedulePurge()
+        if let watchdog = config.watchdog { scheduleWatchdog(watchdog) }
+    }
+
+    /// `WATCHDOG=1` from this loop every interval (see `SystemdWatchdog`).
+    private func scheduleWatchdog(_ watchdog: SystemdWatchdog) {
+        if let error = watchdog.notify() { log("shard \(config.shard): systemd watchdog notification failed: \(error)") }
+        loop.schedule(afterMs: watchdog.intervalMs) { [unowned self] in self.scheduleWatchdog(watchdog) }
     }
 
     /// Expired sessions are dropped every ten minutes (their tokens already fail `auth`; this
@@ -81,6 +88,23 @@ public final class WorkerServer {
     public func stop() { loop.stop() }
 
     private func accept(fd: Int32) {
+        // The socket is the worker's whole trust boundary: a link's requests name their user and
+        // are believed. So only processes of the allowed account get a link; the kernel's record
+        // of the peer (SO_PEERCRED) is checked, not anything the peer says (issue 8).
+        let peer: PeerCredentials
+        do {
+            peer = try Socket.peerCredentials(fd)
+        } catch {
+            log("shard \(config.shard): refused a link whose peer cannot be identified (\(error))")
+            FileDescriptor.close(fd)
+            return
+        }
+        guard peer.uid == config.allowedPeerUID else {
+            log("shard \(config.shard): refused a link from uid \(peer.uid) (pid \(peer.pid)); "
+                + "only uid \(config.allowedPeerUID) may connect")
+            FileDescriptor.close(fd)
+            return
+        }
         let link = GatewayLink(server: self, maxFrameBytes: config.maxLinkFrameBytes)
         link.channel = loop.register(fd: fd, handler: link)
         link.channel.maxQueuedBytes = config.maxLinkQueuedBytes * 2

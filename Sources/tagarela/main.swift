@@ -10,6 +10,7 @@ let usage = """
                             [--workers N --run-dir DIR] [--allowed-origins URL,URL]
                             [--requests-per-second 50] [--request-burst 100]
                             [--flush-delay-ms N] [--flush-replies-promptly yes|no]
+                            [--request-timeout-ms 10000] [--heartbeat-timeout-ms 5000]
            tagarela worker  --shard K --workers N --data DIR --socket PATH
                             [--fsync always|interval|never] [--pbkdf2-iterations N]
            tagarela reshard --data DIR (--to N | --recover [--workers N])
@@ -45,6 +46,17 @@ func runGateway(_ o: Options) throws {
     case "no": config.flushRepliesPromptly = false
     default: throw UsageError("--flush-replies-promptly must be yes or no")
     }
+    config.limits.workerRequestTimeoutMs = Int64(try o.int("request-timeout-ms", default: Int(config.limits.workerRequestTimeoutMs)))
+    config.limits.workerHeartbeatTimeoutMs = Int64(try o.int("heartbeat-timeout-ms",
+                                                             default: Int(config.limits.workerHeartbeatTimeoutMs)))
+    // Under 100 ms a busy but healthy worker would be cut off; above an hour nothing is bounded.
+    guard (100...3_600_000).contains(config.limits.workerRequestTimeoutMs),
+          (100...3_600_000).contains(config.limits.workerHeartbeatTimeoutMs) else {
+        throw UsageError("--request-timeout-ms and --heartbeat-timeout-ms must be 100...3600000")
+    }
+    // At least a few pings per timeout, so one late pong is not yet a miss.
+    config.limits.workerHeartbeatIntervalMs = min(config.limits.workerHeartbeatIntervalMs,
+                                                  config.limits.workerHeartbeatTimeoutMs / 4)
     try Gateway.run(config)
 }
 

@@ -13,6 +13,9 @@ class EndToEndTestCase: XCTestCase {
     /// Workers of the class's instance.
     class var workerCount: Int { 3 }
 
+    /// More `deploy/tagarela start` flags for the class's instance.
+    class var extraFlags: [String] { [] }
+
     /// The running instance of this class.
     var instance: E2EInstance { EndToEndTestCase.instances[ObjectIdentifier(type(of: self))]! }
     var port: Int { instance.port }
@@ -23,7 +26,7 @@ class EndToEndTestCase: XCTestCase {
         super.setUp()
         let key = ObjectIdentifier(self)
         do {
-            let instance = try E2EInstance(workers: workerCount)
+            let instance = try E2EInstance(workers: workerCount, extraFlags: extraFlags)
             instances[key] = instance
             try instance.start()
         } catch {

@@ -11,8 +11,10 @@ func fileBytes(_ path: String) -> [UInt8] {
     (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))) ?? []
 }
 
+/// Writes a file as the store would have made it (0600), so only what a test means to damage differs.
 func writeBytes(_ bytes: [UInt8], _ path: String) {
-    precondition(FileManager.default.createFile(atPath: path, contents: Data(bytes)), "cannot write \(path)")
+    precondition(FileManager.default.createFile(atPath: path, contents: Data(bytes),
+                                                attributes: [.posixPermissions: 0o600]), "cannot write \(path)")
 }
 
 func fileExists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }

@@ -18,6 +18,9 @@ public final class E2EInstance {
     public let pbkdf2Iterations: Int
     private var stopped = false
     private var extraFlags: [String]
+    /// The umask the supervisor is started under (`"000"` reproduces a careless operator's
+    /// shell); nil keeps the test process's own.
+    public var umask: String? = nil
 
     /// Creates the data folder and picks a port; `start()` launches.
     public init(workers: Int, pbkdf2Iterations: Int = 1000, fsync: String = "always", extraFlags: [String] = []) throws {
@@ -46,7 +49,11 @@ public final class E2EInstance {
     /// Runs `deploy/tagarela ARGS` and returns the result (bounded by `timeoutMs`).
     @discardableResult
     public func supervisor(_ args: [String], timeoutMs: Int = 45_000) throws -> E2ECommandResult {
-        try E2EProcess.run("/bin/bash", [E2EProcess.supervisor] + args, environment: environment, timeoutMs: timeoutMs)
+        if let umask {
+            return try E2EProcess.run("/bin/bash", ["-c", "umask \(umask) && exec /bin/bash \"$0\" \"$@\"", E2EProcess.supervisor] + args,
+                                      environment: environment, timeoutMs: timeoutMs)
+        }
+        return try E2EProcess.run("/bin/bash", [E2EProcess.supervisor] + args, environment: environment, timeoutMs: timeoutMs)
     }
 
     /// `deploy/tagarela start --detach`: returns once `/healthz` answered 200; throws with the logs otherwise.
