@@ -179,6 +179,7 @@ extension RequestType {
         case .getPresence: return 14
         case .usersExist: return 15
         case .userChats: return 16
+        case .leaveGroup: return 17
         }
     }
 }

@@ -13,6 +13,9 @@ class EndToEndTestCase: XCTestCase {
     /// Workers of the class's instance.
     class var workerCount: Int { 3 }
 
+    /// Extra `deploy/tagarela start` flags of the class's instance.
+    class var instanceFlags: [String] { [] }
+
     /// The running instance of this class.
     var instance: E2EInstance { EndToEndTestCase.instances[ObjectIdentifier(type(of: self))]! }
     var port: Int { instance.port }
@@ -23,7 +26,7 @@ class EndToEndTestCase: XCTestCase {
         super.setUp()
         let key = ObjectIdentifier(self)
         do {
-            let instance = try E2EInstance(workers: workerCount)
+            let instance = try E2EInstance(workers: workerCount, extraFlags: instanceFlags)
             instances[key] = instance
             try instance.start()
         } catch {
