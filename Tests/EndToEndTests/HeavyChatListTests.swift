@@ -37,6 +37,38 @@ final class VictimLockoutTests: EndToEndTestCase {
         assertError(try client.request("get_user_chats", [("cursor", "not a cursor")]), "get_user_chats", "bad_request")
         try client.barrier()
     }
+
+    /// leave_group across shards, and the per-user group quota on every connection of a user.
+    func testLeaveGroupAndTheGroupQuota() throws {
+        let people = users("lv", onWorkers: [0, 1, 2])
+        let (ana, bia, caio) = (people[0], people[1], people[2])
+        let ca = try registeredClient(ana, .webSocket), cb = try registeredClient(bia, .ndjson)
+        let cc = try registeredClient(caio, .ndjson)
+        let group = try ca.ok("create_group", [("group_name", "sai"), ("member_ids", .strings([bia.name, caio.name]))])
+        let id = group["chat"]?["id"]?.string ?? ""
+        _ = try cb.event("chat:new")
+        _ = try cc.event("chat:new")
+        let left = assertOK(try cb.request("leave_group", [("group_id", .string(id))]), "leave_group")
+        assertChat(left["chat"], id: id, kind: "group", name: "sai", members: [ana.name, caio.name], unread: 0)
+        for c in [ca, cc] {
+            let event = try c.event("chat:updated") { $0["payload"]?["id"]?.string == id }
+            XCTAssertEqual(Set(event["payload"]?["member_ids"]?.strings ?? []), [ana.name, caio.name])
+        }
+        XCTAssertEqual(try cb.ok("get_user_chats")["chats"]?.array?.count, 0)
+        assertError(try cb.request("leave_group", [("group_id", .string(id))]), "leave_group", "forbidden")
+        assertError(try cb.request("message", [("chat_id", .string(id)), ("content", "still here?")]), "message", "forbidden")
+
+        // Ana made one group; 19 more on a second connection, then the quota answers on both.
+        let second = try loggedInClient(ana, .ndjson, label: "ana-2")
+        for k in 0..<19 { _ = try second.ok("create_group", [("group_name", .string("q\(k)")), ("member_ids", .array([]))]) }
+        for c in [ca, second] {
+            let refused = try c.request("create_group", [("group_name", "one more"), ("member_ids", .array([]))])
+            assertError(refused, "create_group", "limit_reached")
+            XCTAssertEqual(refused["limit"]?.string, "groups_created_per_user")
+            XCTAssertGreaterThan(refused["retry_after_ms"]?.int ?? 0, 0)
+        }
+        _ = try cc.ok("create_group", [("group_name", "caio's"), ("member_ids", .array([]))])
+    }
 }
 
 /// Issue 8 (b), link drop: one user in 1500 such chats made each worker's part of get_user_chats
