@@ -16,6 +16,8 @@ public final class Gateway {
     public let presence = PresenceTable()
     /// Open connection counts for the total and per-IP limits.
     public let admission: ConnectionAdmission
+    /// Groups created per user, across every loop (`Limits.groupsCreatedPerUserMax`).
+    public let groupQuota: UserQuota
     private(set) var loops: [GatewayLoop] = []
     private let listenFDs: [Int32]
     private let finished = DispatchGroup()
@@ -31,6 +33,8 @@ public final class Gateway {
         self.config = config
         self.admission = ConnectionAdmission(maxTotal: config.limits.connectionsMax,
                                              maxPerIP: config.limits.connectionsPerIPMax)
+        self.groupQuota = UserQuota(max: config.limits.groupsCreatedPerUserMax,
+                                    windowMs: config.limits.groupsCreatedWindowMs)
         var fds: [Int32] = []
         do {
             let first = try Socket.listenTCP(host: config.host, port: config.port, reusePort: true)

@@ -194,6 +194,7 @@ extension RequestType {
         case .getPresence: return 14
         case .usersExist: return 15
         case .userChats: return 16
+        case .leaveGroup: return 17
         }
     }
 }

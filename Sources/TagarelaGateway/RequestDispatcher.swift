@@ -93,23 +93,33 @@ extension GatewayLoop {
                 forward(conn, label, shard: chatShard, json: body, arg: "")
             }
         case .createGroup(let groupID, let groupShard, let checks):
+            // Groups created per user, on every connection and loop together (Limits).
+            if let retryMs = gateway.groupQuota.take(conn.userID, nowMs: eventLoop.nowMs) {
+                let limits = config.limits
+                conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .limitReached,
+                                          message: "at most \(limits.groupsCreatedPerUserMax) new groups per user every \(limits.groupsCreatedWindowMs / 1000) s",
+                                          retryAfterMs: retryMs, limit: RequestError.Limit.groupsCreated.rawValue))
+                return
+            }
             let body = Array(payload)
             checkUsers(checks, conn, label) { [self] in
                 forward(conn, label, shard: groupShard, json: body, arg: groupID)
             }
-        case .userChats:
+        case .userChats(let limit, let cursor):
             let request = InternalRequest.encode(type: "user_chats") { w in
                 w.key("user_id"); w.string(conn.userID)
+                w.key("limit"); w.int(limit)
+                if let cursor = cursor { w.key("cursor"); w.string(cursor.text) }
             }
-            scatter(conn, request) { replies in
-                ScatterMerge.userChats(replies, requestID: label.requestID)
+            scatter(conn, label, request) { replies in
+                ScatterMerge.userChats(replies, requestID: label.requestID, limit: limit)
             }
         case .searchUsers(let query, let limit):
             let request = InternalRequest.encode(type: "search_users") { w in
                 w.key("query"); w.string(query)
                 w.key("limit"); w.int(limit)
             }
-            scatter(conn, request) { replies in
+            scatter(conn, label, request) { replies in
                 ScatterMerge.searchUsers(replies, requestID: label.requestID, limit: limit)
             }
         }
@@ -229,17 +239,17 @@ extension GatewayLoop {
     }
 
     /// Sends `request` to every shard and answers the client with `merge` of the answers.
-    private func scatter(_ conn: ClientConnection, _ request: [UInt8],
+    private func scatter(_ conn: ClientConnection, _ label: RequestLabel, _ request: [UInt8],
                          merge: @escaping ([JSON?]) -> ScatterMerge.Outcome) {
         var replies = [JSON?](repeating: nil, count: links.count)
         var remaining = links.count
         for shard in 0..<links.count {
-            ask(shard, conn, request) { reply in
+            ask(shard, conn, request) { [self] reply in
                 replies[shard] = reply
                 remaining -= 1
                 guard remaining == 0 else { return }
                 switch merge(replies) {
-                case .ok(let bytes), .error(let bytes): conn.send(bytes)
+                case .ok(let bytes), .error(let bytes): respond(conn, label, bytes)
                 }
             }
         }
@@ -263,7 +273,7 @@ extension GatewayLoop {
             if !reply.authUserID.isEmpty && !conn.isClosed {
                 bind(conn, userID: reply.authUserID, sessionID: reply.authSessionID)
             }
-            conn.send(reply.json)
+            respond(conn, label, reply.json)
             settleIdentity(conn, label)
             releaseHeld(conn)
         }
@@ -279,6 +289,21 @@ extension GatewayLoop {
             settleIdentity(conn, label)
             releaseHeld(conn)
         }
+    }
+
+    /// Sends a response, or `too_large` when it could never fit the client's output queue
+    /// (which would close the client, on every retry). Responses are bounded by construction
+    /// below `Limits.outgoingQueueBytesMax` (`OutputBounds`), so this is the last line of
+    /// defence, not a path the protocol's limits can reach (PROTOCOL.md 3.6).
+    func respond(_ conn: ClientConnection, _ label: RequestLabel, _ bytes: [UInt8]) {
+        // A WebSocket frame header is at most 14 bytes, an NDJSON line adds 1.
+        let bytesMax = config.limits.outgoingQueueBytesMax - 14
+        guard bytes.count <= bytesMax else {
+            config.log("loop \(index): a \(label.type) response of \(bytes.count) bytes exceeds \(bytesMax); answered too_large")
+            conn.send(Responses.tooLarge(type: label.type, requestID: label.requestID, bytes: bytes.count, bytesMax: bytesMax))
+            return
+        }
+        conn.send(bytes)
     }
 
     func unavailable(_ conn: ClientConnection, _ label: RequestLabel) {

@@ -5,6 +5,8 @@ import TagarelaCrypto
 import enum TagarelaModel.FieldLimits
 import enum TagarelaModel.FieldRules
 import enum TagarelaModel.RequestType
+import struct TagarelaModel.ChatCursor
+import struct TagarelaModel.Request
 
 /// The users of one shard whose existence a cross-shard write must check first.
 public struct ShardUsers: Equatable, Sendable {
@@ -22,8 +24,9 @@ public enum Route: Equatable, Sendable {
     case shard(Int)
     /// Answered by the gateway from its presence table.
     case presence(userIDs: [String])
-    /// Ask every shard for the user's chats and merge them newest activity first.
-    case userChats
+    /// Ask every shard for a page of the user's chats (the first `limit` after `cursor`) and
+    /// merge the parts into one page (`ScatterMerge.userChats`).
+    case userChats(limit: Int, cursor: ChatCursor?)
     /// Ask every shard for matching users and merge them by username, at most `limit`.
     case searchUsers(query: String, limit: Int)
     /// Check that the other user exists on their shard, then create on the chat's shard.
@@ -76,7 +79,7 @@ public enum RequestRouter {
                 return .reject(message: "missing or invalid field: chat_id")
             }
             return .shard(shard(chatID))
-        case .removeGroupMember:
+        case .removeGroupMember, .leaveGroup:
             guard let chatID = idField(json, "group_id", max: chatIDCharactersMax) else {
                 return .reject(message: "missing or invalid field: group_id")
             }
@@ -121,7 +124,16 @@ public enum RequestRouter {
             let groupID = mintGroupID()
             return .createGroup(groupID: groupID, groupShard: shard(groupID), checks: checks)
         case .getUserChats:
-            return .userChats
+            // The shard's parser owns the rules of `limit` and `cursor`; the gateway applies
+            // the same code rather than a copy of it.
+            do {
+                guard case .getUserChats(let limit, let cursor) = try Request.parse(json: json).body else {
+                    return .reject(message: "not a get_user_chats request")
+                }
+                return .userChats(limit: limit, cursor: cursor)
+            } catch {
+                return .reject(message: error.error.message)
+            }
         case .searchUsers:
             guard let query = json["query"]?.string else {
                 return .reject(message: "missing or invalid field: query")

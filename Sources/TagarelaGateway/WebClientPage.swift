@@ -66,8 +66,10 @@ async function login(register){err();const username=$("u").value.trim(),password
  localStorage.setItem("tagarela_token",r.token);enter(r.user);}
 async function enter(user){me=user;$("me").textContent=user.display_name+" (@"+user.username+")";
  $("auth").hidden=true;$("app").hidden=false;$("out").hidden=false;await loadChats();}
-async function loadChats(){const r=await req("get_user_chats");if(r.status!=="ok")return;
- chats=new Map(r.chats.map(c=>[c.id,c]));drawChats();if(cur&&chats.has(cur))openChat(cur);}
+async function loadChats(){const all=new Map();let cursor=null;
+ do{const r=await req("get_user_chats",cursor?{limit:50,cursor}:{limit:50});if(r.status!=="ok")return;
+  r.chats.forEach(c=>all.set(c.id,c));cursor=r.has_more?r.next_cursor:null;}while(cursor);
+ chats=all;drawChats();if(cur&&chats.has(cur))openChat(cur);}
 function chatTitle(c){return c.kind==="group"?c.name:(c.member_ids.find(x=>x!==me.id)||c.name||c.id);}
 function activity(c){return c.last_message?c.last_message.timestamp:c.created_at;}
 function drawChats(){const ul=$("chats");ul.textContent="";
@@ -84,7 +86,8 @@ function addMsg(m){const d=document.createElement("div");d.className="m"+(m.send
  d.querySelector("small").textContent=m.sender_id+" · "+new Date(m.timestamp).toLocaleTimeString();
  d.querySelector("span").textContent=m.content;d.querySelector(".rr").textContent=readText(m);
  const box=$("msgs");box.appendChild(d);box.scrollTop=box.scrollHeight;}
-function readText(m){return m.sender_id===me.id&&m.read_by&&m.read_by.length?"✓✓ read by "+m.read_by.join(", "):"";}
+function readText(m){if(m.sender_id!==me.id||!m.read_by||!m.read_by.length)return "";
+ const more=(m.read_count||0)-m.read_by.length;return "✓✓ read by "+m.read_by.join(", ")+(more>0?" and "+more+" more":"");}
 function onEvent(e){const p=e.payload||{};
  if(e.type==="message:new"){const c=chats.get(p.chat_id);if(!c){loadChats();return;}
   c.last_message=p;if(p.chat_id===cur){addMsg(p);if(p.sender_id!==me.id)req("mark_read",{chat_id:cur,seq:p.seq});}

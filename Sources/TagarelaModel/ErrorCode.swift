@@ -4,7 +4,8 @@
 public enum ErrorCode: String, Equatable, CaseIterable {
     /// Malformed JSON, a missing or wrongly typed field, a field out of bounds, an unknown type.
     case badRequest = "bad_request"
-    /// A raw TCP line over the limit (the connection is then closed).
+    /// A raw TCP line over the limit (the connection is then closed), or a response that would
+    /// not fit the bounds of the output path (the request is refused, the connection stays).
     case tooLarge = "too_large"
     /// The request needs an authenticated connection, or its session ended.
     case unauthenticated
@@ -18,6 +19,9 @@ public enum ErrorCode: String, Equatable, CaseIterable {
     case badCredentials = "bad_credentials"
     /// Too many requests; the error carries `retry_after_ms`.
     case rateLimited = "rate_limited"
+    /// A per-user limit (groups created per time, members per group, chats per user); the
+    /// error names it in `limit`, and carries `retry_after_ms` when time lifts it.
+    case limitReached = "limit_reached"
     /// A shard is down or restarting; safe to retry.
     case unavailable
     /// A bug on our side.
@@ -30,11 +34,31 @@ public struct RequestError: Error, Equatable, CustomStringConvertible {
     public var code: ErrorCode
     /// Human-readable text; never parsed by clients.
     public var message: String
+    /// For `limit_reached`: which limit (`Limit`'s raw value), sent as the `limit` field.
+    public var limit: String?
 
     /// Makes an error.
-    public init(_ code: ErrorCode, _ message: String) {
+    public init(_ code: ErrorCode, _ message: String, limit: String? = nil) {
         self.code = code
         self.message = message
+        self.limit = limit
+    }
+
+    /// The per-user limits a `limit_reached` error can name (PROTOCOL.md 2.5, 3.6).
+    public enum Limit: String, CaseIterable {
+        /// Groups one user may create per time window (the gateway's `Limits`).
+        case groupsCreated = "groups_created_per_user"
+        /// Members of one group.
+        case groupMembers = "group_members"
+        /// Chats one user is a member of.
+        case chatsPerUser = "chats_per_user"
+        /// Chats other users may put one user into.
+        case chatsAddedByOthers = "chats_added_by_others"
+    }
+
+    /// `limit_reached` naming `limit`.
+    public static func limitReached(_ limit: Limit, _ message: String) -> RequestError {
+        RequestError(.limitReached, message, limit: limit.rawValue)
     }
 
     /// `code: message`.

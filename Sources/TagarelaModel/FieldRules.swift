@@ -35,6 +35,22 @@ public enum FieldLimits {
     public static let messagesLimitDefault = 50
     /// See `messagesLimitDefault`.
     public static let messagesLimitMax = 200
+    /// get_user_chats default page: a chat list screen's worth (PROTOCOL.md 2.2).
+    public static let chatsLimitDefault = 20
+    /// get_user_chats largest page: 50 chats of at most `OutputBounds.chatBytesMax` (about 62 KB
+    /// each, a full group with a maximum-size last message) keep a page near 3 MB.
+    public static let chatsLimitMax = 50
+    /// A get_user_chats cursor: `<activity ms> <chat id>`, 20 + 1 + 67 characters at most.
+    public static let chatsCursorMax = 20 + 1 + chatIDMax
+    /// Largest group: bounds one chat's fan-out, its `member_ids` in every chat object (35 bytes
+    /// per member: a 1000-member list is 35 KB) and its read-state work (PROTOCOL.md 3.6). The
+    /// shard's setting (`EngineConfig.groupMembersMax`) may lower it, never raise it, because
+    /// every response bound (`OutputBounds`) is computed from this value.
+    public static let groupMembersMax = 1000
+    /// `read_by` in a message object lists at most this many ids (the first readers in member
+    /// order); `read_count` gives the total. Without it a message of a 1000-member group would
+    /// carry 35 KB of ids, in every page of history (PROTOCOL.md 2.3).
+    public static let readByIDsMax = 20
     /// get_presence asks about at most this many users.
     public static let presenceIDsMax = 100
     /// users_exist (gateway-made) checks at most this many ids at once.

@@ -35,8 +35,13 @@ public struct Message: Equatable {
     public static func id(chatID: String, seq: Int64) -> String { "\(chatID)/\(seq)" }
 
     /// Writes `{"id","chat_id","chat_session_id","seq","sender_id","content","timestamp",
-    /// "client_msg_id","read_by","read_at"}`; `client_msg_id` and `read_at` may be null.
-    public func write(to w: inout JSONWriter, readBy: [String], readAt: Int64?) {
+    /// "client_msg_id","read_by","read_count","read_at"}`; `client_msg_id` and `read_at` may be null.
+    /// - Parameters:
+    ///   - readBy: the readers to list; at most `FieldLimits.readByIDsMax` are written, so a
+    ///     message object stays within `OutputBounds.messageBytesMax` however large the group.
+    ///   - readCount: how many members other than the sender have read it (`readBy.count`
+    ///     when nil), which may exceed the ids listed.
+    public func write(to w: inout JSONWriter, readBy: [String], readCount: Int? = nil, readAt: Int64?) {
         w.beginObject()
         w.key("id"); w.string(id)
         w.key("chat_id"); w.string(chatID)
@@ -48,17 +53,18 @@ public struct Message: Equatable {
         w.key("client_msg_id"); w.stringOrNull(clientMsgID)
         w.key("read_by")
         w.beginArray()
-        for r in readBy { w.string(r) }
+        for r in readBy.prefix(FieldLimits.readByIDsMax) { w.string(r) }
         w.endArray()
+        w.key("read_count"); w.int(readCount ?? readBy.count)
         w.key("read_at")
         if let t = readAt { w.int(t) } else { w.null() }
         w.endObject()
     }
 
-    /// The encoded message object.
-    public func encoded(readBy: [String], readAt: Int64?) -> [UInt8] {
+    /// The encoded message object (see `write`).
+    public func encoded(readBy: [String], readCount: Int? = nil, readAt: Int64?) -> [UInt8] {
         var w = JSONWriter(capacity: 200 + content.utf8.count)
-        write(to: &w, readBy: readBy, readAt: readAt)
+        write(to: &w, readBy: readBy, readCount: readCount, readAt: readAt)
         return w.bytes
     }
 }

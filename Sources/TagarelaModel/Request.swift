@@ -10,6 +10,7 @@ public enum RequestType: String, CaseIterable, Equatable, Sendable {
     case createGroup = "create_group"
     case addGroupMember = "add_group_member"
     case removeGroupMember = "remove_group_member"
+    case leaveGroup = "leave_group"
     case getUserChats = "get_user_chats"
     case message
     case getMessages = "get_messages"
@@ -47,7 +48,9 @@ public enum RequestBody: Equatable {
     case createGroup(name: String, memberIDs: [String])
     case addGroupMember(groupID: String, userID: String)
     case removeGroupMember(groupID: String, userID: String)
-    case getUserChats
+    case leaveGroup(groupID: String)
+    /// One page of the requester's chats: the first `limit` after `cursor` (from the start when nil).
+    case getUserChats(limit: Int, cursor: ChatCursor?)
     case message(chatID: String, content: String, clientMsgID: String?)
     /// At most one of `beforeSeq` and `afterSeq` is set.
     case getMessages(chatID: String, beforeSeq: Int64?, afterSeq: Int64?, limit: Int, markRead: Bool)
@@ -55,7 +58,8 @@ public enum RequestBody: Equatable {
     case typing(chatID: String)
     case getPresence(userIDs: [String])
     case usersExist(userIDs: [String])
-    case userChats(userID: String)
+    /// This shard's part of a get_user_chats page of `userID`.
+    case userChats(userID: String, limit: Int, cursor: ChatCursor?)
 }
 
 /// Where the gateway sends a request (ARCHITECTURE.md "Routing").
@@ -124,7 +128,7 @@ public struct Request: Equatable {
         case .logout: return .key(requesterID)
         case .createChat(let other): return .key(FieldRules.directChatID(requesterID, other))
         case .createGroup: return .newGroup
-        case .addGroupMember(let g, _), .removeGroupMember(let g, _): return .key(g)
+        case .addGroupMember(let g, _), .removeGroupMember(let g, _), .leaveGroup(let g): return .key(g)
         case .message(let c, _, _), .getMessages(let c, _, _, _, _), .markRead(let c, _), .typing(let c): return .key(c)
         case .searchUsers, .getUserChats, .userChats, .usersExist: return .allShards
         case .getPresence: return .gateway

@@ -69,8 +69,10 @@ struct RequestParser {
             return .addGroupMember(groupID: try chatID("group_id"), userID: try userID("user_id"))
         case .removeGroupMember:
             return .removeGroupMember(groupID: try chatID("group_id"), userID: try userID("user_id"))
+        case .leaveGroup:
+            return .leaveGroup(groupID: try chatID("group_id"))
         case .getUserChats:
-            return .getUserChats
+            return .getUserChats(limit: try chatsLimit(), cursor: try chatsCursor())
         case .message:
             let chat = try chatID("chat_id")
             let content = try string("content", max: FieldLimits.contentMax)
@@ -101,7 +103,7 @@ struct RequestParser {
         case .usersExist:
             return .usersExist(userIDs: try userIDs("user_ids", max: FieldLimits.usersExistMax, keepInvalid: true))
         case .userChats:
-            return .userChats(userID: try userID("user_id"))
+            return .userChats(userID: try userID("user_id"), limit: try chatsLimit(), cursor: try chatsCursor())
         }
     }
 
@@ -131,6 +133,19 @@ struct RequestParser {
         guard let n = try optionalInt("limit", min: 1) else { return value }
         guard n <= Int64(max) else { throw RequestError(.badRequest, "field 'limit' must be at most \(max)") }
         return Int(n)
+    }
+
+    func chatsLimit() throws(RequestError) -> Int {
+        try limit(default: FieldLimits.chatsLimitDefault, max: FieldLimits.chatsLimitMax)
+    }
+
+    /// The optional `cursor` of get_user_chats: a `next_cursor` this server gave out.
+    func chatsCursor() throws(RequestError) -> ChatCursor? {
+        guard let text = try optionalString("cursor", max: FieldLimits.chatsCursorMax) else { return nil }
+        guard let cursor = ChatCursor(text: text) else {
+            throw RequestError(.badRequest, "field 'cursor' must be a 'next_cursor' from get_user_chats")
+        }
+        return cursor
     }
 
     func username() throws(RequestError) -> String {

@@ -48,15 +48,16 @@ public enum Responses {
     }
 
     /// An error response: `{"type","request_id","status":"error","code","message"}`, plus
-    /// `retry_after_ms` when given (rate_limited).
+    /// `retry_after_ms` when given (rate_limited, limit_reached) and `limit` (limit_reached).
     public static func error(type: String, requestID: String?, code: ErrorCode, message: String,
-                             retryAfterMs: Int64? = nil) -> [UInt8] {
-        errorEnvelope(type: type, requestID: requestID, code: code.rawValue, message: message, retryAfterMs: retryAfterMs)
+                             retryAfterMs: Int64? = nil, limit: String? = nil) -> [UInt8] {
+        errorEnvelope(type: type, requestID: requestID, code: code.rawValue, message: message,
+                      retryAfterMs: retryAfterMs, limit: limit)
     }
 
     /// The error envelope with the code as its wire text.
     private static func errorEnvelope(type: String, requestID: String?, code: String, message: String,
-                                      retryAfterMs: Int64?) -> [UInt8] {
+                                      retryAfterMs: Int64?, limit: String? = nil) -> [UInt8] {
         var w = JSONWriter(capacity: 128)
         w.beginObject()
         w.key("type"); w.string(type)
@@ -69,6 +70,9 @@ public enum Responses {
         if let ms = retryAfterMs {
             w.key("retry_after_ms"); w.int(ms)
         }
+        if let limit = limit {
+            w.key("limit"); w.string(limit)
+        }
         w.endObject()
         return w.bytes
     }
@@ -79,12 +83,19 @@ public enum Responses {
     public static func relabeledError(_ reply: JSON, type: String, requestID: String?) -> [UInt8] {
         let code = reply["code"]?.string ?? ErrorCode.internalError.rawValue
         return errorEnvelope(type: type, requestID: requestID, code: code, message: reply["message"]?.string ?? code,
-                             retryAfterMs: reply["retry_after_ms"]?.int)
+                             retryAfterMs: reply["retry_after_ms"]?.int, limit: reply["limit"]?.string)
     }
 
     /// An error response from a `RequestError`.
     public static func error(type: String, requestID: String?, _ e: RequestError) -> [UInt8] {
-        error(type: type, requestID: requestID, code: e.code, message: e.message)
+        error(type: type, requestID: requestID, code: e.code, message: e.message, limit: e.limit)
+    }
+
+    /// `too_large`: the answer to a request whose response would not fit `bytesMax` (the
+    /// output path's bound); the connection and the link stay up (PROTOCOL.md 3.6).
+    public static func tooLarge(type: String, requestID: String?, bytes: Int, bytesMax: Int) -> [UInt8] {
+        error(type: type, requestID: requestID, code: .tooLarge,
+              message: "the response (\(bytes) bytes) exceeds the limit of \(bytesMax) bytes")
     }
 
     /// `rate_limited` with the time until the token bucket has a token again.

@@ -34,27 +34,42 @@ public enum ScatterMerge {
         return nil
     }
 
-    /// The chats of every shard, newest activity first (PROTOCOL.md 2.2). Activity is the
-    /// shard's `sort_key` when it sends one (removed from the output), else the last message's
-    /// timestamp, else the chat's creation time; ties break by id so the order is stable.
-    public static func userChats(_ replies: [JSON?], requestID: String?) -> Outcome {
+    /// One page of chats from every shard's part (PROTOCOL.md 2.2). Each shard answered the
+    /// first `limit` of its chats after the cursor, in `ChatCursor` order, and `has_more` when
+    /// it had more. The page is the first `limit` of all parts in that order: every chat of the
+    /// true page is among its own shard's first `limit`, so none is missed. `has_more` when a
+    /// shard had more or chats were left over here; `next_cursor` is the last chat's position
+    /// then (null otherwise).
+    public static func userChats(_ replies: [JSON?], requestID: String?, limit: Int) -> Outcome {
         let type = RequestType.getUserChats.rawValue
         if let err = firstError(replies, type: type, requestID: requestID) { return .error(err) }
-        var keyed: [(key: ActivityKey, id: String, chat: JSON)] = []
+        var keyed: [(at: ChatCursor, chat: JSON)] = []
+        var shardHasMore = false
         for reply in replies {
+            if reply?["has_more"]?.bool == true { shardHasMore = true }
             for chat in reply?["chats"]?.array ?? [] {
-                var out = chat
-                var key = ActivityKey(chat["last_message"]?["timestamp"] ?? chat["created_at"])
-                if case .object(var o) = chat, let sortKey = o["sort_key"] {
-                    key = ActivityKey(sortKey)
-                    o["sort_key"] = nil
-                    out = .object(o)
-                }
-                keyed.append((key, chat["id"]?.string ?? "", out))
+                keyed.append((position(of: chat), chat))
             }
         }
-        keyed.sort { a, b in a.key != b.key ? b.key < a.key : a.id < b.id }
-        return .ok(Responses.list(type: type, requestID: requestID, field: "chats", items: keyed.map { $0.chat }))
+        keyed.sort { ChatCursor.precedes($0.at, $1.at) }
+        let hasMore = shardHasMore || keyed.count > limit
+        let page = keyed.prefix(limit)
+        var w = Responses.begin(type: type, requestID: requestID)
+        w.key("chats")
+        w.beginArray()
+        for item in page { w.value(item.chat) }
+        w.endArray()
+        w.key("has_more"); w.bool(hasMore)
+        w.key("next_cursor")
+        if hasMore, let last = page.last { w.string(last.at.text) } else { w.null() }
+        return .ok(Responses.finish(&w))
+    }
+
+    /// A chat object's place in the list: its last message's timestamp, else its creation time
+    /// (`ChatState.lastActivity` on the shard), then its id.
+    static func position(of chat: JSON) -> ChatCursor {
+        let activity = chat["last_message"]?["timestamp"]?.int ?? chat["created_at"]?.int ?? 0
+        return ChatCursor(activity: activity, chatID: chat["id"]?.string ?? "")
     }
 
     /// The users of every shard ordered by username, without duplicates, cut to `limit`.
@@ -83,25 +98,5 @@ public enum ScatterMerge {
     public static func missingUsers(_ reply: JSON) -> [String]? {
         guard reply["status"]?.string == "ok" else { return nil }
         return (reply["missing"]?.array ?? []).compactMap { $0.string }
-    }
-}
-
-/// An orderable activity time: numbers (milliseconds) compare as numbers, strings (RFC 3339
-/// times, which sort as text) as text, and any number is older than any string; absent is oldest.
-struct ActivityKey: Comparable {
-    let number: Double
-    let text: String
-
-    init(_ value: JSON?) {
-        switch value {
-        case .some(.int(let n)): number = Double(n); text = ""
-        case .some(.double(let d)): number = d; text = ""
-        case .some(.string(let s)): number = .infinity; text = s
-        default: number = -.infinity; text = ""
-        }
-    }
-
-    static func < (a: ActivityKey, b: ActivityKey) -> Bool {
-        a.number != b.number ? a.number < b.number : a.text < b.text
     }
 }

@@ -109,27 +109,31 @@ final class ChatState {
         moveMarker(of: m.senderID, to: m.seq, at: m.timestamp)
     }
 
-    /// `read_by` (members other than the sender whose marker is at or past the message, in
-    /// member order) and `read_at` (the earliest time one of them reached it).
-    func readState(of m: Message) -> (readBy: [String], readAt: Int64?) {
+    /// `read_by` (the first `FieldLimits.readByIDsMax` members other than the sender whose
+    /// marker is at or past the message, in member order), `read_count` (all of them) and
+    /// `read_at` (the earliest time one of them reached it). Only the listed ids are collected,
+    /// so encoding a message of a large group allocates a bounded list.
+    func readState(of m: Message) -> (readBy: [String], readCount: Int, readAt: Int64?) {
         var readBy: [String] = []
+        var count = 0
         var readAt: Int64?
         for member in chat.memberIDs where member != m.senderID {
             guard let marker = markers[member], let t = marker.reachedAt(m.seq) else { continue }
-            readBy.append(member)
+            if readBy.count < FieldLimits.readByIDsMax { readBy.append(member) }
+            count += 1
             readAt = min(readAt ?? t, t)
         }
-        return (readBy, readAt)
+        return (readBy, count, readAt)
     }
 
     func writeMessage(_ m: Message, to w: inout JSONWriter) {
         let state = readState(of: m)
-        m.write(to: &w, readBy: state.readBy, readAt: state.readAt)
+        m.write(to: &w, readBy: state.readBy, readCount: state.readCount, readAt: state.readAt)
     }
 
     func encodeMessage(_ m: Message) -> [UInt8] {
         let state = readState(of: m)
-        return m.encoded(readBy: state.readBy, readAt: state.readAt)
+        return m.encoded(readBy: state.readBy, readCount: state.readCount, readAt: state.readAt)
     }
 
     /// The chat object as `reader` sees it.

@@ -6,6 +6,7 @@ import Glibc
 import Darwin
 #endif
 import TagarelaCrypto
+import TagarelaModel
 
 /// Settings and injected effects. The engine itself does no I/O: time and randomness come
 /// from here so tests can fix them.
@@ -22,8 +23,25 @@ public struct EngineConfig {
     /// existence itself; for users of other shards it trusts the gateway, which asked the
     /// owning shard with `users_exist` before sending the write.
     public var ownsUser: (String) -> Bool
-    /// Upper bound on group size, so one chat's fan-out and read-state work stay bounded.
-    public var maxGroupMembers: Int
+    /// Members of one group (`limit_reached` "group_members" past it). At most
+    /// `FieldLimits.groupMembersMax`, from which the response bounds are computed: it bounds
+    /// one chat's fan-out, its `member_ids` in every chat object and its read-state work.
+    public var groupMembersMax: Int {
+        didSet { precondition((1...FieldLimits.groupMembersMax).contains(groupMembersMax), "groupMembersMax out of range") }
+    }
+    /// Chats one user is a member of on this shard (`limit_reached` "chats_per_user" past it).
+    /// Each get_user_chats page sorts the user's chats of every shard, and each membership costs
+    /// state and fan-out, so the count must be bounded; 2000 is far above a person's use. It is
+    /// counted per shard, where the work is: a shard enforces it atomically with the change,
+    /// which a count across shards could not (the instance-wide bound is workers x this).
+    public var chatsPerUserMax: Int
+    /// Of those, the chats another user put the user into (a group someone else created or
+    /// added them to, a direct chat someone else opened); `limit_reached`
+    /// "chats_added_by_others" past it. Joining needs no consent, so without this another user
+    /// could fill the victim's `chatsPerUserMax` and lock them out of creating chats of their
+    /// own: others can fill at most this much, leaving `chatsPerUserMax` minus this for the
+    /// user's own chats (who can also leave a group to make room).
+    public var chatsAddedByOthersPerUserMax: Int
 
     /// Production defaults: 100 000 iterations, 30-day tokens, the real clock and kernel randomness,
     /// a single shard owning every user.
@@ -32,13 +50,18 @@ public struct EngineConfig {
                 clock: @escaping () -> Int64 = EngineConfig.wallClockMs,
                 random: @escaping (Int) -> [UInt8] = { SecureRandom.bytes(count: $0) },
                 ownsUser: @escaping (String) -> Bool = { _ in true },
-                maxGroupMembers: Int = 1000) {
+                groupMembersMax: Int = FieldLimits.groupMembersMax,
+                chatsPerUserMax: Int = 2000,
+                chatsAddedByOthersPerUserMax: Int = 1000) {
         self.pbkdf2Iterations = pbkdf2Iterations
         self.tokenTTLms = tokenTTLms
         self.clock = clock
         self.random = random
         self.ownsUser = ownsUser
-        self.maxGroupMembers = maxGroupMembers
+        precondition((1...FieldLimits.groupMembersMax).contains(groupMembersMax), "groupMembersMax out of range")
+        self.groupMembersMax = groupMembersMax
+        self.chatsPerUserMax = chatsPerUserMax
+        self.chatsAddedByOthersPerUserMax = chatsAddedByOthersPerUserMax
     }
 
     /// CLOCK_REALTIME in milliseconds.

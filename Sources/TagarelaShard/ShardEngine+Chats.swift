@@ -17,6 +17,8 @@ extension ShardEngine {
             return EngineResult(response: chatResponse(r, existing, for: requester))
         }
         try requireUser(other)
+        try requireRoomForOwnChat(requester)
+        try requireRoomForChat(addedByOthers: [other])
         var records: [[UInt8]] = []
         commit(.chatCreated(id: id, kind: ChatKind.direct.rawValue, name: nil, members: [requester, other],
                             createdAt: config.clock(), creator: requester), into: &records)
@@ -33,8 +35,12 @@ extension ShardEngine {
         guard chats[id] == nil else { throw RequestError(.conflict, "group id already in use") }
         var members = [requester]
         for m in memberIDs where m != requester { members.append(m) }
-        guard members.count <= config.maxGroupMembers else { throw RequestError(.badRequest, "too many members") }
+        guard members.count <= config.groupMembersMax else {
+            throw .limitReached(.groupMembers, "a group has at most \(config.groupMembersMax) members")
+        }
         for m in members.dropFirst() { try requireUser(m) }
+        try requireRoomForOwnChat(requester)
+        try requireRoomForChat(addedByOthers: Array(members.dropFirst()))
         var records: [[UInt8]] = []
         commit(.chatCreated(id: id, kind: ChatKind.group.rawValue, name: name, members: members,
                             createdAt: config.clock(), creator: requester), into: &records)
@@ -58,7 +64,10 @@ extension ShardEngine {
             return EngineResult(response: chatResponse(r, chat, for: requester))
         }
         try requireUser(userID)
-        guard chat.chat.memberIDs.count < config.maxGroupMembers else { throw RequestError(.badRequest, "group is full") }
+        guard chat.chat.memberIDs.count < config.groupMembersMax else {
+            throw .limitReached(.groupMembers, "the group is full (\(config.groupMembersMax) members)")
+        }
+        try requireRoomForChat(addedByOthers: [userID])
         var records: [[UInt8]] = []
         commit(.memberAdded(chatID: groupID, userID: userID), into: &records)
         let others = chat.chat.memberIDs.filter { $0 != requester && $0 != userID }
@@ -85,20 +94,70 @@ extension ShardEngine {
         return EngineResult(response: chatResponse(r, chat, for: requester), events: events, records: records)
     }
 
-    /// `get_user_chats` (and internal `user_chats`): this shard's chats of `user`, newest
-    /// activity first, ties by id, so the gateway's merge of sorted parts is stable.
-    func userChatsResult(_ r: Request, for user: String) -> EngineResult {
-        let mine = (userChats[user] ?? []).compactMap { chats[$0] }
-        let sorted = mine.sorted { a, b in
-            let ta = a.lastActivity
-            let tb = b.lastActivity
-            return ta != tb ? ta > tb : a.id < b.id
+    // MARK: - Chats per user (EngineConfig.chatsPerUserMax, PROTOCOL.md 3.6)
+
+    /// How many of this shard's chats `user` is in, and in how many of those someone else put
+    /// them (the chat's creator is someone else). Counted when asked: only chat creation and
+    /// member additions ask, and a user is in at most `chatsPerUserMax` chats here.
+    func chatCounts(of user: String) -> (total: Int, addedByOthers: Int) {
+        guard let ids = userChats[user] else { return (0, 0) }
+        var byOthers = 0
+        for id in ids where chats[id]?.chat.creatorID != user { byOthers += 1 }
+        return (ids.count, byOthers)
+    }
+
+    /// The requester may start one more chat of their own.
+    func requireRoomForOwnChat(_ user: String) throws(RequestError) {
+        guard chatCounts(of: user).total < config.chatsPerUserMax else {
+            throw .limitReached(.chatsPerUser, "you are in \(config.chatsPerUserMax) chats; leave one first")
         }
-        var w = Responses.begin(type: r.type.rawValue, requestID: r.requestID, capacity: 128 + 400 * sorted.count)
+    }
+
+    /// Each of `users` may be put into one more chat by someone else: under both their total
+    /// and the share others may fill, so no one can lock a user out of chats of their own.
+    func requireRoomForChat(addedByOthers users: [String]) throws(RequestError) {
+        var full: [String] = []
+        var limit = RequestError.Limit.chatsAddedByOthers
+        for user in users {
+            let counts = chatCounts(of: user)
+            if counts.total >= config.chatsPerUserMax {
+                full.append(user)
+                limit = .chatsPerUser
+            } else if counts.addedByOthers >= config.chatsAddedByOthersPerUserMax {
+                full.append(user)
+            }
+        }
+        guard full.isEmpty else {
+            throw .limitReached(limit, "in too many chats to be added to another: \(full.prefix(10).joined(separator: ", "))")
+        }
+    }
+
+    // MARK: - get_user_chats
+
+    /// `get_user_chats` (and internal `user_chats`): one page of this shard's chats of `user`,
+    /// the first `limit` after `cursor` in `ChatCursor` order (newest activity first, ties by
+    /// id), and `has_more` when more follow. The gateway merges the shards' pages
+    /// (`ScatterMerge.userChats`). At most `FieldLimits.chatsLimitMax` chats of at most
+    /// `OutputBounds.chatBytesMax` bytes each: the page is bounded by construction.
+    func userChatsResult(_ r: Request, for user: String, limit: Int, cursor: ChatCursor?) -> EngineResult {
+        var page: [(at: ChatCursor, chat: ChatState)] = []
+        for id in userChats[user] ?? [] {
+            guard let chat = chats[id] else { continue }
+            let at = ChatCursor(activity: chat.lastActivity, chatID: id)
+            if let cursor = cursor, !at.isAfter(cursor) { continue }
+            page.append((at, chat))
+        }
+        page.sort { ChatCursor.precedes($0.at, $1.at) }
+        let hasMore = page.count > limit
+        if hasMore { page.removeLast(page.count - limit) }
+        var w = Responses.begin(type: r.type.rawValue, requestID: r.requestID, capacity: 128 + 400 * page.count)
         w.key("chats")
         w.beginArray()
-        for c in sorted { w.raw(c.encode(for: user)) }
+        for item in page { w.raw(item.chat.encode(for: user)) }
         w.endArray()
+        w.key("has_more"); w.bool(hasMore)
+        w.key("next_cursor")
+        if hasMore, let last = page.last { w.string(last.at.text) } else { w.null() }
         return EngineResult(response: Responses.finish(&w))
     }
 }

@@ -71,10 +71,12 @@ public final class ShardEngine {
             return .done(run(request) { try addMember(request, requester: req.userID, groupID: groupID, userID: userID) })
         case let .removeGroupMember(groupID, userID):
             return .done(run(request) { try removeMember(request, requester: req.userID, groupID: groupID, userID: userID) })
-        case .getUserChats:
-            return .done(userChatsResult(request, for: req.userID))
-        case let .userChats(userID):
-            return .done(userChatsResult(request, for: userID))
+        case let .leaveGroup(groupID):
+            return .done(run(request) { try removeMember(request, requester: req.userID, groupID: groupID, userID: req.userID) })
+        case let .getUserChats(limit, cursor):
+            return .done(userChatsResult(request, for: req.userID, limit: limit, cursor: cursor))
+        case let .userChats(userID, limit, cursor):
+            return .done(userChatsResult(request, for: userID, limit: limit, cursor: cursor))
         case let .message(chatID, content, clientMsgID):
             return .done(run(request) { try sendMessage(request, sender: req.userID, chatID: chatID, content: content, clientMsgID: clientMsgID) })
         case let .getMessages(chatID, before, after, limit, markRead):

@@ -28,17 +28,38 @@ public struct Limits: Sendable, Equatable {
     public static let controlFramePayloadBytesMax: Int = 125
 
     /// Bytes queued for one client before it is disconnected as a slow reader: one client that
-    /// does not read must not hold the gateway's memory (PROTOCOL.md 2.5). Four maximum-size
-    /// messages fit, so a burst of fan-out does not trip it.
-    public var outgoingQueueBytesMax: Int = 4 << 20
+    /// does not read must not hold the gateway's memory (PROTOCOL.md 2.5). Derived from the
+    /// largest response (`OutputBounds.responseBytesMax` in TagarelaModel, computed from the
+    /// protocol's field limits): a get_messages page of 200 messages of at most 26.5 KB each
+    /// (4000 control characters are 24,000 bytes as `\u00XX` escapes) is 5.3 MB; a
+    /// get_user_chats page of 50 chats of at most 62.6 KB is 3.1 MB. 8 MiB = 8.39 MB holds the
+    /// largest response plus its frame header (14 bytes) and 3 MB of events queued beside it
+    /// (over a hundred maximum-size `message:new`), so a client that reads is never closed for
+    /// a response it asked for. A test checks this against `OutputBounds`.
+    public var outgoingQueueBytesMax: Int = 8 << 20
 
     /// Requests sent to one worker and not yet answered. Past it the gateway stops reading from
     /// the clients that feed that worker (backpressure) instead of queueing without bound.
     public var inFlightRequestsPerWorkerMax: Int = 4096
 
-    /// Frames on the gateway-worker link are refused past this: a maximum-size client message
-    /// plus its routing fields and events fits with room to spare; anything larger is a bug.
-    public var linkFrameBytesMax: Int = 16 << 20
+    /// Frames from a worker are refused past this, which drops the link (its byte stream cannot
+    /// be resynchronised past a frame it will not buffer). The worker never sends a longer one:
+    /// its `WorkerConfig.replyFrameBytesMax` is this same value, a response past the largest one
+    /// the protocol allows is answered `too_large` there, and events that would not fit travel in
+    /// further frames. 8 MiB = 8.39 MB holds the largest response (5.3 MB, see
+    /// `outgoingQueueBytesMax`) plus a reply's own fields (under 200 bytes). A test checks both.
+    public var linkFrameBytesMax: Int = 8 << 20
+
+    /// Groups one user may create in `groupsCreatedWindowMs`, across all their connections
+    /// (a gateway-wide token bucket per user: this many at once, then one every window/this).
+    /// `create_group` needs no consent from its members, so group creation is how one user
+    /// floods others; a person creates a handful a day. Past it: `limit_reached`
+    /// ("groups_created_per_user") with `retry_after_ms` (PROTOCOL.md 3.6).
+    public var groupsCreatedPerUserMax: Int = 20
+
+    /// The window of `groupsCreatedPerUserMax`: 10 minutes, so a burst of 20 is followed by at
+    /// most 2 groups a minute.
+    public var groupsCreatedWindowMs: Int64 = 600_000
 
     /// A request forwarded to a worker and not answered within this time is answered
     /// `unavailable` (PROTOCOL.md 2.5) and its in-flight slot is freed: a stopped or wedged

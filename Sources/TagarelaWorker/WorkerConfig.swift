@@ -1,5 +1,6 @@
 // WorkerConfig: the settings of one worker process, with the defaults the command line falls back to.
 import Glibc
+import TagarelaModel
 import TagarelaStore
 
 /// Everything `tagarela worker` needs to serve one shard.
@@ -29,6 +30,16 @@ public struct WorkerConfig {
     /// Largest link frame accepted from the gateway: a client message is at most 1 MiB,
     /// plus the frame's own fields.
     public var maxLinkFrameBytes: Int = (1 << 20) + 64 * 1024
+    /// Largest response the worker sends. By construction no request can produce more
+    /// (`OutputBounds.responseBytesMax`, about 5.3 MB: a get_messages page of 200 maximum-size
+    /// messages); a response past it would be a bug, and is answered `too_large` instead of
+    /// being sent (PROTOCOL.md 3.6).
+    public var responseBytesMax: Int = OutputBounds.responseBytesMax
+    /// Largest link frame body the worker sends: must not exceed the gateway's
+    /// `Limits.linkFrameBytesMax`, which drops the link on a longer frame. 8 MiB holds the
+    /// largest response (5.3 MB) and the reply's own fields (under 200 bytes); events that would
+    /// push a reply past it follow in `events` frames (`LinkCodec.encodeBounded`).
+    public var replyFrameBytesMax: Int = 8 << 20
     /// A link whose unsent replies pass this is not read until it drains, so a gateway that
     /// stops reading cannot make the worker buffer without bound.
     public var maxLinkQueuedBytes: Int = 64 << 20

@@ -34,6 +34,9 @@ public final class WorkerServer {
     private var hashJobsInFlight = 0
     private let log: (String) -> Void
 
+    /// Logs a line for this shard (for the links).
+    func logLine(_ text: String) { log("shard \(config.shard): \(text)") }
+
     /// Opens the store (recovering it), rebuilds the engine and binds the socket.
     public init(config: WorkerConfig, log: @escaping (String) -> Void) throws {
         self.config = config
@@ -150,9 +153,8 @@ public final class WorkerServer {
             guard hashJobsInFlight < config.hashJobsMax else {
                 // The pool is this far behind: queueing more would only grow memory and make
                 // every login slower. Say so at once; the client retries after a second.
-                let envelope = try? JSON.parse(request.json)
-                let type = envelope?["type"]?.string ?? "error"
-                let response = Responses.error(type: type, requestID: envelope?["request_id"]?.string,
+                let label = WorkerServer.label(of: request)
+                let response = Responses.error(type: label.type, requestID: label.requestID,
                                                code: .rateLimited, message: "the server is busy hashing passwords",
                                                retryAfterMs: 1000)
                 finish(EngineResult(response: response), request: request, link: link)
@@ -168,7 +170,27 @@ public final class WorkerServer {
         }
     }
 
+    /// The `type` and `request_id` of a request, to answer it without the engine.
+    static func label(of request: LinkRequest) -> (type: String, requestID: String?) {
+        let envelope = try? JSON.parse(request.json)
+        return (envelope?["type"]?.string ?? "error", envelope?["request_id"]?.string)
+    }
+
+    /// The largest response that goes out: the configured bound, and never more than a reply
+    /// frame can carry with its own fields (ids and lengths, under 200 bytes; 512 kept).
+    var responseBytesLimit: Int { min(config.responseBytesMax, config.replyFrameBytesMax - 512) }
+
     private func finish(_ result: EngineResult, request: LinkRequest, link: GatewayLink) {
+        var result = result
+        if result.response.count > responseBytesLimit {
+            // Checked here, where the bytes exist, so an oversize answer can never reach the link
+            // (where it would be refused and drop the link) or the client's queue (which would
+            // close the client): the request is answered `too_large` (PROTOCOL.md 3.6).
+            let label = WorkerServer.label(of: request)
+            log("shard \(config.shard): a \(label.type) response of \(result.response.count) bytes exceeds \(responseBytesLimit); answered too_large")
+            result.response = Responses.tooLarge(type: label.type, requestID: label.requestID,
+                                                 bytes: result.response.count, bytesMax: responseBytesLimit)
+        }
         for record in result.records { store.append(record) }
         let events = result.events.map {
             LinkEvent(userIDs: $0.userIDs, excludeConnectionID: request.connectionID, json: $0.json)
@@ -200,7 +222,7 @@ public final class WorkerServer {
         pending.removeAll(keepingCapacity: true)
         for (link, var reply) in batch {
             if reply.events.isEmpty {
-                if !link.channel.isClosed { link.enqueue(.reply(reply)) }
+                if !link.channel.isClosed { link.enqueue(reply) }
                 continue
             }
             route(reply.events)
@@ -209,9 +231,9 @@ public final class WorkerServer {
             // holds a receiver gets an events frame with only its users' ids.
             reply.events = link.routed
             link.routed.removeAll()
-            if !link.channel.isClosed { link.enqueue(.reply(reply)) }
+            if !link.channel.isClosed { link.enqueue(reply) }
             for other in touched where other !== link {
-                if !other.channel.isClosed { other.enqueue(.events(other.routed)) }
+                if !other.channel.isClosed { other.enqueue(events: other.routed) }
                 other.routed.removeAll()
             }
             touched.removeAll(keepingCapacity: true)
@@ -321,6 +343,31 @@ final class GatewayLink: ChannelHandler {
 
     func enqueue(_ frame: LinkFrame) {
         LinkCodec.encode(frame, into: &out)
+    }
+
+    /// Queues a reply and its events in frames the gateway accepts (`replyFrameBytesMax`).
+    func enqueue(_ reply: LinkReply) {
+        var dropped = 0
+        let fits = LinkCodec.encodeBounded(reply, frameBytesMax: server.config.replyFrameBytesMax, into: &out,
+                                           droppedEvents: &dropped)
+        // `finish` bounded the response below the frame bound with room for the reply's fields.
+        precondition(fits, "a reply larger than its frame bound passed finish()")
+        reportDropped(dropped)
+    }
+
+    /// Queues events in frames the gateway accepts.
+    func enqueue(events: [LinkEvent]) {
+        var dropped = 0
+        LinkCodec.encodeBounded(events: events[...], frameBytesMax: server.config.replyFrameBytesMax, into: &out,
+                                droppedEvents: &dropped)
+        reportDropped(dropped)
+    }
+
+    /// An event larger than a whole frame cannot be built from the protocol's limits (the
+    /// largest is a chat object and 1000 user ids, about 100 KB); if one ever is, it is left
+    /// out and logged rather than dropping the link with everything in flight on it.
+    private func reportDropped(_ count: Int) {
+        if count > 0 { server.logLine("an event larger than a link frame was not sent (\(count))") }
     }
 
     /// Hands this turn's frames to the channel as one chunk (one writev for the whole batch).

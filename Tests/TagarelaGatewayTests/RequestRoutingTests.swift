@@ -111,7 +111,14 @@ final class RequestRoutingTests: XCTestCase {
     }
 
     func testScatterAndGatewayRoutes() {
-        XCTAssertEqual(route(#"{"type":"get_user_chats"}"#), .userChats)
+        XCTAssertEqual(route(#"{"type":"get_user_chats"}"#), .userChats(limit: 20, cursor: nil))
+        XCTAssertEqual(route(#"{"type":"get_user_chats","limit":50,"cursor":"17 g:ab"}"#),
+                       .userChats(limit: 50, cursor: ChatCursor(activity: 17, chatID: "g:ab")))
+        for bad in [#"{"type":"get_user_chats","limit":51}"#, #"{"type":"get_user_chats","limit":0}"#,
+                    #"{"type":"get_user_chats","cursor":"17"}"#, #"{"type":"get_user_chats","cursor":7}"#] {
+            guard case .reject = route(bad) else { return XCTFail("\(bad) must be refused") }
+        }
+        XCTAssertEqual(route(#"{"type":"leave_group","group_id":"g:1"}"#), .shard(Slots.worker(for: "g:1", workers: 4)))
         XCTAssertEqual(route(#"{"type":"search_users","query":"al"}"#), .searchUsers(query: "al", limit: 20))
         XCTAssertEqual(route(#"{"type":"search_users","query":"al","limit":100}"#), .searchUsers(query: "al", limit: 100))
         guard case .reject = route(#"{"type":"search_users","query":"al","limit":101}"#) else { return XCTFail("limit") }

@@ -16,19 +16,11 @@ final class ScatterMergeTests: XCTestCase {
     func testChatsMergeNewestActivityFirst() {
         let a = parse(#"{"status":"ok","chats":[{"id":"c1","created_at":100,"last_message":null},{"id":"c2","created_at":50,"last_message":{"timestamp":400}}]}"#)
         let b = parse(#"{"status":"ok","chats":[{"id":"c3","created_at":300,"last_message":null}]}"#)
-        let out = decode(ScatterMerge.userChats([a, b], requestID: "r1"))
+        let out = decode(ScatterMerge.userChats([a, b], requestID: "r1", limit: 20))
         XCTAssertEqual(out["type"]?.string, "get_user_chats")
         XCTAssertEqual(out["request_id"]?.string, "r1")
         XCTAssertEqual(out["status"]?.string, "ok")
         XCTAssertEqual(out["chats"]?.array?.compactMap { $0["id"]?.string }, ["c2", "c3", "c1"])
-    }
-
-    func testSortKeyWinsAndIsRemoved() {
-        let a = parse(#"{"status":"ok","chats":[{"id":"x","created_at":1,"sort_key":9},{"id":"y","created_at":5,"sort_key":2}]}"#)
-        let out = decode(ScatterMerge.userChats([a], requestID: nil))
-        XCTAssertEqual(out["chats"]?.array?.compactMap { $0["id"]?.string }, ["x", "y"])
-        XCTAssertNil(out["chats"]?[0]?["sort_key"])
-        XCTAssertNil(out["request_id"])
     }
 
     func testUsersMergeSortedDedupedAndCut() {
@@ -43,7 +35,7 @@ final class ScatterMergeTests: XCTestCase {
     func testAShardDownMakesTheWholeAnswerUnavailable() {
         let a = parse(#"{"status":"ok","chats":[]}"#)
         let bad = parse(#"{"status":"error","code":"bad_request","message":"no"}"#)
-        let out = decode(ScatterMerge.userChats([a, bad, nil], requestID: "r"))
+        let out = decode(ScatterMerge.userChats([a, bad, nil], requestID: "r", limit: 20))
         XCTAssertEqual(out["status"]?.string, "error")
         XCTAssertEqual(out["code"]?.string, "unavailable")
         let other = decode(ScatterMerge.searchUsers([a, bad], requestID: "r", limit: 5))

@@ -15,7 +15,7 @@ final class EncodingTests: XCTestCase {
     func testMessageAndChat() {
         let m = Message(chatID: "d:a:b", seq: 3, senderID: "aaa", content: "hi\n", timestamp: 10, clientMsgID: nil)
         let mb = m.encoded(readBy: ["bbb"], readAt: 12)
-        XCTAssertEqual(text(mb), #"{"id":"d:a:b/3","chat_id":"d:a:b","chat_session_id":"d:a:b","seq":3,"sender_id":"aaa","content":"hi\n","timestamp":10,"client_msg_id":null,"read_by":["bbb"],"read_at":12}"#)
+        XCTAssertEqual(text(mb), #"{"id":"d:a:b/3","chat_id":"d:a:b","chat_session_id":"d:a:b","seq":3,"sender_id":"aaa","content":"hi\n","timestamp":10,"client_msg_id":null,"read_by":["bbb"],"read_count":1,"read_at":12}"#)
         let c = Chat(id: "d:a:b", kind: .direct, name: nil, memberIDs: ["aaa", "bbb"], createdAt: 1, creatorID: "aaa")
         XCTAssertEqual(text(c.encoded(lastMessage: nil, unreadCount: 0)),
                        #"{"id":"d:a:b","kind":"direct","name":null,"member_ids":["aaa","bbb"],"created_at":1,"last_message":null,"unread_count":0}"#)
@@ -38,7 +38,8 @@ final class EncodingTests: XCTestCase {
         XCTAssertEqual(text(Responses.presence(requestID: nil, statuses: [("a", true), ("b", false)])),
                        #"{"type":"get_presence","status":"ok","presence":{"a":"online","b":"offline"}}"#)
         XCTAssertEqual(ErrorCode.allCases.map(\.rawValue), ["bad_request", "too_large", "unauthenticated", "forbidden", "not_found",
-                                                           "conflict", "bad_credentials", "rate_limited", "unavailable", "internal"])
+                                                           "conflict", "bad_credentials", "rate_limited", "limit_reached", "unavailable",
+                                                           "internal"])
     }
 
     func testEvents() {
@@ -56,11 +57,11 @@ final class EncodingTests: XCTestCase {
     func testScatterMerge() {
         let p1 = #"{"type":"get_user_chats","status":"ok","chats":[{"id":"a","created_at":5,"last_message":null},{"id":"b","created_at":1,"last_message":{"timestamp":9}}]}"#
         let p2 = #"{"type":"get_user_chats","status":"ok","chats":[{"id":"c","created_at":7,"last_message":null}]}"#
-        let merged = try! JSON.parse(bytes(ScatterMerge.userChats([try! JSON.parse(p1), try! JSON.parse(p2)], requestID: "r")))
+        let merged = try! JSON.parse(bytes(ScatterMerge.userChats([try! JSON.parse(p1), try! JSON.parse(p2)], requestID: "r", limit: 20)))
         XCTAssertEqual(merged["chats"]?.array?.compactMap { $0["id"]?.string }, ["b", "c", "a"])
         XCTAssertEqual(merged["request_id"], "r")
         let err = Responses.unavailable(type: "get_user_chats", requestID: nil)
-        XCTAssertEqual(try! JSON.parse(bytes(ScatterMerge.userChats([try! JSON.parse(p1), try! JSON.parse(err)], requestID: nil)))["code"], "unavailable")
+        XCTAssertEqual(try! JSON.parse(bytes(ScatterMerge.userChats([try! JSON.parse(p1), try! JSON.parse(err)], requestID: nil, limit: 20)))["code"], "unavailable")
         let u1 = #"{"status":"ok","users":[{"id":"bo"},{"id":"bz"}]}"#
         let u2 = #"{"status":"ok","users":[{"id":"bb"}]}"#
         let users = try! JSON.parse(bytes(ScatterMerge.searchUsers([try! JSON.parse(u1), try! JSON.parse(u2)], requestID: nil, limit: 2)))

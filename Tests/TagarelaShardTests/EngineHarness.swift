@@ -16,8 +16,11 @@ final class EngineHarness {
     /// Sessions from `login`, by username.
     var sessions: [String: String] = [:]
 
-    init() {
-        engine = ShardEngine(config: config)
+    /// A fresh engine; `tune` changes its settings (limits) first.
+    init(tune: (inout EngineConfig) -> Void = { _ in }) {
+        var settings = config
+        tune(&settings)
+        engine = ShardEngine(config: settings)
     }
 
     var config: EngineConfig {

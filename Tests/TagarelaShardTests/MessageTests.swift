@@ -19,7 +19,7 @@ final class MessageTests: XCTestCase {
         XCTAssertEqual(j["request_id"], "m1")
         XCTAssertEqual(j["message"], ["id": "g:1/1", "chat_id": "g:1", "chat_session_id": "g:1", "seq": 1, "sender_id": "bob",
                                       "content": "héllo \"x\"", "timestamp": .int(h.clock.nowMs), "client_msg_id": "k1",
-                                      "read_by": [], "read_at": nil])
+                                      "read_by": [], "read_count": 0, "read_at": nil])
         XCTAssertEqual(r.records.count, 1)
         XCTAssertEqual(r.events.count, 1)
         XCTAssertEqual(r.events[0].userIDs, ["alice", "bob", "carol"])

@@ -8,24 +8,12 @@ import TestSupport
 import XCTest
 
 final class PasswordPoolTests: XCTestCase {
-    /// Runs a WorkerServer in this process on its own thread; stops it at the end of the test.
     private func withWorker(hashJobsMax: Int, iterations: Int, _ body: (String) throws -> Void) throws {
-        let dir = TempDirectory(prefix: "tagarela-pool")
-        defer { dir.remove() }
-        var config = WorkerConfig(shard: 0, workers: 1, dataDirectory: dir.path, socketPath: dir.path + "/w.sock")
-        config.fsync = .never
-        config.pbkdf2Iterations = iterations
-        config.hashThreads = 1
-        config.hashJobsMax = hashJobsMax
-        let server = try WorkerServer(config: config, log: { _ in })
-        let finished = DispatchSemaphore(value: 0)
-        let thread = Thread { server.run(); finished.signal() }
-        thread.start()
-        defer {
-            server.stop()
-            XCTAssertEqual(finished.wait(timeout: .now() + 10), .success, "the worker loop did not stop")
-        }
-        try body(config.socketPath)
+        try withWorker({ config in
+            config.pbkdf2Iterations = iterations
+            config.hashThreads = 1
+            config.hashJobsMax = hashJobsMax
+        }, body)
     }
 
     func testRegistrationsPastTheBoundAreRateLimitedNotQueued() throws {

@@ -1,0 +1,26 @@
+// InProcessWorker: runs a WorkerServer on its own thread in the test process, with settings a test chooses.
+import Foundation
+import TestSupport
+@testable import TagarelaWorker
+import XCTest
+
+extension XCTestCase {
+    /// Runs a WorkerServer (one shard, fsync never) with `configure` applied; `body` gets its
+    /// socket path. The server is stopped at the end whatever happens.
+    func withWorker(_ configure: (inout WorkerConfig) -> Void, _ body: (String) throws -> Void) throws {
+        let dir = TempDirectory(prefix: "tagarela-inproc")
+        defer { dir.remove() }
+        var config = WorkerConfig(shard: 0, workers: 1, dataDirectory: dir.path, socketPath: dir.path + "/w.sock")
+        config.fsync = .never
+        configure(&config)
+        let server = try WorkerServer(config: config, log: { _ in })
+        let finished = DispatchSemaphore(value: 0)
+        let thread = Thread { server.run(); finished.signal() }
+        thread.start()
+        defer {
+            server.stop()
+            XCTAssertEqual(finished.wait(timeout: .now() + 10), .success, "the worker loop did not stop")
+        }
+        try body(config.socketPath)
+    }
+}
