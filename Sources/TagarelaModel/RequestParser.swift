@@ -57,7 +57,7 @@ struct RequestParser {
         case .logout:
             return .logout
         case .searchUsers:
-            let query = try string("query", max: FieldLimits.queryMax, allowEmpty: true).lowercased()
+            let query = FieldRules.asciiLowercased(try string("query", max: FieldLimits.queryMax, allowEmpty: true))
             let limit = try limit(default: FieldLimits.searchLimitDefault, max: FieldLimits.searchLimitMax)
             return .searchUsers(query: query, limit: limit)
         case .createChat:
@@ -157,14 +157,15 @@ struct RequestParser {
         return u
     }
 
-    /// A list of user ids, de-duplicated in first-seen order. With `keepInvalid`, ids that
-    /// cannot be usernames are kept lower-cased (they are reported missing or offline).
+    /// A list of user ids, de-duplicated by their bytes in first-seen order. With `keepInvalid`,
+    /// ids that cannot be usernames are kept with ASCII case folded (they are reported missing
+    /// or offline as sent; PROTOCOL.md 3.1).
     func userIDs(_ name: String, max: Int, keepInvalid: Bool = false) throws(RequestError) -> [String] {
         guard let items = object[name]?.array else { throw .badField(name, "an array of strings") }
         guard items.count <= max else { throw RequestError(.badRequest, "field '\(name)' must hold at most \(max) ids") }
         var out: [String] = []
         out.reserveCapacity(items.count)
-        var seen = Set<String>()
+        var seen = Set<ByteKey>()
         for item in items {
             guard let raw = item.string else { throw .badField(name, "an array of strings") }
             guard FieldRules.hasAtMost(raw, FieldLimits.idMax) else {
@@ -174,11 +175,11 @@ struct RequestParser {
             if let u = FieldRules.normalizedUsername(raw) {
                 id = u
             } else if keepInvalid {
-                id = raw.lowercased()
+                id = FieldRules.asciiLowercased(raw)
             } else {
                 throw .userNotFound
             }
-            if seen.insert(id).inserted { out.append(id) }
+            if seen.insert(ByteKey(id)).inserted { out.append(id) }
         }
         return out
     }

@@ -105,7 +105,7 @@ extension ShardEngine {
         w.beginArray()
         var k = lo
         var n = 0
-        while k < sortedUsernames.count, n < limit, sortedUsernames[k].hasPrefix(query) {
+        while k < sortedUsernames.count, n < limit, sortedUsernames[k].utf8.starts(with: query.utf8) {
             users[sortedUsernames[k]]!.user.write(to: &w)
             k += 1
             n += 1

@@ -121,6 +121,19 @@ final class RequestRoutingTests: XCTestCase {
         guard case .reject = route("{\"type\":\"get_presence\",\"user_ids\":[\(many)]}") else { return XCTFail("101 ids") }
     }
 
+    /// User ids fold only ASCII case (PROTOCOL.md 3.1): under Unicode rules KELVIN SIGN
+    /// lower-cases to "k", and "\u{212A}im" would be answered as, or routed to, "kim".
+    func testUserIDsFoldOnlyASCIICase() {
+        XCTAssertEqual(route(#"{"type":"get_presence","user_ids":["\#u{212A}IM","KIM"]}"#), .presence(userIDs: ["\u{212A}im", "kim"]))
+        guard case .createChat(let target, _, let chatID, _) = route(#"{"type":"create_chat","user_id":"\#u{212A}im"}"#) else {
+            return XCTFail("create_chat route")
+        }
+        XCTAssertEqual(target, "\u{212A}im")
+        XCTAssertEqual(Array(chatID.utf8), Array("d:alice:\u{212A}im".utf8))
+        XCTAssertEqual(route(#"{"type":"login","username":"\#u{212A}IM","password":"x"}"#),
+                       .shard(Slots.worker(for: "\u{212A}im", workers: 4)))
+    }
+
     func testOnlyIdentityRequestsAreAllowedBeforeAuth() {
         XCTAssertEqual(RequestType.clientTypes.filter { !$0.needsAuthentication }, [.register, .login, .auth])
         XCTAssertEqual(Set(RequestType.allCases.map { $0.index }).count, RequestType.allCases.count)
