@@ -248,8 +248,9 @@ final class GatewayLoop {
                     total.add(c)
                     remaining -= 1
                     if remaining == 0 {
+                        let stats = (0..<self.config.workers).map { self.config.workerStats($0) }
                         done(MetricsRenderer.render(total, loops: loops.count,
-                                                    onlineUsers: self.gateway.presence.onlineUsers))
+                                                    onlineUsers: self.gateway.presence.onlineUsers, workerStats: stats))
                     }
                 }
             }

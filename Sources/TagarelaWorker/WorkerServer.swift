@@ -47,6 +47,12 @@ public final class WorkerServer {
         engineConfig.ownsUser = { Slots.worker(for: $0, workers: workers) == shard }
         self.engine = try ShardEngine.load(snapshot: opened.snapshot, records: opened.records, config: engineConfig)
         log("shard \(config.shard): loaded \(opened.records.count) journal records on top of the snapshot")
+        if !store.corruptRecordFiles.isEmpty {
+            log("shard \(config.shard): error: \(store.corruptRecordFiles.count) corrupt journal records are kept in "
+                + "side files in \(config.storeDirectory): \(store.corruptRecordFiles.joined(separator: ", "))")
+        }
+        WorkerServer.publishStats(socketPath: config.socketPath,
+                                  [(WorkerStatsFile.journalCorruptRecords, store.corruptRecordFiles.count)], log: log)
         self.hasher = PasswordHasher(threads: config.hashThreads, loop: loop)
         listenFD = try Socket.listenUnix(path: config.socketPath)
         loop.addListener(fd: listenFD) { [unowned self] fd, _ in self.accept(fd: fd) }
@@ -55,6 +61,17 @@ public final class WorkerServer {
             scheduleIntervalSync()
         }
         schedulePurge()
+    }
+
+    /// Writes the worker's stats file (WorkerStatsFile) atomically; a failure is logged, since
+    /// the file only feeds `/metrics`.
+    static func publishStats(socketPath: String, _ counters: [(String, Int)], log: (String) -> Void) {
+        let path = WorkerStatsFile.path(forSocket: socketPath)
+        do {
+            try Data(WorkerStatsFile.encode(counters).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            log("could not write \(path): \(error)")
+        }
     }
 
     /// Expired sessions are dropped every ten minutes (their tokens already fail `auth`; this
