@@ -187,6 +187,8 @@ extension RequestType {
         case .getPresence: return 14
         case .usersExist: return 15
         case .userChats: return 16
+        case .logoutAll: return 17
+        case .changePassword: return 18
         }
     }
 }

@@ -69,7 +69,7 @@ public enum RequestRouter {
             // of no valid form still goes to a shard, which answers `bad_credentials` like for
             // any other token it does not know: a forged token must not look like a bad request.
             return .shard(shard(FieldRules.tokenUsername(token) ?? ""))
-        case .logout:
+        case .logout, .logoutAll, .changePassword:
             return .shard(shard(userID))
         case .message, .getMessages, .markRead, .typing:
             guard let chatID = idField(json, "chat_id", max: chatIDCharactersMax) else {

@@ -56,6 +56,10 @@ struct RequestParser {
             return .auth(token: try string("token", max: FieldLimits.tokenMax))
         case .logout:
             return .logout
+        case .logoutAll:
+            return .logoutAll
+        case .changePassword:
+            return .changePassword(oldPassword: try password("old_password"), newPassword: try password("new_password"))
         case .searchUsers:
             let query = FieldRules.asciiLowercased(try string("query", max: FieldLimits.queryMax, allowEmpty: true))
             let limit = try limit(default: FieldLimits.searchLimitDefault, max: FieldLimits.searchLimitMax)
@@ -141,11 +145,11 @@ struct RequestParser {
         return u
     }
 
-    func password() throws(RequestError) -> String {
-        guard let p = object["password"]?.string else { throw .badField("password", "a string") }
+    func password(_ name: String = "password") throws(RequestError) -> String {
+        guard let p = object[name]?.string else { throw .badField(name, "a string") }
         let n = p.utf8.count
         guard n >= FieldLimits.passwordMinBytes, n <= FieldLimits.passwordMaxBytes else {
-            throw RequestError(.badRequest, "field 'password' must be 8 to 1024 bytes")
+            throw RequestError(.badRequest, "field '\(name)' must be 8 to 1024 bytes")
         }
         return p
     }

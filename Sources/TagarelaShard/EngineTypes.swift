@@ -24,6 +24,8 @@ public struct EngineConfig {
     public var ownsUser: (String) -> Bool
     /// Upper bound on group size, so one chat's fan-out and read-state work stay bounded.
     public var maxGroupMembers: Int
+    /// Per-account back-off after failed password checks (login, change_password).
+    public var loginThrottle = LoginThrottlePolicy()
 
     /// Production defaults: 100 000 iterations, 30-day tokens, the real clock and kernel randomness,
     /// a single shard owning every user.
@@ -103,7 +105,8 @@ public struct EngineResult {
     public var authUserID: String?
     /// Set with `authUserID`: the session id (token hash hex).
     public var authSessionID: String?
-    /// Set on logout: every connection of this session becomes unauthenticated.
+    /// Set on logout: every connection of this session becomes unauthenticated;
+    /// `SessionScope.everySession` for every session of the user (logout_all, change_password).
     public var endSessionID: String?
 
     /// Makes a result.
@@ -123,7 +126,8 @@ public enum EngineStep {
     /// Done; send it.
     case done(EngineResult)
     /// Run `job.derive()` on a thread pool, then call `ShardEngine.resume(job, derivedKey:)`
-    /// on the engine's thread.
+    /// on the engine's thread (which may ask for one more hash: change_password checks the old
+    /// password, then hashes the new one).
     case needsPasswordHash(PasswordJob)
 }
 
@@ -133,6 +137,11 @@ public struct PasswordJob {
     enum Purpose {
         case register(username: String, displayName: String)
         case login(username: String)
+        /// change_password, step 1: the old password is checked against the stored hash.
+        case verifyForChange(username: String, newPassword: [UInt8])
+        /// change_password, step 2: the new password's hash; `verifiedHash` is the stored hash
+        /// step 1 matched (the change is refused if it changed meanwhile).
+        case setNewPassword(username: String, verifiedHash: [UInt8])
     }
 
     /// The password's UTF-8 bytes.

@@ -136,7 +136,13 @@ public final class WorkerServer {
         let engineRequest = EngineRequest(json: request.json, userID: request.userID,
                                           sessionID: request.sessionID, arg: request.arg,
                                           isInternal: request.isInternal, connectionID: request.connectionID)
-        switch engine.handle(engineRequest) {
+        run(engine.handle(engineRequest), request: request, link: link)
+    }
+
+    /// Carries out one step of a request: a result joins this turn's group commit; a password
+    /// job runs on the pool and its resumption is carried out in turn (change_password takes two).
+    private func run(_ step: EngineStep, request: LinkRequest, link: GatewayLink) {
+        switch step {
         case .done(let result):
             finish(result, request: request, link: link)
         case .needsPasswordHash(let job):
@@ -148,6 +154,7 @@ public final class WorkerServer {
                 let response = Responses.error(type: type, requestID: envelope?["request_id"]?.string,
                                                code: .rateLimited, message: "the server is busy hashing passwords",
                                                retryAfterMs: 1000)
+                engine.abandon(job)
                 finish(EngineResult(response: response), request: request, link: link)
                 return
             }
@@ -155,8 +162,8 @@ public final class WorkerServer {
             hasher.derive(password: job.password, salt: job.salt, iterations: job.iterations) { [weak self, weak link] key in
                 guard let self else { return }
                 self.hashJobsInFlight -= 1
-                guard let link else { return }
-                self.finish(self.engine.resume(job, derivedKey: key), request: request, link: link)
+                guard let link else { return self.engine.abandon(job) }
+                self.run(self.engine.resume(job, derivedKey: key), request: request, link: link)
             }
         }
     }
