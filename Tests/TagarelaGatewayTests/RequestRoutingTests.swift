@@ -51,6 +51,11 @@ final class RequestRoutingTests: XCTestCase {
         XCTAssertEqual(route(#"{"type":"register","username":"carol"}"#), .shard(Slots.worker(for: "carol", workers: 4)))
         XCTAssertEqual(route(#"{"type":"auth","token":"dave.abcdef"}"#), .shard(Slots.worker(for: "dave", workers: 4)))
         XCTAssertEqual(route(#"{"type":"logout"}"#, user: "erin"), .shard(Slots.worker(for: "erin", workers: 4)))
+        XCTAssertEqual(route(#"{"type":"logout_all"}"#, user: "erin"), .shard(Slots.worker(for: "erin", workers: 4)))
+        XCTAssertEqual(route(#"{"type":"change_password","old_password":"a","new_password":"b"}"#, user: "erin"),
+                       .shard(Slots.worker(for: "erin", workers: 4)))
+        XCTAssertTrue(RequestType.logoutAll.changesIdentity && RequestType.changePassword.changesIdentity)
+        XCTAssertTrue(RequestType.logoutAll.needsAuthentication && RequestType.changePassword.needsAuthentication)
         // Usernames may hold dots: the user is what stands before the last dot.
         XCTAssertEqual(route(#"{"type":"auth","token":"d.ve.abcdef"}"#), .shard(Slots.worker(for: "d.ve", workers: 4)))
         // A token of no valid form still reaches a shard, which answers bad_credentials.
