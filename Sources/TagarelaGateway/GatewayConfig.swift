@@ -1,6 +1,7 @@
 // GatewayConfig: every setting of the gateway process, with the defaults the command line starts from.
 import Foundation
 import TagarelaEventLoop
+import TagarelaLink
 import TagarelaWire
 
 /// The settings of one gateway process (ARCHITECTURE.md "Command line": `tagarela gateway`).
@@ -51,6 +52,16 @@ public struct GatewayConfig {
     /// The socket path of worker `k`: `runDir/worker-K.sock`.
     public func workerSocketPath(_ k: Int) -> String {
         (runDir.hasSuffix("/") ? runDir : runDir + "/") + "worker-\(k).sock"
+    }
+
+    /// What worker `k` published in its stats file (TagarelaLink's `WorkerStatsFile`), or nil when
+    /// there is none (the worker has not started, or is of a version that writes none). Read
+    /// for each `/metrics` answer: a few bytes from the run folder.
+    public func workerStats(_ k: Int) -> [String: Int]? {
+        guard let text = try? String(contentsOfFile: WorkerStatsFile.path(forSocket: workerSocketPath(k)), encoding: .utf8) else {
+            return nil
+        }
+        return WorkerStatsFile.decode(text)
     }
 
     /// The rate-limit settings carried by `limits`.

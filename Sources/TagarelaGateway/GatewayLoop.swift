@@ -170,22 +170,26 @@ final class GatewayLoop {
         gateway.presence.disconnect(user)
     }
 
-    /// A logout ended `sessionID` of `userID`: every other connection of it, on every loop,
-    /// gets `session:ended` and becomes unauthenticated (PROTOCOL.md 2.1).
-    func endSessionEverywhere(userID: String, sessionID: String, except connectionID: UInt64) {
+    /// A logout ended `sessionID` of `userID` (`SessionScope.everySession`: all of them, after
+    /// logout_all or change_password): every other connection of it, on every loop, gets
+    /// `session:ended` with `reason` and becomes unauthenticated (PROTOCOL.md 2.1).
+    func endSessionEverywhere(userID: String, sessionID: String, except connectionID: UInt64, reason: String = "logout") {
         for loop in gateway.loops {
             if loop === self {
-                endSession(userID: userID, sessionID: sessionID, except: connectionID)
+                endSession(userID: userID, sessionID: sessionID, except: connectionID, reason: reason)
             } else {
-                loop.eventLoop.execute { loop.endSession(userID: userID, sessionID: sessionID, except: connectionID) }
+                loop.eventLoop.execute {
+                    loop.endSession(userID: userID, sessionID: sessionID, except: connectionID, reason: reason)
+                }
             }
         }
     }
 
-    func endSession(userID: String, sessionID: String, except connectionID: UInt64) {
+    func endSession(userID: String, sessionID: String, except connectionID: UInt64, reason: String = "logout") {
         guard let list = byUser[userID] else { return }
-        let notice = Events.sessionEnded()
-        for conn in list where conn.sessionID == sessionID && conn.id != connectionID {
+        let notice = Events.sessionEnded(reason: reason)
+        let every = sessionID == SessionScope.everySession
+        for conn in list where (every || conn.sessionID == sessionID) && conn.id != connectionID {
             unbind(conn)
             conn.send(notice)
             counters.sessionsEnded += 1
@@ -268,8 +272,9 @@ final class GatewayLoop {
                     total.add(c)
                     remaining -= 1
                     if remaining == 0 {
+                        let stats = (0..<self.config.workers).map { self.config.workerStats($0) }
                         done(MetricsRenderer.render(total, loops: loops.count,
-                                                    onlineUsers: self.gateway.presence.onlineUsers))
+                                                    onlineUsers: self.gateway.presence.onlineUsers, workerStats: stats))
                     }
                 }
             }

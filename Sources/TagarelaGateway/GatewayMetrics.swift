@@ -1,5 +1,6 @@
 // GatewayMetrics: the counters each loop keeps, their sum over loops, and the Prometheus text rendering.
 import enum TagarelaModel.RequestType
+import enum TagarelaLink.WorkerStatsFile
 
 /// Counters owned by one loop and touched only on its thread; `/metrics` gathers a copy from
 /// every loop through `EventLoop.execute` and sums them, so no counter needs an atomic.
@@ -107,8 +108,9 @@ public enum MetricsRenderer {
     /// The `Content-Type` of the rendered text.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    /// The exposition text for `c`, gathered over `loops` loops, with `onlineUsers` from presence.
-    public static func render(_ c: LoopCounters, loops: Int, onlineUsers: Int) -> String {
+    /// The exposition text for `c`, gathered over `loops` loops, with `onlineUsers` from presence
+    /// and each worker's stats file (`workerStats[k]`, nil when it has none).
+    public static func render(_ c: LoopCounters, loops: Int, onlineUsers: Int, workerStats: [[String: Int]?] = []) -> String {
         var out = ""
         out.reserveCapacity(4096)
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Int)]) {
@@ -169,6 +171,12 @@ public enum MetricsRenderer {
                c.workerRequestTimeouts.enumerated().map { ("worker=\"\($0.offset)\"", $0.element) })
         metric("tagarela_worker_links_unresponsive", "gauge", "Loops whose link to the worker misses its heartbeat.",
                c.workerLinkUnresponsive.enumerated().map { ("worker=\"\($0.offset)\"", $0.element) })
+        metric("tagarela_journal_corrupt_records", "gauge",
+               "Journal records with a bad checksum cut at the worker's startup, their bytes kept in side files "
+               + "(journal-G.log.corrupt-*) in its shard folder until an operator removes them.",
+               workerStats.enumerated().compactMap { k, stats in
+                   stats?[WorkerStatsFile.journalCorruptRecords].map { ("worker=\"\(k)\"", $0) }
+               })
         return out
     }
 }
@@ -195,6 +203,8 @@ extension RequestType {
         case .usersExist: return 15
         case .userChats: return 16
         case .leaveGroup: return 17
+        case .logoutAll: return 18
+        case .changePassword: return 19
         }
     }
 }

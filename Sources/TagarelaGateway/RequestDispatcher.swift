@@ -79,7 +79,7 @@ extension GatewayLoop {
             forward(conn, label, shard: k, json: Array(payload), arg: "")
             // Identity requests are slow (a password hash) and change what later requests of this
             // connection may do, so those wait: `register` then `login` on one line must work.
-            if type == .register || type == .login || type == .auth || type == .logout, links[k].isUp, !conn.isClosed {
+            if type.changesIdentity, links[k].isUp, !conn.isClosed {
                 holdUntilIdentitySettles(conn)
             }
         case .createChat(let target, let targetShard, let chatID, let chatShard):
@@ -153,13 +153,7 @@ extension GatewayLoop {
     /// came). Only that reply may release the requests behind it: an earlier request's reply
     /// arriving first must not.
     private func settleIdentity(_ conn: ClientConnection, _ label: RequestLabel) {
-        switch label.type {
-        case RequestType.register.rawValue, RequestType.login.rawValue, RequestType.auth.rawValue,
-             RequestType.logout.rawValue:
-            conn.awaitingIdentity = false
-        default:
-            break
-        }
+        if RequestType(rawValue: label.type)?.changesIdentity == true { conn.awaitingIdentity = false }
     }
 
     // MARK: - Forwarding
@@ -265,9 +259,11 @@ extension GatewayLoop {
         case .client(let conn, let label):
             if !reply.endSessionID.isEmpty {
                 let user = conn.userID
-                unbind(conn)
+                // change_password keeps its own connection: it is rebound to the new session below.
+                if reply.authUserID.isEmpty { unbind(conn) }
                 if !user.isEmpty {
-                    endSessionEverywhere(userID: user, sessionID: reply.endSessionID, except: conn.id)
+                    endSessionEverywhere(userID: user, sessionID: reply.endSessionID, except: conn.id,
+                                         reason: Events.sessionEndReason(forRequestType: label.type))
                 }
             }
             if !reply.authUserID.isEmpty && !conn.isClosed {

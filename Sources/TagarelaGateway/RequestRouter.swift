@@ -63,7 +63,7 @@ public enum RequestRouter {
             guard let name = json["username"]?.string, !name.isEmpty else {
                 return .reject(message: "missing or invalid field: username")
             }
-            return .shard(shard(name.lowercased()))
+            return .shard(shard(FieldRules.userIDKey(name)))
         case .auth:
             guard let token = json["token"]?.string, !token.isEmpty else {
                 return .reject(message: "missing or invalid field: token")
@@ -72,7 +72,7 @@ public enum RequestRouter {
             // of no valid form still goes to a shard, which answers `bad_credentials` like for
             // any other token it does not know: a forged token must not look like a bad request.
             return .shard(shard(FieldRules.tokenUsername(token) ?? ""))
-        case .logout:
+        case .logout, .logoutAll, .changePassword:
             return .shard(shard(userID))
         case .message, .getMessages, .markRead, .typing:
             guard let chatID = idField(json, "chat_id", max: chatIDCharactersMax) else {
@@ -91,13 +91,13 @@ public enum RequestRouter {
             guard let user = idField(json, "user_id") else {
                 return .reject(message: "missing or invalid field: user_id")
             }
-            let target = user.lowercased()
+            let target = FieldRules.userIDKey(user)
             return .addGroupMember(userID: target, userShard: shard(target), chatShard: shard(chatID))
         case .createChat:
             guard let user = idField(json, "user_id") else {
                 return .reject(message: "missing or invalid field: user_id")
             }
-            let target = user.lowercased()
+            let target = FieldRules.userIDKey(user)
             let chatID = DirectChatID.make(userID, target)
             return .createChat(target: target, targetShard: shard(target), chatID: chatID, chatShard: shard(chatID))
         case .createGroup:
@@ -109,8 +109,10 @@ public enum RequestRouter {
                 guard let id = item.string, !id.isEmpty, id.unicodeScalars.count <= idCharactersMax else {
                     return .reject(message: "member_ids must hold user id strings")
                 }
-                let lower = id.lowercased()
-                if lower != userID && !others.contains(lower) { others.append(lower) }
+                // Folded and compared by bytes (PROTOCOL.md 3.1): ids that differ in any byte
+                // but ASCII case are different users.
+                let key = FieldRules.userIDKey(id)
+                if !ByteKey.equal(key, userID) && !others.contains(where: { ByteKey.equal($0, key) }) { others.append(key) }
             }
             var checks: [ShardUsers] = []
             for id in others {
@@ -156,7 +158,7 @@ public enum RequestRouter {
                 guard let id = item.string, id.unicodeScalars.count <= idCharactersMax else {
                     return .reject(message: "user_ids must hold user id strings")
                 }
-                ids.append(id.lowercased())
+                ids.append(FieldRules.userIDKey(id))
             }
             return .presence(userIDs: ids)
         case .usersExist, .userChats:

@@ -32,7 +32,7 @@ form{display:flex;gap:6px;padding:8px}input,button{font:inherit;padding:6px 8px}
 .tools{padding:8px;display:flex;flex-direction:column;gap:6px;border-top:1px solid #ddd}
 #err{color:#b91c1c;font-size:13px;min-height:16px}
 </style></head><body>
-<header><b>Tagarela</b><span id="me"></span><span id="conn">offline</span><button id="out" hidden>Log out</button></header>
+<header><b>Tagarela</b><span id="me"></span><span id="conn">offline</span><button id="out" hidden>Log out</button><button id="outall" hidden>Log out everywhere</button></header>
 <main id="auth"><div id="login">
 <input id="u" placeholder="username" autocomplete="username"><input id="p" type="password" placeholder="password (8+)">
 <input id="dn" placeholder="display name (register only)">
@@ -65,7 +65,7 @@ async function login(register){err();const username=$("u").value.trim(),password
  const r=await req("login",{username,password});if(r.status!=="ok")return err(r.message||r.code);
  localStorage.setItem("tagarela_token",r.token);enter(r.user);}
 async function enter(user){me=user;$("me").textContent=user.display_name+" (@"+user.username+")";
- $("auth").hidden=true;$("app").hidden=false;$("out").hidden=false;await loadChats();}
+ $("auth").hidden=true;$("app").hidden=false;$("out").hidden=false;$("outall").hidden=false;await loadChats();}
 async function loadChats(){const all=new Map();let cursor=null;
  do{const r=await req("get_user_chats",cursor?{limit:50,cursor}:{limit:50});if(r.status!=="ok")return;
   r.chats.forEach(c=>all.set(c.id,c));cursor=r.has_more?r.next_cursor:null;}while(cursor);
@@ -102,9 +102,10 @@ function onEvent(e){const p=e.payload||{};
    if(!rr.textContent.includes(p.user_id))rr.textContent=(rr.textContent?rr.textContent+", ":"✓✓ read by ")+p.user_id;}});}
  else if(e.type==="session:ended"){logoutLocal();}}
 function logoutLocal(){localStorage.removeItem("tagarela_token");me=null;cur=null;chats.clear();$("msgs").textContent="";
- $("app").hidden=true;$("auth").hidden=false;$("out").hidden=true;$("me").textContent="";}
+ $("app").hidden=true;$("auth").hidden=false;$("out").hidden=true;$("outall").hidden=true;$("me").textContent="";}
 $("bl").onclick=()=>login(false);$("br").onclick=()=>login(true);
 $("out").onclick=async()=>{await req("logout");logoutLocal();};
+$("outall").onclick=async()=>{await req("logout_all");logoutLocal();};
 $("fm").onsubmit=async ev=>{ev.preventDefault();const content=$("tx").value;if(!content||!cur)return;$("tx").value="";
  const r=await req("message",{chat_id:cur,content,client_msg_id:"c"+Date.now()+Math.random().toString(36).slice(2,8)});
  if(r.status==="ok"){addMsg(r.message);const c=chats.get(cur);if(c){c.last_message=r.message;drawChats();}}

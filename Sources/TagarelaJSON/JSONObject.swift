@@ -1,6 +1,8 @@
 // JSONObject: an insertion-ordered JSON object with fast lookup by key.
 
-/// The members of a JSON object in their original order. Small objects (the common case: a
+/// The members of a JSON object in their original order. Member names are compared by their
+/// bytes (RFC 8259 section 8.3), not by Unicode canonical equivalence: `{"café":1,"café":2}`
+/// with one name composed and one decomposed holds two members, and each finds only its own. Small objects (the common case: a
 /// chat request has about five keys) are searched linearly, which beats hashing; objects past
 /// `indexThreshold` members also keep a dictionary from key to position.
 public struct JSONObject: Equatable {
@@ -9,7 +11,7 @@ public struct JSONObject: Equatable {
 
     /// The members, in order. Keys are unique.
     public private(set) var entries: [(key: String, value: JSON)]
-    @usableFromInline var index: [String: Int]?
+    @usableFromInline var index: [ByteKey: Int]?
 
     /// An empty object.
     public init() {
@@ -33,11 +35,11 @@ public struct JSONObject: Equatable {
     /// The position of `key`, if present.
     @inlinable
     public func position(of key: String) -> Int? {
-        if let index = index { return index[key] }
+        if let index = index { return index[ByteKey(key)] }
         var i = 0
         let n = entries.count
         while i < n {
-            if entries[i].key == key { return i }
+            if ByteKey.equal(entries[i].key, key) { return i }
             i += 1
         }
         return nil
@@ -67,7 +69,7 @@ public struct JSONObject: Equatable {
     mutating func appendUnchecked(_ key: String, _ value: JSON) {
         entries.append((key, value))
         if index != nil {
-            index![key] = entries.count - 1
+            index![ByteKey(key)] = entries.count - 1
         } else if entries.count > JSONObject.indexThreshold {
             rebuildIndex()
         }
@@ -78,8 +80,8 @@ public struct JSONObject: Equatable {
             index = nil
             return
         }
-        var d = [String: Int](minimumCapacity: entries.count)
-        for (i, e) in entries.enumerated() { d[e.key] = i }
+        var d = [ByteKey: Int](minimumCapacity: entries.count)
+        for (i, e) in entries.enumerated() { d[ByteKey(e.key)] = i }
         index = d
     }
 
@@ -88,7 +90,7 @@ public struct JSONObject: Equatable {
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.entries.count == rhs.entries.count else { return false }
         for i in 0..<lhs.entries.count {
-            if lhs.entries[i].key != rhs.entries[i].key || lhs.entries[i].value != rhs.entries[i].value {
+            if !ByteKey.equal(lhs.entries[i].key, rhs.entries[i].key) || lhs.entries[i].value != rhs.entries[i].value {
                 return false
             }
         }

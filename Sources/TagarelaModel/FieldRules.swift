@@ -82,6 +82,21 @@ public enum FieldRules {
         return changed ? String(decoding: out, as: UTF8.self) : raw
     }
 
+    /// `raw` with only `A-Z` lower-cased. Usernames are ASCII, so their case-insensitivity is
+    /// ASCII's; Unicode lower-casing would fold other text onto usernames (KELVIN SIGN U+212A
+    /// becomes "k", so "\u{212A}im" would name "kim"). PROTOCOL.md 3.1.
+    public static func asciiLowercased(_ raw: String) -> String {
+        guard raw.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return raw }
+        return String(decoding: raw.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 },
+                      as: UTF8.self)
+    }
+
+    /// The id a client's user id means: the stored form of a valid username, else the text
+    /// with only ASCII case folded (it names no user; it is reported missing or offline as sent).
+    public static func userIDKey(_ raw: String) -> String {
+        normalizedUsername(raw) ?? asciiLowercased(raw)
+    }
+
     /// True when `s` has at most `max` characters. Characters are Unicode scalars: a fixed,
     /// cheap count that every client language can reproduce (grapheme rules change with
     /// Unicode versions). Pure-ASCII-sized strings skip the count.
@@ -99,8 +114,9 @@ public enum FieldRules {
     /// The direct chat id of two users: `d:` and the two sorted usernames joined by `:`
     /// (`:` cannot appear in a username, so the id is unambiguous). Both calls
     /// `directChatID(a, b)` and `directChatID(b, a)` give the same id.
+    /// Sorted by bytes (for usernames, which are ASCII, the same as `<`).
     public static func directChatID(_ a: String, _ b: String) -> String {
-        a < b ? "d:\(a):\(b)" : "d:\(b):\(a)"
+        a.utf8.lexicographicallyPrecedes(b.utf8) ? "d:\(a):\(b)" : "d:\(b):\(a)"
     }
 
     /// The username a token belongs to: the part before the last `.` (usernames may contain

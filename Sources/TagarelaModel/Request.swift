@@ -5,6 +5,8 @@ import TagarelaJSON
 /// Every request `type` the server knows. Raw values are the wire spellings.
 public enum RequestType: String, CaseIterable, Equatable, Sendable {
     case register, login, auth, logout
+    case logoutAll = "logout_all"
+    case changePassword = "change_password"
     case searchUsers = "search_users"
     case createChat = "create_chat"
     case createGroup = "create_group"
@@ -28,6 +30,15 @@ public enum RequestType: String, CaseIterable, Equatable, Sendable {
     /// Every type a client may send, in declaration order (the internal ones left out).
     public static let clientTypes: [RequestType] = allCases.filter { !$0.isInternal }
 
+    /// Requests that change which user or session a connection is bound to: the gateway holds
+    /// the connection's later requests until one of these is answered.
+    public var changesIdentity: Bool {
+        switch self {
+        case .register, .login, .auth, .logout, .logoutAll, .changePassword: return true
+        default: return false
+        }
+    }
+
     /// Everything but register, login and auth needs an authenticated connection (2.1).
     public var needsAuthentication: Bool {
         switch self {
@@ -43,6 +54,8 @@ public enum RequestBody: Equatable {
     case login(username: String, password: String)
     case auth(token: String)
     case logout
+    case logoutAll
+    case changePassword(oldPassword: String, newPassword: String)
     case searchUsers(query: String, limit: Int)
     case createChat(userID: String)
     case createGroup(name: String, memberIDs: [String])
@@ -60,6 +73,13 @@ public enum RequestBody: Equatable {
     case usersExist(userIDs: [String])
     /// This shard's part of a get_user_chats page of `userID`.
     case userChats(userID: String, limit: Int, cursor: ChatCursor?)
+}
+
+/// The `endSessionID` of an engine result or link reply that ends every session of the
+/// connection's user (`logout_all`, `change_password`); a real session id is hex, never this.
+public enum SessionScope {
+    /// Every session of the user.
+    public static let everySession = "*"
 }
 
 /// Where the gateway sends a request (ARCHITECTURE.md "Routing").
@@ -125,7 +145,7 @@ public struct Request: Equatable {
         switch body {
         case .register(let u, _, _), .login(let u, _): return .key(u)
         case .auth(let token): return .key(FieldRules.tokenUsername(token) ?? token)
-        case .logout: return .key(requesterID)
+        case .logout, .logoutAll, .changePassword: return .key(requesterID)
         case .createChat(let other): return .key(FieldRules.directChatID(requesterID, other))
         case .createGroup: return .newGroup
         case .addGroupMember(let g, _), .removeGroupMember(let g, _), .leaveGroup(let g): return .key(g)

@@ -56,8 +56,12 @@ struct RequestParser {
             return .auth(token: try string("token", max: FieldLimits.tokenMax))
         case .logout:
             return .logout
+        case .logoutAll:
+            return .logoutAll
+        case .changePassword:
+            return .changePassword(oldPassword: try password("old_password"), newPassword: try password("new_password"))
         case .searchUsers:
-            let query = try string("query", max: FieldLimits.queryMax, allowEmpty: true).lowercased()
+            let query = FieldRules.asciiLowercased(try string("query", max: FieldLimits.queryMax, allowEmpty: true))
             let limit = try limit(default: FieldLimits.searchLimitDefault, max: FieldLimits.searchLimitMax)
             return .searchUsers(query: query, limit: limit)
         case .createChat:
@@ -156,11 +160,11 @@ struct RequestParser {
         return u
     }
 
-    func password() throws(RequestError) -> String {
-        guard let p = object["password"]?.string else { throw .badField("password", "a string") }
+    func password(_ name: String = "password") throws(RequestError) -> String {
+        guard let p = object[name]?.string else { throw .badField(name, "a string") }
         let n = p.utf8.count
         guard n >= FieldLimits.passwordMinBytes, n <= FieldLimits.passwordMaxBytes else {
-            throw RequestError(.badRequest, "field 'password' must be 8 to 1024 bytes")
+            throw RequestError(.badRequest, "field '\(name)' must be 8 to 1024 bytes")
         }
         return p
     }
@@ -172,14 +176,15 @@ struct RequestParser {
         return u
     }
 
-    /// A list of user ids, de-duplicated in first-seen order. With `keepInvalid`, ids that
-    /// cannot be usernames are kept lower-cased (they are reported missing or offline).
+    /// A list of user ids, de-duplicated by their bytes in first-seen order. With `keepInvalid`,
+    /// ids that cannot be usernames are kept with ASCII case folded (they are reported missing
+    /// or offline as sent; PROTOCOL.md 3.1).
     func userIDs(_ name: String, max: Int, keepInvalid: Bool = false) throws(RequestError) -> [String] {
         guard let items = object[name]?.array else { throw .badField(name, "an array of strings") }
         guard items.count <= max else { throw RequestError(.badRequest, "field '\(name)' must hold at most \(max) ids") }
         var out: [String] = []
         out.reserveCapacity(items.count)
-        var seen = Set<String>()
+        var seen = Set<ByteKey>()
         for item in items {
             guard let raw = item.string else { throw .badField(name, "an array of strings") }
             guard FieldRules.hasAtMost(raw, FieldLimits.idMax) else {
@@ -189,11 +194,11 @@ struct RequestParser {
             if let u = FieldRules.normalizedUsername(raw) {
                 id = u
             } else if keepInvalid {
-                id = raw.lowercased()
+                id = FieldRules.asciiLowercased(raw)
             } else {
                 throw .userNotFound
             }
-            if seen.insert(id).inserted { out.append(id) }
+            if seen.insert(ByteKey(id)).inserted { out.append(id) }
         }
         return out
     }

@@ -154,4 +154,14 @@ public enum Events {
         w.endObject()
         return encode(type: EventType.sessionEnded, payload: w.bytes)
     }
+
+    /// The `session:ended` reason for the request that ended the session (PROTOCOL.md 3.2):
+    /// `logout`, `logout_all`, or `password_changed`.
+    public static func sessionEndReason(forRequestType type: String) -> String {
+        switch type {
+        case RequestType.logoutAll.rawValue: return "logout_all"
+        case RequestType.changePassword.rawValue: return "password_changed"
+        default: return "logout"
+        }
+    }
 }

@@ -47,8 +47,9 @@ final class ChatState {
     var messages: [Message] = []
     /// Read markers of current members.
     var markers: [String: ReadMarker] = [:]
-    /// Idempotency index: `sender \0 client_msg_id` -> seq.
-    var clientMsgIndex: [String: Int64] = [:]
+    /// Idempotency index: `sender \0 client_msg_id` -> seq. Keyed by bytes: two ids that are
+    /// canonically equivalent but spelled differently are two keys (PROTOCOL.md 3.1).
+    var clientMsgIndex: [ByteKey: Int64] = [:]
 
     init(chat: Chat) {
         self.chat = chat
@@ -72,7 +73,7 @@ final class ChatState {
 
     func isMember(_ user: String) -> Bool { memberSet.contains(user) }
 
-    static func clientKey(sender: String, clientMsgID: String) -> String { sender + "\u{0}" + clientMsgID }
+    static func clientKey(sender: String, clientMsgID: String) -> ByteKey { ByteKey(sender + "\u{0}" + clientMsgID) }
 
     func marker(of user: String) -> Int64 { markers[user]?.seq ?? 0 }
 

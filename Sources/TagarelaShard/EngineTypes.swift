@@ -42,6 +42,8 @@ public struct EngineConfig {
     /// own: others can fill at most this much, leaving `chatsPerUserMax` minus this for the
     /// user's own chats (who can also leave a group to make room).
     public var chatsAddedByOthersPerUserMax: Int
+    /// Per-account back-off after failed password checks (login, change_password).
+    public var loginThrottle = LoginThrottlePolicy()
 
     /// Production defaults: 100 000 iterations, 30-day tokens, the real clock and kernel randomness,
     /// a single shard owning every user.
@@ -126,7 +128,8 @@ public struct EngineResult {
     public var authUserID: String?
     /// Set with `authUserID`: the session id (token hash hex).
     public var authSessionID: String?
-    /// Set on logout: every connection of this session becomes unauthenticated.
+    /// Set on logout: every connection of this session becomes unauthenticated;
+    /// `SessionScope.everySession` for every session of the user (logout_all, change_password).
     public var endSessionID: String?
 
     /// Makes a result.
@@ -146,7 +149,8 @@ public enum EngineStep {
     /// Done; send it.
     case done(EngineResult)
     /// Run `job.derive()` on a thread pool, then call `ShardEngine.resume(job, derivedKey:)`
-    /// on the engine's thread.
+    /// on the engine's thread (which may ask for one more hash: change_password checks the old
+    /// password, then hashes the new one).
     case needsPasswordHash(PasswordJob)
 }
 
@@ -156,6 +160,11 @@ public struct PasswordJob {
     enum Purpose {
         case register(username: String, displayName: String)
         case login(username: String)
+        /// change_password, step 1: the old password is checked against the stored hash.
+        case verifyForChange(username: String, newPassword: [UInt8])
+        /// change_password, step 2: the new password's hash; `verifiedHash` is the stored hash
+        /// step 1 matched (the change is refused if it changed meanwhile).
+        case setNewPassword(username: String, verifiedHash: [UInt8])
     }
 
     /// The password's UTF-8 bytes.

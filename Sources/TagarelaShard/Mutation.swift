@@ -9,6 +9,11 @@ enum Mutation: Equatable {
     case userCreated(username: String, displayName: String, createdAt: Int64, salt: [UInt8], hash: [UInt8], iterations: Int)
     case sessionStarted(sessionID: String, username: String, expiresAt: Int64)
     case sessionEnded(sessionID: String)
+    /// logout_all: every session of the user ends.
+    case allSessionsEnded(username: String)
+    /// change_password, in one record so no crash can keep the new password with the old
+    /// sessions: the new hash is stored, every session of the user ends, and `sessionID` starts.
+    case passwordChanged(username: String, salt: [UInt8], hash: [UInt8], iterations: Int, sessionID: String, expiresAt: Int64)
     case chatCreated(id: String, kind: String, name: String?, members: [String], createdAt: Int64, creator: String)
     case memberAdded(chatID: String, userID: String)
     case memberRemoved(chatID: String, userID: String)
@@ -38,6 +43,17 @@ enum Mutation: Equatable {
         case let .sessionEnded(sessionID):
             w.key("op"); w.string("logout")
             w.key("sid"); w.string(sessionID)
+        case let .allSessionsEnded(username):
+            w.key("op"); w.string("logout_all")
+            w.key("u"); w.string(username)
+        case let .passwordChanged(username, salt, hash, iterations, sessionID, expiresAt):
+            w.key("op"); w.string("password")
+            w.key("u"); w.string(username)
+            w.key("salt"); w.string(hex(salt))
+            w.key("hash"); w.string(hex(hash))
+            w.key("it"); w.int(iterations)
+            w.key("sid"); w.string(sessionID)
+            w.key("exp"); w.int(expiresAt)
         case let .chatCreated(id, kind, name, members, createdAt, creator):
             w.key("op"); w.string("chat")
             w.key("c"); w.string(id)
@@ -95,6 +111,11 @@ enum Mutation: Equatable {
             return .sessionStarted(sessionID: try r.string("sid"), username: try r.string("u"), expiresAt: try r.int("exp"))
         case "logout":
             return .sessionEnded(sessionID: try r.string("sid"))
+        case "logout_all":
+            return .allSessionsEnded(username: try r.string("u"))
+        case "password":
+            return .passwordChanged(username: try r.string("u"), salt: try r.hexBytes("salt"), hash: try r.hexBytes("hash"),
+                                    iterations: Int(try r.int("it")), sessionID: try r.string("sid"), expiresAt: try r.int("exp"))
         case "chat":
             return .chatCreated(id: try r.string("c"), kind: try r.string("kind"), name: r.optionalString("name"),
                                 members: try r.strings("m"), createdAt: try r.int("at"), creator: try r.string("by"))

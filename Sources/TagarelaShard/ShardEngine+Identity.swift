@@ -1,4 +1,4 @@
-// ShardEngine+Identity: register, login (with the off-loop password hash), auth, logout and user search.
+// ShardEngine+Identity: register, login (with the off-loop password hash and the per-account throttle), auth, logout and user search.
 
 import TagarelaCrypto
 import TagarelaJSON
@@ -21,6 +21,7 @@ extension ShardEngine {
     }
 
     func login(_ r: Request, username: String, password: String) -> EngineStep {
+        if let wait = loginThrottle.begin(username, now: config.clock()) { return throttled(r, retryAfterMs: wait) }
         // An unknown user still costs one full hash (with a throwaway salt), so response
         // time does not reveal which usernames exist.
         let stored = users[username]
@@ -31,15 +32,22 @@ extension ShardEngine {
         return .needsPasswordHash(job)
     }
 
-    /// Finishes register or login once `job.derive()` has run. Re-checks state, because other
-    /// requests ran while the hash was computed.
-    public func resume(_ job: PasswordJob, derivedKey: [UInt8]) -> EngineResult {
+    /// `rate_limited` for an account whose password checks are throttled (PROTOCOL.md 3.2).
+    func throttled(_ r: Request, retryAfterMs: Int64) -> EngineStep {
+        .done(EngineResult(response: Responses.error(type: r.type.rawValue, requestID: r.requestID, code: .rateLimited,
+                                                     message: "too many failed password checks for this account, retry later",
+                                                     retryAfterMs: retryAfterMs)))
+    }
+
+    /// Finishes register, login or change_password once `job.derive()` has run. Re-checks
+    /// state, because other requests ran while the hash was computed.
+    public func resume(_ job: PasswordJob, derivedKey: [UInt8]) -> EngineStep {
         let type = job.requestType
         let rid = job.requestID
         switch job.purpose {
         case let .register(username, displayName):
             if users[username] != nil {
-                return EngineResult(response: Responses.error(type: type, requestID: rid, code: .conflict, message: "username taken"))
+                return .done(EngineResult(response: Responses.error(type: type, requestID: rid, code: .conflict, message: "username taken")))
             }
             var records: [[UInt8]] = []
             commit(.userCreated(username: username, displayName: displayName, createdAt: config.clock(),
@@ -47,23 +55,94 @@ extension ShardEngine {
             var w = Responses.begin(type: type, requestID: rid)
             w.key("user")
             users[username]!.user.write(to: &w)
-            return EngineResult(response: Responses.finish(&w), records: records)
+            return .done(EngineResult(response: Responses.finish(&w), records: records))
         case let .login(username):
-            guard let stored = users[username], stored.salt == job.salt, stored.iterations == job.iterations,
-                  constantTimeEquals(stored.hash, derivedKey)
-            else {
-                return EngineResult(response: Responses.error(type: type, requestID: rid, RequestError.badCredentials))
+            let matches = passwordMatches(job, derivedKey, username)
+            loginThrottle.finish(username, success: matches, now: config.clock())
+            guard matches, let stored = users[username] else {
+                return .done(EngineResult(response: Responses.error(type: type, requestID: rid, RequestError.badCredentials)))
             }
-            let token = TokenCodec.mint(username: username, random: config.random(TokenCodec.randomBytes))
-            let sessionID = TokenCodec.sessionID(of: token)
+            let (token, sessionID) = mintToken(username)
             var records: [[UInt8]] = []
             commit(.sessionStarted(sessionID: sessionID, username: username, expiresAt: config.clock() + config.tokenTTLms), into: &records)
-            var w = Responses.begin(type: type, requestID: rid)
-            w.key("token"); w.string(token)
-            w.key("user")
-            stored.user.write(to: &w)
-            return EngineResult(response: Responses.finish(&w), records: records, authUserID: username, authSessionID: sessionID)
+            return .done(EngineResult(response: tokenResponse(type, rid, token, stored.user), records: records,
+                                      authUserID: username, authSessionID: sessionID))
+        case let .verifyForChange(username, newPassword):
+            let matches = passwordMatches(job, derivedKey, username)
+            loginThrottle.finish(username, success: matches, now: config.clock())
+            guard matches, let stored = users[username] else {
+                return .done(EngineResult(response: Responses.error(type: type, requestID: rid, code: .badCredentials,
+                                                                    message: "wrong old_password")))
+            }
+            return .needsPasswordHash(PasswordJob(password: newPassword, salt: config.random(ShardEngine.saltBytes),
+                                                  iterations: config.pbkdf2Iterations, keyLength: ShardEngine.keyBytes,
+                                                  purpose: .setNewPassword(username: username, verifiedHash: stored.hash),
+                                                  requestType: type, requestID: rid))
+        case let .setNewPassword(username, verifiedHash):
+            guard let stored = users[username], stored.hash == verifiedHash else {
+                return .done(EngineResult(response: Responses.error(type: type, requestID: rid, code: .conflict,
+                                                                    message: "the password changed meanwhile; retry")))
+            }
+            let (token, sessionID) = mintToken(username)
+            var records: [[UInt8]] = []
+            commit(.passwordChanged(username: username, salt: job.salt, hash: derivedKey, iterations: job.iterations,
+                                    sessionID: sessionID, expiresAt: config.clock() + config.tokenTTLms), into: &records)
+            return .done(EngineResult(response: tokenResponse(type, rid, token, stored.user), records: records,
+                                      authUserID: username, authSessionID: sessionID, endSessionID: SessionScope.everySession))
         }
+    }
+
+    /// A password job the worker drops without resuming it (its hash pool is full, or the link
+    /// it came on closed): releases the throttle slot `handle` took for it.
+    public func abandon(_ job: PasswordJob) {
+        switch job.purpose {
+        case let .login(username), let .verifyForChange(username, _): loginThrottle.cancel(username)
+        case .register, .setNewPassword: break
+        }
+    }
+
+    /// Whether `derivedKey` is the stored hash of `username` under the salt and iterations the
+    /// job used (a hash stored meanwhile with another salt does not match).
+    func passwordMatches(_ job: PasswordJob, _ derivedKey: [UInt8], _ username: String) -> Bool {
+        guard let stored = users[username], stored.salt == job.salt, stored.iterations == job.iterations else { return false }
+        return constantTimeEquals(stored.hash, derivedKey)
+    }
+
+    func mintToken(_ username: String) -> (token: String, sessionID: String) {
+        let token = TokenCodec.mint(username: username, random: config.random(TokenCodec.randomBytes))
+        return (token, TokenCodec.sessionID(of: token))
+    }
+
+    func tokenResponse(_ type: String, _ rid: String?, _ token: String, _ user: User) -> [UInt8] {
+        var w = Responses.begin(type: type, requestID: rid)
+        w.key("token"); w.string(token)
+        w.key("user")
+        user.write(to: &w)
+        return Responses.finish(&w)
+    }
+
+    /// `change_password`: checks `old_password` (throttled like login), hashes the new one, then
+    /// stores it, ends every session of the user and starts a new one for the caller, whose
+    /// connection the gateway rebinds to it; every other connection of the user gets
+    /// `session:ended` (PROTOCOL.md 2.1).
+    func changePassword(_ r: Request, username: String, oldPassword: String, newPassword: String) -> EngineStep {
+        guard let stored = users[username] else { return fail(r, .unauthenticated) }
+        if let wait = loginThrottle.begin(username, now: config.clock()) { return throttled(r, retryAfterMs: wait) }
+        return .needsPasswordHash(PasswordJob(password: Array(oldPassword.utf8), salt: stored.salt, iterations: stored.iterations,
+                                              keyLength: ShardEngine.keyBytes,
+                                              purpose: .verifyForChange(username: username, newPassword: Array(newPassword.utf8)),
+                                              requestType: r.type.rawValue, requestID: r.requestID))
+    }
+
+    /// `logout_all`: ends every session of the user (every token stops working); the gateway
+    /// sends `session:ended` to every other connection of the user and unauthenticates them all.
+    func logoutAll(_ r: Request, username: String) -> EngineResult {
+        var records: [[UInt8]] = []
+        if sessionsByUser[username]?.isEmpty == false {
+            commit(.allSessionsEnded(username: username), into: &records)
+        }
+        return EngineResult(response: Responses.ok(type: r.type.rawValue, requestID: r.requestID),
+                            records: records, endSessionID: SessionScope.everySession)
     }
 
     /// `auth`: an unknown, ended or expired token is `bad_credentials` (the credential
@@ -105,7 +184,7 @@ extension ShardEngine {
         w.beginArray()
         var k = lo
         var n = 0
-        while k < sortedUsernames.count, n < limit, sortedUsernames[k].hasPrefix(query) {
+        while k < sortedUsernames.count, n < limit, sortedUsernames[k].utf8.starts(with: query.utf8) {
             users[sortedUsernames[k]]!.user.write(to: &w)
             k += 1
             n += 1

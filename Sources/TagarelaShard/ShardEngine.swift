@@ -27,6 +27,11 @@ public final class ShardEngine {
     /// All usernames, sorted, for prefix search by binary search.
     var sortedUsernames: [String] = []
     var sessions: [String: Session] = [:]
+    /// username -> ids of that user's sessions, so logout_all and change_password end them
+    /// without a scan of every session.
+    var sessionsByUser: [String: Set<String>] = [:]
+    /// Failed password checks per account (memory only).
+    var loginThrottle: LoginThrottle
     var chats: [String: ChatState] = [:]
     /// user id -> ids of this shard's chats the user is a member of.
     var userChats: [String: Set<String>] = [:]
@@ -34,6 +39,7 @@ public final class ShardEngine {
     /// An empty shard.
     public init(config: EngineConfig = EngineConfig()) {
         self.config = config
+        self.loginThrottle = LoginThrottle(policy: config.loginThrottle)
     }
 
     /// Handles one request. Validation failures change nothing and produce no record.
@@ -59,6 +65,10 @@ public final class ShardEngine {
             return .done(auth(request, token: token))
         case .logout:
             return .done(logout(request, sessionID: req.sessionID))
+        case .logoutAll:
+            return .done(logoutAll(request, username: req.userID))
+        case let .changePassword(old, new):
+            return changePassword(request, username: req.userID, oldPassword: old, newPassword: new)
         case let .searchUsers(query, limit):
             return .done(searchUsers(request, query: query, limit: limit))
         case let .usersExist(ids):
@@ -157,9 +167,18 @@ public final class ShardEngine {
                                          salt: salt, hash: hash, iterations: iterations)
             insertSorted(username)
         case let .sessionStarted(sessionID, username, expiresAt):
-            sessions[sessionID] = Session(username: username, expiresAt: expiresAt)
+            addSession(sessionID, Session(username: username, expiresAt: expiresAt))
         case let .sessionEnded(sessionID):
-            sessions[sessionID] = nil
+            removeSession(sessionID)
+        case let .allSessionsEnded(username):
+            for id in sessionsByUser[username] ?? [] { removeSession(id) }
+        case let .passwordChanged(username, salt, hash, iterations, sessionID, expiresAt):
+            guard users[username] != nil else { throw .corrupt("password changed for unknown user \(username)") }
+            users[username]!.salt = salt
+            users[username]!.hash = hash
+            users[username]!.iterations = iterations
+            for id in sessionsByUser[username] ?? [] { removeSession(id) }
+            addSession(sessionID, Session(username: username, expiresAt: expiresAt))
         case let .chatCreated(id, kind, name, members, createdAt, creator):
             guard chats[id] == nil else { throw .corrupt("chat \(id) created twice") }
             guard let k = ChatKind(rawValue: kind) else { throw .corrupt("chat \(id) has kind '\(kind)'") }
@@ -185,6 +204,18 @@ public final class ShardEngine {
         }
     }
 
+    func addSession(_ id: String, _ session: Session) {
+        if let old = sessions[id] { sessionsByUser[old.username]?.remove(id) }
+        sessions[id] = session
+        sessionsByUser[session.username, default: []].insert(id)
+    }
+
+    func removeSession(_ id: String) {
+        guard let old = sessions.removeValue(forKey: id) else { return }
+        sessionsByUser[old.username]?.remove(id)
+        if sessionsByUser[old.username]?.isEmpty == true { sessionsByUser[old.username] = nil }
+    }
+
     func insertSorted(_ username: String) {
         var lo = 0
         var hi = sortedUsernames.count
@@ -203,6 +234,8 @@ public final class ShardEngine {
     public var chatCount: Int { chats.count }
     /// Number of live (not logged-out) sessions, expired ones included until purged.
     public var sessionCount: Int { sessions.count }
+    /// Accounts the login throttle currently tracks (bounded by `LoginThrottlePolicy.maxAccounts`).
+    public var throttledAccountCount: Int { loginThrottle.entries.count }
     /// Total messages stored on this shard.
     public var messageCount: Int { chats.values.reduce(0) { $0 + $1.messages.count } }
 }

@@ -22,7 +22,7 @@ extension ShardEngine {
                 t.users[name] = old.users[name]!
                 t.insertSorted(name)
             }
-            for (id, s) in old.sessions { target(s.username).sessions[id] = s }
+            for (id, s) in old.sessions { target(s.username).addSession(id, s) }
             for (id, chat) in old.chats {
                 let t = target(id)
                 precondition(t.chats[id] == nil, "chat \(id) exists in two shards")

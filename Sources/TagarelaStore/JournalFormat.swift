@@ -30,14 +30,28 @@ enum JournalFormat {
         buffer.append(contentsOf: payload)
     }
 
+    /// What the bytes after the last valid record are.
+    enum Tail: Equatable {
+        /// An incomplete record (a short header, a length running past the end, a zero or
+        /// impossible length): the interrupted last write, which was never acknowledged.
+        case torn
+        /// A complete record (its whole length is present) whose checksum does not match:
+        /// bytes that were written whole and then changed, or a write whose pages landed only
+        /// in part. It is cut like a torn tail (replay stops at the first invalid record, as
+        /// PostgreSQL's does), but it may have been acknowledged, so its bytes are kept aside.
+        case badChecksum
+    }
+
     /// The outcome of scanning a journal file.
     struct Scan {
         /// The payloads of the valid records, in order.
         var records: [[UInt8]]
-        /// Where the valid records end; bytes after it are a torn tail to cut off.
+        /// Where the valid records end; bytes after it are a tail to cut off.
         var validEnd: Int
         /// Why the tail (if any) was rejected.
         var tailReason: String?
+        /// What the tail is; nil when there is none.
+        var tail: Tail?
     }
 
     /// Scans a whole journal file.
@@ -58,39 +72,45 @@ enum JournalFormat {
                 case .valid(let end):
                     records.append([UInt8](UnsafeRawBufferPointer(rebasing: raw[(offset + headerCount)..<end])))
                     offset = end
-                case .invalid(let reason):
+                case .invalid(let reason, let complete):
                     for later in (offset + 1)..<raw.count {
                         if case .valid = check(raw, at: later) {
                             return .failure(.corruptJournal(file: file, offset: offset,
                                                             reason: "\(reason), and a valid record follows at offset \(later)"))
                         }
                     }
-                    return .success(Scan(records: records, validEnd: offset, tailReason: reason))
+                    return .success(Scan(records: records, validEnd: offset, tailReason: reason,
+                                         tail: complete ? .badChecksum : .torn))
                 }
             }
-            return .success(Scan(records: records, validEnd: offset, tailReason: nil))
+            return .success(Scan(records: records, validEnd: offset, tailReason: nil, tail: nil))
         }
         return try result.get()
     }
 
     enum Check {
         case valid(end: Int)
-        case invalid(String)
+        /// `complete`: the record's whole length is present and only its checksum is wrong.
+        case invalid(String, complete: Bool)
     }
 
     /// Whether a complete, checksummed record starts at `offset`.
     static func check(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Check {
         let available = raw.count - offset
-        guard available >= headerCount else { return .invalid("incomplete record header (\(available) bytes)") }
+        guard available >= headerCount else {
+            return .invalid("incomplete record header (\(available) bytes)", complete: false)
+        }
         let length = Int(readU32(raw, offset))
-        guard length > 0 && length <= maxRecordBytes else { return .invalid("impossible record length \(length)") }
+        guard length > 0 && length <= maxRecordBytes else {
+            return .invalid("impossible record length \(length)", complete: false)
+        }
         guard length <= available - headerCount else {
-            return .invalid("record of \(length) bytes runs past the end of the file")
+            return .invalid("record of \(length) bytes runs past the end of the file", complete: false)
         }
         let stored = readU32(raw, offset + 4)
         let start = offset + headerCount
         let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)]))
-        guard actual == stored else { return .invalid("checksum mismatch") }
+        guard actual == stored else { return .invalid("checksum mismatch", complete: true) }
         return .valid(end: start + length)
     }
 

@@ -63,6 +63,7 @@ public enum Reshard {
 
         // Step 1: load (recovering torn tails as a worker would) and split in memory.
         var contents: [ShardContents] = []
+        var sideFiles: [String] = []
         for shard in 0..<oldWorkers {
             let directory = shardDirectory(dataDir: dataDir, shard: shard)
             guard StoreFiles.isDirectory(directory) else {
@@ -71,7 +72,15 @@ public enum Reshard {
             }
             let opened = try ShardStore.open(directory: directory, policy: .always, log: log)
             opened.store.close()
+            sideFiles += opened.store.corruptRecordFiles.map { directory + "/" + $0 }
             contents.append(ShardContents(snapshot: opened.snapshot, records: opened.records))
+        }
+        // The swap deletes the old shard folders: a side file holding a corrupt record's bytes
+        // (CorruptRecordFile) would go with them. An operator looks at it and moves it out first.
+        if let first = sideFiles.first {
+            throw .inconsistent(path: first, reason: "holds the bytes of a corrupt journal record (\(sideFiles.count) such "
+                                + "files in the shard folders); inspect them and move them out of the shard folders, "
+                                + "then reshard again")
         }
         let snapshots: [[UInt8]]
         do {

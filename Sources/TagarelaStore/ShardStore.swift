@@ -18,6 +18,9 @@ public final class ShardStore {
     public internal(set) var generation: UInt64
     /// Bytes committed (written) to the current journal; the worker compacts when it grows past its limit.
     public internal(set) var journalBytes: Int
+    /// Side files holding corrupt journal records cut at recovery (`CorruptRecordFile`), by
+    /// name: one per record with a bad checksum found at some startup, until an operator removes it.
+    public internal(set) var corruptRecordFiles: [String] = []
     /// Bytes appended but not yet committed.
     public var pendingBytes: Int { pending.count }
 
@@ -56,8 +59,10 @@ public final class ShardStore {
     /// Recovery: a leftover `snapshot.tmp` (a compaction that never renamed it) is deleted; the
     /// snapshot is loaded; journals older than its generation (already inside it) are deleted; a
     /// journal newer than it is refused (it cannot exist under the compaction protocol); the
-    /// snapshot's journal is replayed, a torn tail is cut off with `ftruncate` and logged, and
-    /// damage before the tail throws `StoreError.corruptJournal` naming the file and offset.
+    /// snapshot's journal is replayed, a torn tail is cut off with `ftruncate` and logged as a
+    /// warning; a complete last record with a bad checksum is cut the same way, but its bytes are
+    /// first kept in a side file (`CorruptRecordFile`) and it is logged as an error; damage
+    /// before the tail throws `StoreError.corruptJournal` naming the file and offset.
     /// - Returns: the store, the snapshot bytes (nil before the first compaction) and the journal
     ///   records to apply on top of it, in order.
     public static func open(directory: String, policy: FsyncPolicy, log: (String) -> Void)
@@ -80,7 +85,9 @@ public final class ShardStore {
             snapshot = decoded.body
         }
         var directoryChanged = false
+        var sideFiles: [String] = []
         for name in try StoreFiles.list(directory) {
+            if CorruptRecordFile.isSideFile(name) { sideFiles.append(name) }
             guard let journalGeneration = parseJournalName(name), journalGeneration != generation else { continue }
             if journalGeneration > generation {
                 throw .inconsistent(path: directory + "/" + name,
@@ -100,8 +107,25 @@ public final class ShardStore {
             journalBytes = scan.validEnd
             fd = try StoreFiles.open(journal, O_WRONLY | O_APPEND)
             if scan.validEnd < bytes.count {
-                log("store \(directory): cut a torn tail of \(bytes.count - scan.validEnd) bytes from \(journalName(generation)) "
-                    + "at offset \(scan.validEnd) (\(scan.tailReason ?? "incomplete")); kept \(records.count) records")
+                let name = journalName(generation)
+                let cut = bytes.count - scan.validEnd
+                if scan.tail == .badChecksum {
+                    let side: String
+                    do {
+                        side = try CorruptRecordFile.save(bytes[scan.validEnd...], directory: directory,
+                                                          journal: name, offset: scan.validEnd)
+                    } catch {
+                        StoreFiles.close(fd)
+                        throw error
+                    }
+                    sideFiles.append(side)
+                    log("store \(directory): error: \(name) has a complete record with a bad checksum at offset "
+                        + "\(scan.validEnd); cut it and the \(cut) bytes from there to the end, kept in \(side); "
+                        + "kept \(records.count) records")
+                } else {
+                    log("store \(directory): warning: cut a torn tail of \(cut) bytes from \(name) "
+                        + "at offset \(scan.validEnd) (\(scan.tailReason ?? "incomplete")); kept \(records.count) records")
+                }
                 do {
                     // The cut is made durable before anything is appended after it.
                     try StoreFiles.truncate(fd, length: scan.validEnd, path: journal)
@@ -123,6 +147,7 @@ public final class ShardStore {
         }
         let store = ShardStore(directory: directory, policy: policy, generation: generation,
                                journalFD: fd, journalBytes: journalBytes)
+        store.corruptRecordFiles = sideFiles
         return (store, snapshot, records)
     }
 

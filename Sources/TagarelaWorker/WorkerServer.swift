@@ -50,6 +50,12 @@ public final class WorkerServer {
         engineConfig.ownsUser = { Slots.worker(for: $0, workers: workers) == shard }
         self.engine = try ShardEngine.load(snapshot: opened.snapshot, records: opened.records, config: engineConfig)
         log("shard \(config.shard): loaded \(opened.records.count) journal records on top of the snapshot")
+        if !store.corruptRecordFiles.isEmpty {
+            log("shard \(config.shard): error: \(store.corruptRecordFiles.count) corrupt journal records are kept in "
+                + "side files in \(config.storeDirectory): \(store.corruptRecordFiles.joined(separator: ", "))")
+        }
+        WorkerServer.publishStats(socketPath: config.socketPath,
+                                  [(WorkerStatsFile.journalCorruptRecords, store.corruptRecordFiles.count)], log: log)
         self.hasher = PasswordHasher(threads: config.hashThreads, loop: loop)
         listenFD = try Socket.listenUnix(path: config.socketPath)
         loop.addListener(fd: listenFD) { [unowned self] fd, _ in self.accept(fd: fd) }
@@ -65,6 +71,17 @@ public final class WorkerServer {
     private func scheduleWatchdog(_ watchdog: SystemdWatchdog) {
         if let error = watchdog.notify() { log("shard \(config.shard): systemd watchdog notification failed: \(error)") }
         loop.schedule(afterMs: watchdog.intervalMs) { [unowned self] in self.scheduleWatchdog(watchdog) }
+    }
+
+    /// Writes the worker's stats file (WorkerStatsFile) atomically; a failure is logged, since
+    /// the file only feeds `/metrics`.
+    static func publishStats(socketPath: String, _ counters: [(String, Int)], log: (String) -> Void) {
+        let path = WorkerStatsFile.path(forSocket: socketPath)
+        do {
+            try Data(WorkerStatsFile.encode(counters).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            log("could not write \(path): \(error)")
+        }
     }
 
     /// Expired sessions are dropped every ten minutes (their tokens already fail `auth`; this
@@ -146,7 +163,13 @@ public final class WorkerServer {
         let engineRequest = EngineRequest(json: request.json, userID: request.userID,
                                           sessionID: request.sessionID, arg: request.arg,
                                           isInternal: request.isInternal, connectionID: request.connectionID)
-        switch engine.handle(engineRequest) {
+        run(engine.handle(engineRequest), request: request, link: link)
+    }
+
+    /// Carries out one step of a request: a result joins this turn's group commit; a password
+    /// job runs on the pool and its resumption is carried out in turn (change_password takes two).
+    private func run(_ step: EngineStep, request: LinkRequest, link: GatewayLink) {
+        switch step {
         case .done(let result):
             finish(result, request: request, link: link)
         case .needsPasswordHash(let job):
@@ -157,6 +180,7 @@ public final class WorkerServer {
                 let response = Responses.error(type: label.type, requestID: label.requestID,
                                                code: .rateLimited, message: "the server is busy hashing passwords",
                                                retryAfterMs: 1000)
+                engine.abandon(job)
                 finish(EngineResult(response: response), request: request, link: link)
                 return
             }
@@ -164,8 +188,8 @@ public final class WorkerServer {
             hasher.derive(password: job.password, salt: job.salt, iterations: job.iterations) { [weak self, weak link] key in
                 guard let self else { return }
                 self.hashJobsInFlight -= 1
-                guard let link else { return }
-                self.finish(self.engine.resume(job, derivedKey: key), request: request, link: link)
+                guard let link else { return self.engine.abandon(job) }
+                self.run(self.engine.resume(job, derivedKey: key), request: request, link: link)
             }
         }
     }

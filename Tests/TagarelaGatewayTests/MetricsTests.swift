@@ -49,6 +49,20 @@ final class MetricsTests: GatewayTestCase {
         XCTAssertTrue(response.contains("# TYPE tagarela_worker_in_flight gauge\n"))
     }
 
+    /// `tagarela_journal_corrupt_records` comes from each worker's stats file in the run folder;
+    /// a worker without one has no sample.
+    func testJournalCorruptRecordsComeFromTheWorkersStatsFiles() throws {
+        let h = try start(workers: 3, loops: 2)
+        try "journal_corrupt_records 2\n".write(toFile: h.runDir + "/worker-0.stats", atomically: true, encoding: .utf8)
+        try "journal_corrupt_records 0\nfuture_counter 5\n".write(toFile: h.runDir + "/worker-1.stats", atomically: true, encoding: .utf8)
+        let text = metricsText(h)
+        XCTAssertTrue(text.contains("# TYPE tagarela_journal_corrupt_records gauge\n"), text)
+        let s = samples(text)
+        XCTAssertEqual(s["tagarela_journal_corrupt_records{worker=\"0\"}"], 2)
+        XCTAssertEqual(s["tagarela_journal_corrupt_records{worker=\"1\"}"], 0)
+        XCTAssertNil(s["tagarela_journal_corrupt_records{worker=\"2\"}"])
+    }
+
     func testCountersMoveByExactlyWhatTheTrafficDid() throws {
         let h = try start(workers: 1, loops: 2)
         let before = samples(metricsText(h))

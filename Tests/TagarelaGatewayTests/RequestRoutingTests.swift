@@ -51,6 +51,11 @@ final class RequestRoutingTests: XCTestCase {
         XCTAssertEqual(route(#"{"type":"register","username":"carol"}"#), .shard(Slots.worker(for: "carol", workers: 4)))
         XCTAssertEqual(route(#"{"type":"auth","token":"dave.abcdef"}"#), .shard(Slots.worker(for: "dave", workers: 4)))
         XCTAssertEqual(route(#"{"type":"logout"}"#, user: "erin"), .shard(Slots.worker(for: "erin", workers: 4)))
+        XCTAssertEqual(route(#"{"type":"logout_all"}"#, user: "erin"), .shard(Slots.worker(for: "erin", workers: 4)))
+        XCTAssertEqual(route(#"{"type":"change_password","old_password":"a","new_password":"b"}"#, user: "erin"),
+                       .shard(Slots.worker(for: "erin", workers: 4)))
+        XCTAssertTrue(RequestType.logoutAll.changesIdentity && RequestType.changePassword.changesIdentity)
+        XCTAssertTrue(RequestType.logoutAll.needsAuthentication && RequestType.changePassword.needsAuthentication)
         // Usernames may hold dots: the user is what stands before the last dot.
         XCTAssertEqual(route(#"{"type":"auth","token":"d.ve.abcdef"}"#), .shard(Slots.worker(for: "d.ve", workers: 4)))
         // A token of no valid form still reaches a shard, which answers bad_credentials.
@@ -126,6 +131,19 @@ final class RequestRoutingTests: XCTestCase {
         XCTAssertEqual(route(#"{"type":"get_presence","user_ids":["A","b"]}"#), .presence(userIDs: ["a", "b"]))
         let many = (0...100).map { "\"u\($0)\"" }.joined(separator: ",")
         guard case .reject = route("{\"type\":\"get_presence\",\"user_ids\":[\(many)]}") else { return XCTFail("101 ids") }
+    }
+
+    /// User ids fold only ASCII case (PROTOCOL.md 3.1): under Unicode rules KELVIN SIGN
+    /// lower-cases to "k", and "\u{212A}im" would be answered as, or routed to, "kim".
+    func testUserIDsFoldOnlyASCIICase() {
+        XCTAssertEqual(route(#"{"type":"get_presence","user_ids":["\#u{212A}IM","KIM"]}"#), .presence(userIDs: ["\u{212A}im", "kim"]))
+        guard case .createChat(let target, _, let chatID, _) = route(#"{"type":"create_chat","user_id":"\#u{212A}im"}"#) else {
+            return XCTFail("create_chat route")
+        }
+        XCTAssertEqual(target, "\u{212A}im")
+        XCTAssertEqual(Array(chatID.utf8), Array("d:alice:\u{212A}im".utf8))
+        XCTAssertEqual(route(#"{"type":"login","username":"\#u{212A}IM","password":"x"}"#),
+                       .shard(Slots.worker(for: "\u{212A}im", workers: 4)))
     }
 
     func testOnlyIdentityRequestsAreAllowedBeforeAuth() {

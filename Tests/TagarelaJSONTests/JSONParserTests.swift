@@ -140,3 +140,32 @@ final class JSONParserTests: XCTestCase {
         }
     }
 }
+
+/// Member names are compared code unit by code unit (RFC 8259 section 8.3), not by Unicode
+/// canonical equivalence: "café" composed and decomposed are two names.
+final class JSONMemberNameTests: XCTestCase {
+    func testCanonicallyEquivalentNamesAreDistinct() throws {
+        let composed = "caf\u{E9}"
+        let decomposed = "cafe\u{301}"
+        let j = try JSON.parse(Array("{\"\(composed)\":1,\"\(decomposed)\":2}".utf8))
+        guard case .object(let o) = j else { return XCTFail("\(j)") }
+        XCTAssertEqual(o.count, 2)
+        XCTAssertEqual(o[composed], .int(1))
+        XCTAssertEqual(o[decomposed], .int(2))
+        XCTAssertThrowsError(try JSON.parse(Array("{\"\(composed)\":1,\"\(composed)\":2}".utf8)), "a true duplicate")
+        // The same past the hash-index threshold.
+        var members = (0..<20).map { "\"k\($0)\":\($0)" }
+        members += ["\"\(composed)\":100", "\"\(decomposed)\":200"]
+        guard case .object(let big) = try JSON.parse(Array("{\(members.joined(separator: ","))}".utf8)) else { return XCTFail() }
+        XCTAssertEqual(big[composed], .int(100))
+        XCTAssertEqual(big[decomposed], .int(200))
+    }
+
+    func testByteKey() {
+        XCTAssertNotEqual(ByteKey("caf\u{E9}"), ByteKey("cafe\u{301}"))
+        XCTAssertEqual(ByteKey("caf\u{E9}"), ByteKey(String(decoding: Array("caf\u{E9}".utf8), as: UTF8.self)))
+        XCTAssertEqual(Set([ByteKey("caf\u{E9}"), ByteKey("cafe\u{301}"), ByteKey("caf\u{E9}")]).count, 2)
+        XCTAssertTrue(ByteKey.equal("abc", "abc"))
+        XCTAssertFalse(ByteKey.equal("\u{212A}", "K"))
+    }
+}

@@ -35,13 +35,20 @@ final class EngineHarness {
     func send(_ json: String, as user: String = "", session: String? = nil, arg: String = "", isInternal: Bool = false) -> EngineResult {
         let req = EngineRequest(json: Array(json.utf8), userID: user, sessionID: session ?? sessions[user] ?? "",
                                 arg: arg, isInternal: isInternal, connectionID: 1)
-        let result: EngineResult
-        switch engine.handle(req) {
-        case .done(let r): result = r
-        case .needsPasswordHash(let job): result = engine.resume(job, derivedKey: job.derive())
-        }
+        let result = finish(engine.handle(req))
         journal += result.records
         return result
+    }
+
+    /// Runs every password job of `step` inline, as the worker's pool would.
+    func finish(_ step: EngineStep) -> EngineResult {
+        var step = step
+        while true {
+            switch step {
+            case .done(let r): return r
+            case .needsPasswordHash(let job): step = engine.resume(job, derivedKey: job.derive())
+            }
+        }
     }
 
     /// The response as JSON.

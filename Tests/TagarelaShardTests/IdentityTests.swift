@@ -41,14 +41,14 @@ final class IdentityTests: XCTestCase {
         XCTAssertEqual(job.password, Array("12345678".utf8))
         // Someone else registers the name while the hash runs: the resume sees the conflict.
         h.register("carol")
-        XCTAssertCode(try! JSON.parse(h.engine.resume(job, derivedKey: job.derive()).response), "conflict")
+        XCTAssertCode(try! JSON.parse(h.finish(h.engine.resume(job, derivedKey: job.derive())).response), "conflict")
 
         let login = h.engine.handle(EngineRequest(json: Array(#"{"type":"login","username":"carol","password":"password-carol"}"#.utf8)))
         guard case .needsPasswordHash(let lj) = login else { return XCTFail("expected a password job") }
-        let wrongKey = h.engine.resume(lj, derivedKey: [UInt8](repeating: 0, count: 32))
+        let wrongKey = h.finish(h.engine.resume(lj, derivedKey: [UInt8](repeating: 0, count: 32)))
         XCTAssertCode(try! JSON.parse(wrongKey.response), "bad_credentials")
         XCTAssertNil(wrongKey.authUserID)
-        let ok = h.engine.resume(lj, derivedKey: lj.derive())
+        let ok = h.finish(h.engine.resume(lj, derivedKey: lj.derive()))
         XCTAssertEqual(ok.authUserID, "carol")
         XCTAssertEqual(ok.records.count, 1)
     }

@@ -85,6 +85,28 @@ final class ReshardTests: XCTestCase {
         try assertLayout(dataDir, workers: 2, "unchanged after refusals")
     }
 
+    /// Resharding deletes the old shard folders, so it refuses while one holds a side file with a
+    /// corrupt journal record's bytes (found now or at an earlier startup), naming it; once the
+    /// operator moved the file out, it goes on.
+    func testRefusesWhileCorruptRecordsAreKeptInAShardFolder() throws {
+        let dataDir = temp.path + "/data"
+        try makeData(dataDir, workers: 2)
+        let shard1 = Reshard.shardDirectory(dataDir: dataDir, shard: 1)
+        var bytes = fileBytes(shard1 + "/journal-0.log")
+        bytes[bytes.count - 1] ^= 0x01
+        writeBytes(bytes, shard1 + "/journal-0.log")
+        var sideFile = ""
+        XCTAssertThrowsError(try Reshard.run(dataDir: dataDir, from: 2, to: 3, split: split(to: 3))) {
+            guard case .inconsistent(let path, _) = $0 as? StoreError else { return XCTFail("\($0)") }
+            sideFile = path
+        }
+        XCTAssertTrue(sideFile.hasPrefix(shard1 + "/journal-0.log.corrupt-"), sideFile)
+        XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: 2), "nothing changed")
+        try StoreFiles.rename(sideFile, temp.path + "/inspected")
+        try Reshard.run(dataDir: dataDir, from: 2, to: 3, split: split(to: 3))
+        XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: 3))
+    }
+
     /// A crash after every step: before COMPLETE the old layout is intact, after it `recover`
     /// finishes the swap. Covers growing (2 -> 3) and shrinking (3 -> 2).
     func testCrashAfterEveryStep() throws {

@@ -71,6 +71,8 @@ final class ShardStoreTests: XCTestCase {
             XCTAssertEqual(opened.records, (0..<4).map(record), "cut at \(cut)")
             XCTAssertEqual(fileBytes(journal0).count, lastStart, "file truncated, cut at \(cut)")
             XCTAssertEqual(logs.count, cut == lastStart ? 0 : 1, "cut at \(cut)")
+            XCTAssertTrue(logs.allSatisfy { $0.contains("warning: cut a torn tail") }, "\(logs)")
+            XCTAssertEqual(opened.store.corruptRecordFiles, [], "a torn tail is not kept aside, cut at \(cut)")
             opened.store.append(record(99))
             try opened.store.commit()
             opened.store.close()
@@ -90,8 +92,10 @@ final class ShardStoreTests: XCTestCase {
         XCTAssertEqual(fileBytes(journal0), good)
     }
 
-    /// A bad checksum in the last record with nothing valid after it is a torn tail.
-    func testBadChecksumInLastRecordIsCut() throws {
+    /// A complete last record with a bad checksum, nothing valid after it, is cut like a torn tail
+    /// (the next record reuses its place), but its bytes are kept first in a 0600 side file named
+    /// after the journal and the offset, it is logged as an error and counted.
+    func testBadChecksumInLastRecordIsCutAndKeptAside() throws {
         let store = try ShardStore.open(directory: dir, policy: .always, log: { _ in }).store
         for i in 0..<3 { store.append(record(i)) }
         try store.commit()
@@ -102,8 +106,31 @@ final class ShardStoreTests: XCTestCase {
         var bytes = fileBytes(journal0)
         bytes[bytes.count - 1] ^= 0x01
         writeBytes(bytes, journal0)
-        XCTAssertEqual(try loadEntries(dir), strings((0..<3).map(record)))
+        let oldMask = umask(0)
+        defer { umask(oldMask) }
+        var logs: [String] = []
+        let opened = try ShardStore.open(directory: dir, policy: .always, log: { logs.append($0) })
+        XCTAssertEqual(opened.records, (0..<3).map(record))
         XCTAssertEqual(fileBytes(journal0).count, lastStart)
+        XCTAssertEqual(opened.store.corruptRecordFiles.count, 1)
+        let side = opened.store.corruptRecordFiles.first ?? ""
+        XCTAssertTrue(side.hasPrefix("journal-0.log.corrupt-\(lastStart)-"), side)
+        XCTAssertEqual(fileBytes(dir + "/" + side), Array(bytes[lastStart...]), "the side file holds exactly the cut bytes")
+        var info = stat()
+        XCTAssertEqual(stat(dir + "/" + side, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600, "private whatever the umask")
+        XCTAssertEqual(logs.count, 1)
+        XCTAssertTrue(logs[0].contains("error") && logs[0].contains(side) && logs[0].contains("offset \(lastStart)"), "\(logs)")
+        opened.store.append(record(9))
+        try opened.store.commit()
+        opened.store.close()
+        // Reopened: the record that took the cut one's place loads; the side file is still counted.
+        let again = try ShardStore.open(directory: dir, policy: .always, log: { _ in })
+        XCTAssertEqual(again.records, (0..<3).map(record) + [record(9)])
+        XCTAssertEqual(again.store.corruptRecordFiles, [side])
+        again.store.close()
+        XCTAssertEqual(CorruptRecordFile.name(journal: "journal-7.log", offset: 42, time: 1_795_728_122),
+                       "journal-7.log.corrupt-42-20261126T212202Z")
     }
 
     /// Damage followed by valid records stops startup with the file and the damaged record's offset.

@@ -193,6 +193,35 @@ final class WorkerProcessTests: XCTestCase {
         XCTAssertEqual(try c.framesUntilPong(4), [])
     }
 
+    /// A complete last journal record with a bad checksum: the restarted worker cuts it (the
+    /// next record takes its place), keeps its bytes in a side file and publishes the count in
+    /// its stats file, which the gateway's /metrics reads.
+    func testCorruptLastRecordIsCountedInTheStatsFile() throws {
+        let statsPath = dir.path + "/worker-0.stats"
+        try startWorker()
+        var client = try LinkTestClient(path: socketPath)
+        XCTAssertEqual(try client.request(#"{"type":"register","username":"alice","password":"password1"}"#).0["status"], "ok")
+        XCTAssertEqual(try client.request(#"{"type":"register","username":"bob","password":"password2"}"#).0["status"], "ok")
+        XCTAssertEqual(try String(contentsOfFile: statsPath, encoding: .utf8), "journal_corrupt_records 0\n")
+        kill(process!.processIdentifier, SIGKILL)
+        process!.waitUntilExit()
+        client.close()
+
+        let journal = dir.path + "/shard-0/journal-0.log"
+        var bytes = try XCTUnwrap(FileManager.default.contents(atPath: journal))
+        bytes[bytes.count - 1] ^= 0x01  // inside bob's record
+        try bytes.write(to: URL(fileURLWithPath: journal))
+        try startWorker()
+        client = try LinkTestClient(path: socketPath)
+        defer { client.close() }
+        XCTAssertEqual(try String(contentsOfFile: statsPath, encoding: .utf8), "journal_corrupt_records 1\n")
+        let sideFiles = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/shard-0").filter { $0.contains(".corrupt-") }
+        XCTAssertEqual(sideFiles.count, 1, "\(sideFiles)")
+        XCTAssertEqual(try client.request(#"{"type":"register","username":"alice","password":"password1"}"#).0["code"], "conflict")
+        XCTAssertEqual(try client.request(#"{"type":"register","username":"bob","password":"password2"}"#).0["status"], "ok",
+                       "bob's record was the cut one")
+    }
+
     func testPingIsAnsweredAndBrokenFrameDropsOnlyThatLink() throws {
         try startWorker()
         let good = try LinkTestClient(path: socketPath)
