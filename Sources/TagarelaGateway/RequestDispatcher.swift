@@ -7,6 +7,8 @@ extension GatewayLoop {
     /// Handles one client message (a WebSocket message or an NDJSON line). `payload` is valid
     /// only during the call; it is copied once, into the link request, when it is forwarded.
     func handleRequest(_ conn: ClientConnection, _ payload: UnsafeRawBufferPointer) {
+        // Closing for abuse: what follows the request that crossed the line is not handled.
+        guard !conn.closingForAbuse else { return }
         let envelope = RequestEnvelope.parse(payload)
         let retryAfterMs: Int
         let closeAfter: Bool
@@ -26,10 +28,13 @@ extension GatewayLoop {
             let label = envelope.label
             conn.send(Responses.rateLimited(type: label.type, requestID: label.requestID,
                                             retryAfterMs: Int64(retryAfterMs)))
-            // PROTOCOL.md 2.5: more than 100 `rate_limited` in 10 s closes (WebSocket 1008).
-            if closeAfter { conn.closeForPolicy(reason: "rate limit exceeded") }
+            // PROTOCOL.md 2.5: more than 100 `rate_limited` in 10 s closes (WebSocket 1008),
+            // once the requests let through before are answered.
+            if closeAfter { conn.closeForAbuse() }
             return
         }
+        // Let through: it gets exactly one `answer`, which a close for abuse waits for.
+        conn.unanswered += 1
         if conn.isHolding {
             // An earlier login/auth/logout of this connection is still in flight (what follows
             // must see its outcome), or a worker link it feeds is full (the rest of this read
@@ -45,7 +50,7 @@ extension GatewayLoop {
         switch envelope {
         case .invalid(let type, let requestID, let message):
             counters.requestsInvalid += 1
-            conn.send(Responses.error(type: type, requestID: requestID, code: .badRequest, message: message))
+            conn.answer(Responses.error(type: type, requestID: requestID, code: .badRequest, message: message))
         case .valid(let type, let requestID, let json):
             dispatch(conn, type: type, label: RequestLabel(type: type.rawValue, requestID: requestID),
                      json: json, payload: payload)
@@ -57,8 +62,8 @@ extension GatewayLoop {
         counters.requestsByType[type.index] += 1
         if type.needsAuthentication && conn.userID.isEmpty {
             counters.unauthenticated += 1
-            conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .unauthenticated,
-                                      message: "log in or authenticate first"))
+            conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .unauthenticated,
+                                        message: "log in or authenticate first"))
             return
         }
         if type != .getPresence && config.workers == 0 {
@@ -69,12 +74,12 @@ extension GatewayLoop {
         switch route {
         case .reject(let message):
             counters.requestsInvalid += 1
-            conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .badRequest,
-                                      message: message))
+            conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .badRequest,
+                                        message: message))
         case .presence(let ids):
             let online = gateway.presence.states(ids)
-            conn.send(Responses.presence(requestID: label.requestID,
-                                         statuses: ids.indices.map { (ids[$0], online[$0]) }))
+            conn.answer(Responses.presence(requestID: label.requestID,
+                                           statuses: ids.indices.map { (ids[$0], online[$0]) }))
         case .shard(let k):
             forward(conn, label, shard: k, json: Array(payload), arg: "")
             // Identity requests are slow (a password hash) and change what later requests of this
@@ -135,7 +140,7 @@ extension GatewayLoop {
         if conn.isClosed {
             conn.heldRequests = []
         } else if !conn.isHolding {
-            conn.channel.resumeReading()
+            conn.resumeReadingAfterHold()
         }
     }
 
@@ -217,10 +222,10 @@ extension GatewayLoop {
                 remaining -= 1
                 guard remaining == 0 else { return }
                 if let failure = failure {
-                    conn.send(failure)
+                    conn.answer(failure)
                 } else if !missing.isEmpty {
-                    conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .notFound,
-                                              message: "no such user: \(missing.joined(separator: ", "))"))
+                    conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .notFound,
+                                                message: "no such user: \(missing.joined(separator: ", "))"))
                 } else {
                     then()
                 }
@@ -239,7 +244,7 @@ extension GatewayLoop {
                 remaining -= 1
                 guard remaining == 0 else { return }
                 switch merge(replies) {
-                case .ok(let bytes), .error(let bytes): conn.send(bytes)
+                case .ok(let bytes), .error(let bytes): conn.answer(bytes)
                 }
             }
         }
@@ -263,7 +268,7 @@ extension GatewayLoop {
             if !reply.authUserID.isEmpty && !conn.isClosed {
                 bind(conn, userID: reply.authUserID, sessionID: reply.authSessionID)
             }
-            conn.send(reply.json)
+            conn.answer(reply.json)
             settleIdentity(conn, label)
             releaseHeld(conn)
         }
@@ -283,8 +288,8 @@ extension GatewayLoop {
 
     func unavailable(_ conn: ClientConnection, _ label: RequestLabel) {
         counters.unavailable += 1
-        conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .unavailable,
-                                  message: "the shard is unavailable, retry"))
+        conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .unavailable,
+                                    message: "the shard is unavailable, retry"))
     }
 }
 
