@@ -42,6 +42,8 @@ extension ClientConnection {
     /// The answers are out, or the wait for them is over: the close itself.
     func finishClosingForAbuse() {
         answersDeadlineMs = 0
+        // Already closed another way meanwhile (a bound on unfinished input, the peer).
+        guard closeDeadlineMs == 0, !channel.isClosed else { return }
         switch phase {
         case .busy:
             // Inside this connection's own read: the WebSocket machine is running.
@@ -118,6 +120,11 @@ extension ClientConnection {
     func closeForUnfinishedInput(_ why: UnfinishedInputClose) {
         partialSinceMs = 0
         partialBytes = 0
+        if closeDeadlineMs != 0 {
+            // Our close frame is out already: stop waiting for the peer's.
+            channel.close()
+            return
+        }
         let timeoutMs = loop.config.limits.partialInputTimeoutMs
         switch why {
         case .timeout: loop.counters.partialInputTimeouts += 1

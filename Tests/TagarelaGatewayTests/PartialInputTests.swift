@@ -131,6 +131,19 @@ final class PartialInputTests: GatewayTestCase {
         XCTAssertEqual(json(line.readLine())?["code"]?.string, "unauthenticated")
     }
 
+    func testAnUnfinishedHTTPHeadCountsAgainstTheTotalAndGets503() throws {
+        let h = try start(workers: 0, configure: { $0.limits.partialInputBytesMax = 10_000 })
+        let head = try h.client()
+        head.send("GET /ws HTTP/1.1\r\nHost: x\r\nX-Pad: " + String(repeating: "p", count: 7_000))
+        XCTAssertTrue(waitUntil { self.partialTotal(h) >= 7_000 })
+        let line = try h.client()
+        line.send("{\"type\":\"typing\",\"chat_id\":\"" + String(repeating: "c", count: 4_000))
+        let answer = String(decoding: head.readToEOF(), as: UTF8.self)
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 503 "), answer)
+        line.send("\"}\n")
+        XCTAssertEqual(json(line.readLine())?["code"]?.string, "unauthenticated")
+    }
+
     // MARK: - The budget alone
 
     func testBudgetNamesTheBiggestHoldersUntilTheRestFits() {
