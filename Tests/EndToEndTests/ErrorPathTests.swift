@@ -14,6 +14,44 @@ final class ErrorPathTests: EndToEndTestCase {
     func testRateLimitAbuseClosesOverWebSocket() throws { try rateLimitAbuseCloses(.webSocket, "raw") }
     func testRateLimitAbuseClosesOverNDJSON() throws { try rateLimitAbuseCloses(.ndjson, "rat") }
 
+    /// PROTOCOL.md 3.1: `"request_id": null` is absent, for every request type alike (it used to
+    /// pass the types the gateway answers and fail those a worker answers).
+    func testNullRequestIDIsAbsentForEveryRequestType() throws {
+        let named = users("nul", onWorkers: [0, 1])
+        let (user, other) = (named[0], named[1])
+        _ = try registeredClient(other, .ndjson)
+        let c = try connect(.ndjson, "null")
+        let direct = "d:" + [user.name, other.name].sorted().joined(separator: ":")
+        var token = ""
+        let requests: [(String, [(String, E2EJSON)])] = [
+            ("register", [("username", .string(user.name)), ("password", .string(user.password))]),
+            ("login", [("username", .string(user.name)), ("password", .string(user.password))]),
+            ("auth", []),  // the token is filled in below
+            ("search_users", [("query", "nu")]),
+            ("create_chat", [("user_id", .string(other.name))]),
+            ("create_group", [("group_name", "g"), ("member_ids", .strings([other.name]))]),
+            ("add_group_member", [("group_id", "g:000000000000000000000000"), ("user_id", .string(other.name))]),
+            ("remove_group_member", [("group_id", "g:000000000000000000000000"), ("user_id", .string(other.name))]),
+            ("get_user_chats", []),
+            ("message", [("chat_id", .string(direct)), ("content", "hi")]),
+            ("get_messages", [("chat_id", .string(direct))]),
+            ("mark_read", [("chat_id", .string(direct)), ("seq", 1)]),
+            ("typing", [("chat_id", .string(direct))]),
+            ("get_presence", [("user_ids", .strings([user.name]))]),
+            ("logout", []),
+        ]
+        for (type, fields) in requests {
+            let body = type == "auth" ? [("token", E2EJSON.string(token))] : fields
+            try c.sendRaw(E2EJSON.object([("type", .string(type)), ("request_id", .null)] + body).description)
+            var reply = try c.receive()
+            while reply["status"]?.string == nil { reply = try c.receive() }  // an event, not the answer
+            XCTAssertEqual(reply["type"]?.string, type, "\(reply)")
+            XCTAssertNil(reply["request_id"], "no request_id in the answer: \(reply)")
+            XCTAssertNotEqual(reply["code"]?.string, "bad_request", "\(type): \(reply)")
+            if type == "login" { token = reply["token"]?.string ?? "" }
+        }
+    }
+
     /// Asserts `reply` is the `"type": "error"` answer to something that was not a JSON object.
     private func assertNotAnObjectError(_ reply: E2EJSON, _ sent: String, line: UInt = #line) {
         XCTAssertEqual(reply["type"]?.string, "error", "for \(sent): \(reply)", line: line)
