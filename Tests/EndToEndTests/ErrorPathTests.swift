@@ -13,6 +13,8 @@ final class ErrorPathTests: EndToEndTestCase {
     func testRateLimitedWithRetryAfterOverNDJSON() throws { try rateLimited(.ndjson, "rlt") }
     func testRateLimitAbuseClosesOverWebSocket() throws { try rateLimitAbuseCloses(.webSocket, "raw") }
     func testRateLimitAbuseClosesOverNDJSON() throws { try rateLimitAbuseCloses(.ndjson, "rat") }
+    func testRateLimitAbuseAnswersWhatWasLetThroughOverWebSocket() throws { try abuseAnswersLetThrough(.webSocket, "aaw") }
+    func testRateLimitAbuseAnswersWhatWasLetThroughOverNDJSON() throws { try abuseAnswersLetThrough(.ndjson, "aat") }
 
     /// PROTOCOL.md 3.1: `"request_id": null` is absent, for every request type alike (it used to
     /// pass the types the gateway answers and fail those a worker answers).
@@ -141,6 +143,47 @@ final class ErrorPathTests: EndToEndTestCase {
         usleep(useconds_t((retryAfter + 20) * 1000))
         let after = assertOK(try c.request("get_presence", [("user_ids", .strings([user.name]))]), "get_presence")
         XCTAssertEqual(after["presence"]?[user.name]?.string, "online")
+    }
+
+    /// Issue 8: the close for abuse dropped the answers of the messages let through before it,
+    /// though they were stored and delivered. Every one is answered, then the connection closes.
+    private func abuseAnswersLetThrough(_ kind: E2ETransportKind, _ prefix: String) throws {
+        let named = users(prefix, onWorkers: [0, 1])
+        let (user, other) = (named[0], named[1])
+        _ = try registeredClient(other, kind)
+        let c = try registeredClient(user, kind)
+        let chat = try c.ok("create_chat", [("user_id", .string(other.name))])["chat"]?["id"]?.string ?? ""
+        let ids = (0..<260).map { "flood-\($0)" }
+        try c.sendPipelined(ids.map { ("message", [("chat_id", .string(chat)), ("content", "x"), ("client_msg_id", .string($0))], $0) })
+        var limited: [String] = []
+        var answered = Set<String>()
+        var closeCode: UInt16? = nil
+        var closed = false
+        for _ in 0..<(ids.count + 1) where !closed {
+            do {
+                let reply = try c.receive(timeoutMs: 10_000)
+                guard let id = reply["request_id"]?.string else { continue }
+                if reply["code"]?.string == "rate_limited" {
+                    limited.append(id)
+                } else {
+                    XCTAssertEqual(reply["status"]?.string, "ok", "\(reply)")
+                    answered.insert(id)
+                }
+            } catch E2EError.closed(let code) {
+                closed = true
+                closeCode = code
+            }
+        }
+        XCTAssertTrue(closed)
+        XCTAssertGreaterThan(limited.count, 100)
+        // Requests are taken in order: all before the one that drew the closing refusal and
+        // were not refused were let through; none after it was.
+        guard let cut = limited.last.flatMap({ ids.firstIndex(of: $0) }) else { return XCTFail("no rate_limited") }
+        let letThrough = Set(ids[..<cut].filter { !limited.contains($0) })
+        XCTAssertGreaterThanOrEqual(letThrough.count, 100, "the burst")
+        XCTAssertEqual(answered.subtracting(letThrough), [], "nothing after the cut is answered")
+        XCTAssertEqual(letThrough.subtracting(answered).count, 0, "every request let through is answered before the close")
+        if kind == .webSocket { XCTAssertEqual(closeCode, 1008) }
     }
 
     private func rateLimitAbuseCloses(_ kind: E2ETransportKind, _ prefix: String) throws {
