@@ -56,7 +56,20 @@ final class ClientConnection: ChannelHandler {
     /// True while new requests must queue behind `heldRequests` rather than be handled now.
     var isHolding: Bool { awaitingIdentity || pausedForLink || !heldRequests.isEmpty }
     /// A WebSocket close the request handler asked for while the machine was running.
-    private var pendingClose: (code: CloseCode, reason: String)?
+    var pendingClose: (code: CloseCode, reason: String)?
+    /// Requests let through the rate limiter and not answered yet (each gets one `answer`).
+    var unanswered = 0
+    /// Closing for rate-limit abuse: nothing more is read or handled; the answers it is owed go
+    /// out first (see `ClientConnection+Bounds.swift`).
+    var closingForAbuse = false
+    /// While `closingForAbuse`: when the wait for those answers ends (0 once it has).
+    var answersDeadlineMs: Int64 = 0
+    /// When the unfinished line or message began (0 = none): `Limits.partialInputTimeoutMs`.
+    var partialSinceMs: Int64 = 0
+    /// Heap bytes of unfinished input, as last reported to the loop's `PartialInputBudget`.
+    var partialBytes = 0
+    /// A line or message was completed during the current read.
+    var completedInput = false
 
     init(loop: GatewayLoop, host: String, nowMs: Int64) {
         self.loop = loop
@@ -80,6 +93,8 @@ final class ClientConnection: ChannelHandler {
 
     func channelRead(_ channel: Channel, _ bytes: UnsafeMutableRawBufferPointer) {
         loop.counters.bytesIn += bytes.count
+        completedInput = false
+        defer { if !channel.isClosed { noteUnfinishedInput() } }
         switch phase {
         case .sniffing(var sniffer):
             switch sniffer.feed(UnsafeRawBufferPointer(bytes)) {
@@ -182,6 +197,7 @@ final class ClientConnection: ChannelHandler {
             switch action {
             case .message(let kind, let payload):
                 loop.counters.framesIn += 1
+                completedInput = true
                 if echo {
                     let frame = WebSocketFrameEncoder.encode(opcode: kind == .text ? .text : .binary, payload: payload)
                     writeCounted(frame)
@@ -196,8 +212,7 @@ final class ClientConnection: ChannelHandler {
         }
         if let close = pendingClose, !closeNow {
             pendingClose = nil
-            writeCounted(ws.closeFrame(code: close.code, reason: close.reason))
-            closeDeadlineMs = loop.eventLoop.nowMs + loop.config.limits.closeHandshakeTimeoutMs
+            startClosingHandshake(&ws, code: close.code, reason: close.reason)
         }
         if case .busy = phase { phase = .webSocket(ws) }
         if closeNow { channel.closeAfterFlush() }
@@ -221,6 +236,7 @@ final class ClientConnection: ChannelHandler {
         do {
             try framer.feed(UnsafeRawBufferPointer(bytes)) { line in
                 loop.counters.framesIn += 1
+                completedInput = true
                 if !channel.isClosed { loop.handleRequest(self, line) }
             }
         } catch {
@@ -238,14 +254,15 @@ final class ClientConnection: ChannelHandler {
 
     // MARK: - Output
 
-    private func writeCounted(_ bytes: [UInt8]) {
+    func writeCounted(_ bytes: [UInt8]) {
         loop.counters.bytesOut += bytes.count
         channel.write(bytes)
     }
 
     /// Sends one response or gateway-made message: a text frame on WebSocket, a line on NDJSON.
+    /// Nothing goes after a close frame (RFC 6455 section 5.5.1).
     func send(_ json: [UInt8]) {
-        guard !channel.isClosed else { return }
+        guard !channel.isClosed, closeDeadlineMs == 0 else { return }
         let out: OutboundBytes
         switch transport {
         case .webSocket: out = FanOut.textFrame(json)
@@ -258,28 +275,11 @@ final class ClientConnection: ChannelHandler {
         if loop.config.flushRepliesPromptly { channel.flushPromptly() }
     }
 
-    /// Ends the connection for breaking a limit: WebSocket 1008 (with the closing handshake),
-    /// NDJSON by closing after the queued answers are flushed.
-    func closeForPolicy(reason: String) {
-        loop.unbind(self)
-        switch phase {
-        case .busy:
-            if transport == .webSocket { pendingClose = (.policyViolation, reason) } else {
-                channel.closeAfterFlush()
-            }
-        case .webSocket(var ws):
-            phase = .busy
-            writeCounted(ws.closeFrame(code: .policyViolation, reason: reason))
-            phase = .webSocket(ws)
-            closeDeadlineMs = loop.eventLoop.nowMs + loop.config.limits.closeHandshakeTimeoutMs
-        default:
-            channel.closeAfterFlush()
-        }
-    }
-
-    /// The periodic check: handshake deadline, idle ping, pong and close deadlines.
+    /// The periodic check: handshake deadline, idle ping, pong and close deadlines, and the
+    /// deadlines of unfinished input and of a close for abuse.
     func sweep(nowMs: Int64) {
         let limits = loop.config.limits
+        if sweepBounds(nowMs: nowMs) { return }
         switch transport {
         case .pending, .http:
             if nowMs - stampMs >= limits.handshakeTimeoutMs {

@@ -77,10 +77,11 @@ public struct GatewayConfig {
         max(10, min(limits.workerHeartbeatIntervalMs, limits.workerRequestTimeoutMs / 4))
     }
 
-    /// How often each loop sweeps its connections for handshake, ping and close deadlines:
-    /// a quarter of the shortest deadline, between 10 ms and 1 s.
+    /// How often each loop sweeps its connections for handshake, ping, close, unfinished-input
+    /// and abuse-close deadlines: a quarter of the shortest deadline, between 10 ms and 1 s.
     var sweepIntervalMs: Int64 {
-        let shortest = min(limits.handshakeTimeoutMs, limits.idlePingIntervalMs, limits.closeHandshakeTimeoutMs)
+        let shortest = min(limits.handshakeTimeoutMs, limits.idlePingIntervalMs, limits.closeHandshakeTimeoutMs,
+                           limits.partialInputTimeoutMs, limits.closingAnswersWaitMs)
         return max(10, min(1_000, shortest / 4))
     }
 }

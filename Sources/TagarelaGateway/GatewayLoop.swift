@@ -17,7 +17,9 @@ final class GatewayLoop {
     var links: [WorkerLink] = []
     var counters: LoopCounters
     /// Every open client connection of this loop, for the periodic sweep.
-    private var connections: [UInt64: ClientConnection] = [:]
+    private(set) var connections: [UInt64: ClientConnection] = [:]
+    /// This loop's share of `Limits.partialInputBytesMax` and who holds it.
+    var partialInput: PartialInputBudget
     /// user id -> this loop's authenticated connections of that user (the fan-out index).
     private(set) var byUser: [String: [ClientConnection]] = [:]
     private var nextRequestID: UInt64 = 0
@@ -32,6 +34,7 @@ final class GatewayLoop {
         eventLoop.flushDelayMs = config.flushDelayMs
         eventLoop.flushHoldBytesMax = config.flushHoldBytesMax
         self.counters = LoopCounters(workers: config.workers)
+        self.partialInput = PartialInputBudget(bytesMax: max(1, config.limits.partialInputBytesMax / config.loops))
     }
 
     /// Runs on the loop thread before `run()`: listener, links, sweep timer.
@@ -109,6 +112,7 @@ final class GatewayLoop {
     /// Called once per connection from `channelClosed`.
     func connectionClosed(_ conn: ClientConnection) {
         unbind(conn)
+        partialInput.remove(conn.id)
         connections[conn.id] = nil
         gateway.admission.release(host: conn.host)
     }
@@ -257,6 +261,7 @@ final class GatewayLoop {
     func snapshotCounters() -> LoopCounters {
         var c = counters
         for link in links { c.workerInFlight[link.worker] = link.inFlight }
+        c.partialInputBytes = partialInput.totalBytes
         return c
     }
 

@@ -31,6 +31,12 @@ public struct LoopCounters: Sendable {
     public var deliveries = 0
     public var sessionsEnded = 0
     public var backpressurePauses = 0
+    /// Connections closed for an unfinished line or message: past its deadline, or among the
+    /// biggest holders when the loop held more than its share (`Limits.partialInputBytesMax`).
+    public var partialInputTimeouts = 0
+    public var partialInputEvictions = 0
+    /// Bytes of unfinished input held right now (a gauge, filled in when gathered).
+    public var partialInputBytes = 0
     /// User ids sent to workers in `subscribe` / `unsubscribe` link frames (one per link).
     public var linkSubscribes = 0
     public var linkUnsubscribes = 0
@@ -86,6 +92,9 @@ public struct LoopCounters: Sendable {
         deliveries += other.deliveries
         sessionsEnded += other.sessionsEnded
         backpressurePauses += other.backpressurePauses
+        partialInputTimeouts += other.partialInputTimeouts
+        partialInputEvictions += other.partialInputEvictions
+        partialInputBytes += other.partialInputBytes
         linkSubscribes += other.linkSubscribes
         linkUnsubscribes += other.linkUnsubscribes
         if workerLinkUp.count < other.workerLinkUp.count {
@@ -156,6 +165,11 @@ public enum MetricsRenderer {
                [("", c.sessionsEnded)])
         metric("tagarela_backpressure_pauses_total", "counter", "Client reads paused for a busy worker link.",
                [("", c.backpressurePauses)])
+        metric("tagarela_partial_input_closes_total", "counter",
+               "Connections closed for unfinished input: past its deadline, or the biggest holders past the total.",
+               [("reason=\"timeout\"", c.partialInputTimeouts), ("reason=\"total\"", c.partialInputEvictions)])
+        metric("tagarela_partial_input_bytes", "gauge", "Bytes held for unfinished lines, messages and HTTP heads.",
+               [("", c.partialInputBytes)])
         metric("tagarela_link_subscriptions_total", "counter",
                "User ids sent to workers in subscribe/unsubscribe link frames (once per worker link).",
                [("op=\"subscribe\"", c.linkSubscribes), ("op=\"unsubscribe\"", c.linkUnsubscribes)])

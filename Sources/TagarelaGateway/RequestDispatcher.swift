@@ -7,6 +7,8 @@ extension GatewayLoop {
     /// Handles one client message (a WebSocket message or an NDJSON line). `payload` is valid
     /// only during the call; it is copied once, into the link request, when it is forwarded.
     func handleRequest(_ conn: ClientConnection, _ payload: UnsafeRawBufferPointer) {
+        // Closing for abuse: what follows the request that crossed the line is not handled.
+        guard !conn.closingForAbuse else { return }
         let envelope = RequestEnvelope.parse(payload)
         let retryAfterMs: Int
         let closeAfter: Bool
@@ -26,10 +28,13 @@ extension GatewayLoop {
             let label = envelope.label
             conn.send(Responses.rateLimited(type: label.type, requestID: label.requestID,
                                             retryAfterMs: Int64(retryAfterMs)))
-            // PROTOCOL.md 2.5: more than 100 `rate_limited` in 10 s closes (WebSocket 1008).
-            if closeAfter { conn.closeForPolicy(reason: "rate limit exceeded") }
+            // PROTOCOL.md 2.5: more than 100 `rate_limited` in 10 s closes (WebSocket 1008),
+            // once the requests let through before are answered.
+            if closeAfter { conn.closeForAbuse() }
             return
         }
+        // Let through: it gets exactly one `answer`, which a close for abuse waits for.
+        conn.unanswered += 1
         if conn.isHolding {
             // An earlier login/auth/logout of this connection is still in flight (what follows
             // must see its outcome), or a worker link it feeds is full (the rest of this read
@@ -45,7 +50,7 @@ extension GatewayLoop {
         switch envelope {
         case .invalid(let type, let requestID, let message):
             counters.requestsInvalid += 1
-            conn.send(Responses.error(type: type, requestID: requestID, code: .badRequest, message: message))
+            conn.answer(Responses.error(type: type, requestID: requestID, code: .badRequest, message: message))
         case .valid(let type, let requestID, let json):
             dispatch(conn, type: type, label: RequestLabel(type: type.rawValue, requestID: requestID),
                      json: json, payload: payload)
@@ -57,8 +62,8 @@ extension GatewayLoop {
         counters.requestsByType[type.index] += 1
         if type.needsAuthentication && conn.userID.isEmpty {
             counters.unauthenticated += 1
-            conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .unauthenticated,
-                                      message: "log in or authenticate first"))
+            conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .unauthenticated,
+                                        message: "log in or authenticate first"))
             return
         }
         if type != .getPresence && config.workers == 0 {
@@ -69,12 +74,12 @@ extension GatewayLoop {
         switch route {
         case .reject(let message):
             counters.requestsInvalid += 1
-            conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .badRequest,
-                                      message: message))
+            conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .badRequest,
+                                        message: message))
         case .presence(let ids):
             let online = gateway.presence.states(ids)
-            conn.send(Responses.presence(requestID: label.requestID,
-                                         statuses: ids.indices.map { (ids[$0], online[$0]) }))
+            conn.answer(Responses.presence(requestID: label.requestID,
+                                           statuses: ids.indices.map { (ids[$0], online[$0]) }))
         case .shard(let k):
             forward(conn, label, shard: k, json: Array(payload), arg: "")
             // Identity requests are slow (a password hash) and change what later requests of this
@@ -96,9 +101,9 @@ extension GatewayLoop {
             // Groups created per user, on every connection and loop together (Limits).
             if let retryMs = gateway.groupQuota.take(conn.userID, nowMs: eventLoop.nowMs) {
                 let limits = config.limits
-                conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .limitReached,
-                                          message: "at most \(limits.groupsCreatedPerUserMax) new groups per user every \(limits.groupsCreatedWindowMs / 1000) s",
-                                          retryAfterMs: retryMs, limit: RequestError.Limit.groupsCreated.rawValue))
+                conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .limitReached,
+                                            message: "at most \(limits.groupsCreatedPerUserMax) new groups per user every \(limits.groupsCreatedWindowMs / 1000) s",
+                                            retryAfterMs: retryMs, limit: RequestError.Limit.groupsCreated.rawValue))
                 return
             }
             let body = Array(payload)
@@ -145,7 +150,7 @@ extension GatewayLoop {
         if conn.isClosed {
             conn.heldRequests = []
         } else if !conn.isHolding {
-            conn.channel.resumeReading()
+            conn.resumeReadingAfterHold()
         }
     }
 
@@ -221,10 +226,10 @@ extension GatewayLoop {
                 remaining -= 1
                 guard remaining == 0 else { return }
                 if let failure = failure {
-                    conn.send(failure)
+                    conn.answer(failure)
                 } else if !missing.isEmpty {
-                    conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .notFound,
-                                              message: "no such user: \(missing.joined(separator: ", "))"))
+                    conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .notFound,
+                                                message: "no such user: \(missing.joined(separator: ", "))"))
                 } else {
                     then()
                 }
@@ -287,7 +292,7 @@ extension GatewayLoop {
         }
     }
 
-    /// Sends a response, or `too_large` when it could never fit the client's output queue
+    /// Answers a request (counted as owed by `conn.answer`), or `too_large` when it could never fit the client's output queue
     /// (which would close the client, on every retry). Responses are bounded by construction
     /// below `Limits.outgoingQueueBytesMax` (`OutputBounds`), so this is the last line of
     /// defence, not a path the protocol's limits can reach (PROTOCOL.md 3.6).
@@ -296,16 +301,16 @@ extension GatewayLoop {
         let bytesMax = config.limits.outgoingQueueBytesMax - 14
         guard bytes.count <= bytesMax else {
             config.log("loop \(index): a \(label.type) response of \(bytes.count) bytes exceeds \(bytesMax); answered too_large")
-            conn.send(Responses.tooLarge(type: label.type, requestID: label.requestID, bytes: bytes.count, bytesMax: bytesMax))
+            conn.answer(Responses.tooLarge(type: label.type, requestID: label.requestID, bytes: bytes.count, bytesMax: bytesMax))
             return
         }
-        conn.send(bytes)
+        conn.answer(bytes)
     }
 
     func unavailable(_ conn: ClientConnection, _ label: RequestLabel) {
         counters.unavailable += 1
-        conn.send(Responses.error(type: label.type, requestID: label.requestID, code: .unavailable,
-                                  message: "the shard is unavailable, retry"))
+        conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .unavailable,
+                                    message: "the shard is unavailable, retry"))
     }
 }
 

@@ -1,5 +1,7 @@
 // RequestEnvelope: parses one client request and checks the fields every request shares (type, request_id).
 import TagarelaJSON
+import enum TagarelaModel.FieldLimits
+import enum TagarelaModel.FieldRules
 import enum TagarelaModel.RequestType
 
 /// One client request after the checks that do not depend on its type (PROTOCOL.md 2).
@@ -70,8 +72,7 @@ public enum RequestEnvelope {
             case .null:
                 break
             default:
-                let typeName = object["type"]?.string ?? "error"
-                return .invalid(type: typeName, requestID: nil,
+                return .invalid(type: echoedType(object["type"]?.string), requestID: nil,
                                 message: "request_id must be a string of at most \(requestIDCharactersMax) characters")
             }
         }
@@ -83,10 +84,15 @@ public enum RequestEnvelope {
         }
         // The internal types (`users_exist`, `user_chats`) are unknown to clients.
         guard let type = RequestType(rawValue: typeName), !type.isInternal else {
-            // Echo the client's type only when it is a sane token, so the answer stays small.
-            let echoed = typeName.utf8.count <= 64 ? typeName : "error"
-            return .invalid(type: echoed, requestID: requestID, message: "unknown request type")
+            return .invalid(type: echoedType(typeName), requestID: requestID, message: "unknown request type")
         }
         return .valid(type: type, requestID: requestID, json: json)
+    }
+
+    /// The `type` an error answer carries: the client's, when it is a string of at most 64
+    /// characters (the answer stays small), else `error`; the worker's parser echoes the same.
+    static func echoedType(_ typeName: String?) -> String {
+        guard let t = typeName, FieldRules.hasAtMost(t, FieldLimits.idMax) else { return "error" }
+        return t
     }
 }

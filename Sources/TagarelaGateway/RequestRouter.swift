@@ -154,11 +154,16 @@ public enum RequestRouter {
             }
             var ids: [String] = []
             ids.reserveCapacity(list.count)
+            // Ids are usernames, compared case-insensitively: "ana" and "ANA" are one user and
+            // one key of the answer's object (a JSON object must not repeat a key). First-seen
+            // order, as the worker's parser keeps it.
+            var seen = Set<ByteKey>()
             for item in list {
                 guard let id = item.string, id.unicodeScalars.count <= idCharactersMax else {
                     return .reject(message: "user_ids must hold user id strings")
                 }
-                ids.append(FieldRules.userIDKey(id))
+                let key = FieldRules.userIDKey(id)
+                if seen.insert(ByteKey(key)).inserted { ids.append(key) }
             }
             return .presence(userIDs: ids)
         case .usersExist, .userChats:

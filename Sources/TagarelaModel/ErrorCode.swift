@@ -4,9 +4,13 @@
 public enum ErrorCode: String, Equatable, CaseIterable {
     /// Malformed JSON, a missing or wrongly typed field, a field out of bounds, an unknown type.
     case badRequest = "bad_request"
-    /// A raw TCP line over the limit (the connection is then closed), or a response that would
-    /// not fit the bounds of the output path (the request is refused, the connection stays).
+    /// A raw TCP line over the limit, or the connection holding the most unfinished input when
+    /// the gateway holds too much (the connection is then closed); or a response that would not
+    /// fit the bounds of the output path (the request is refused, the connection stays).
     case tooLarge = "too_large"
+    /// A raw TCP line not finished within its deadline after its first byte (the connection is
+    /// then closed).
+    case timeout
     /// The request needs an authenticated connection, or its session ended.
     case unauthenticated
     /// The user may not do this to this chat.

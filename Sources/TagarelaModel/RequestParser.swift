@@ -19,7 +19,8 @@ struct RequestParser {
         // The type first, so even a bad request_id is answered under the right type.
         let rawType = object["type"]?.string
         if let t = rawType, FieldRules.hasAtMost(t, FieldLimits.idMax) { type = t }
-        if let rid = object["request_id"] {
+        // `null` is absent, for `request_id` as for every optional field (PROTOCOL.md 3.4).
+        if let rid = object["request_id"], !rid.isNull {
             guard let s = rid.string else { throw fail(.badField("request_id", "a string")) }
             guard FieldRules.hasAtMost(s, FieldLimits.idMax) else {
                 throw fail(RequestError(.badRequest, "field 'request_id' must be at most \(FieldLimits.idMax) characters"))
@@ -91,7 +92,7 @@ struct RequestParser {
             }
             let limit = try limit(default: FieldLimits.messagesLimitDefault, max: FieldLimits.messagesLimitMax)
             var markRead = true
-            if let v = object["mark_read"] {
+            if let v = object["mark_read"], !v.isNull {
                 guard let b = v.bool else { throw .badField("mark_read", "a boolean") }
                 markRead = b
             }
@@ -189,6 +190,10 @@ struct RequestParser {
             guard let raw = item.string else { throw .badField(name, "an array of strings") }
             guard FieldRules.hasAtMost(raw, FieldLimits.idMax) else {
                 throw RequestError(.badRequest, "ids in '\(name)' must be at most \(FieldLimits.idMax) characters")
+            }
+            // An empty id is out of bounds (as for a single id field), not a user that is missing.
+            guard keepInvalid || !raw.isEmpty else {
+                throw RequestError(.badRequest, "ids in '\(name)' must not be empty")
             }
             let id: String
             if let u = FieldRules.normalizedUsername(raw) {

@@ -78,6 +78,28 @@ public struct Limits: Sendable, Equatable {
     /// written on the loop.
     public var workerHeartbeatTimeoutMs: Int64 = 5_000
 
+    /// A line or WebSocket message whose first byte has arrived must be complete within this
+    /// time, or the connection is closed (NDJSON: a `timeout` error line; WebSocket: 1008).
+    /// Without it a peer that sends `{` and stops holds its buffer (up to a full line) forever.
+    /// 30 s lets a maximum-size message (1 MiB) arrive at 35 KB/s, slower than any link a chat
+    /// client uses. When the gateway itself stopped reading (backpressure, a pending login), the
+    /// deadline starts afresh once it reads again: that wait is not the peer's fault.
+    public var partialInputTimeoutMs: Int64 = 30_000
+
+    /// Unfinished input (partial lines, WebSocket messages and HTTP heads) the gateway holds for
+    /// all its connections together; each loop enforces an equal share. Past it the connections
+    /// holding the most are closed first (NDJSON: `too_large`; WebSocket: 1009) until the rest
+    /// fits. The per-connection bounds alone let 400 slow senders hold 400 MiB (issue 8); 64 MiB
+    /// still takes 64 maximum-size messages in progress at once, while a chat message is at most
+    /// about 24 KB of JSON.
+    public var partialInputBytesMax: Int = 64 << 20
+
+    /// A connection being closed for abuse (too many `rate_limited`) stops reading, then waits
+    /// this long at most for the answers to the requests it was already let through: they were
+    /// accepted and may be stored, so the client is told their outcome before the close. 5 s is
+    /// far above a durable write or a password hash, and frees the abuser's descriptor soon.
+    public var closingAnswersWaitMs: Int64 = 5_000
+
     /// Client connections in total: each costs a descriptor and a little memory; past this new
     /// connections are refused so the ones already served keep working.
     public var connectionsMax: Int = 200_000

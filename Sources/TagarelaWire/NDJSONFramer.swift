@@ -33,6 +33,10 @@ public struct NDJSONFramer: Sendable {
     /// Bytes kept from an unfinished line (for tests and memory accounting).
     public var bufferedCount: Int { partial.count }
 
+    /// Heap bytes held for the unfinished line (its buffer's capacity; 0 between lines), for the
+    /// gateway's bound on unfinished input across connections.
+    public var bufferedBytes: Int { partial.capacity }
+
     /// Feeds bytes, calling `emit` with each complete non-empty line (valid only during the
     /// call). Throws `.tooLong` once a line passes the limit, after emitting the lines before it;
     /// the framer then stays failed and throws on every later call.

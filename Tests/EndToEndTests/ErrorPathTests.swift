@@ -13,6 +13,46 @@ final class ErrorPathTests: EndToEndTestCase {
     func testRateLimitedWithRetryAfterOverNDJSON() throws { try rateLimited(.ndjson, "rlt") }
     func testRateLimitAbuseClosesOverWebSocket() throws { try rateLimitAbuseCloses(.webSocket, "raw") }
     func testRateLimitAbuseClosesOverNDJSON() throws { try rateLimitAbuseCloses(.ndjson, "rat") }
+    func testRateLimitAbuseAnswersWhatWasLetThroughOverWebSocket() throws { try abuseAnswersLetThrough(.webSocket, "aaw") }
+    func testRateLimitAbuseAnswersWhatWasLetThroughOverNDJSON() throws { try abuseAnswersLetThrough(.ndjson, "aat") }
+
+    /// PROTOCOL.md 3.1: `"request_id": null` is absent, for every request type alike (it used to
+    /// pass the types the gateway answers and fail those a worker answers).
+    func testNullRequestIDIsAbsentForEveryRequestType() throws {
+        let named = users("nul", onWorkers: [0, 1])
+        let (user, other) = (named[0], named[1])
+        _ = try registeredClient(other, .ndjson)
+        let c = try connect(.ndjson, "null")
+        let direct = "d:" + [user.name, other.name].sorted().joined(separator: ":")
+        var token = ""
+        let requests: [(String, [(String, E2EJSON)])] = [
+            ("register", [("username", .string(user.name)), ("password", .string(user.password))]),
+            ("login", [("username", .string(user.name)), ("password", .string(user.password))]),
+            ("auth", []),  // the token is filled in below
+            ("search_users", [("query", "nu")]),
+            ("create_chat", [("user_id", .string(other.name))]),
+            ("create_group", [("group_name", "g"), ("member_ids", .strings([other.name]))]),
+            ("add_group_member", [("group_id", "g:000000000000000000000000"), ("user_id", .string(other.name))]),
+            ("remove_group_member", [("group_id", "g:000000000000000000000000"), ("user_id", .string(other.name))]),
+            ("get_user_chats", []),
+            ("message", [("chat_id", .string(direct)), ("content", "hi")]),
+            ("get_messages", [("chat_id", .string(direct))]),
+            ("mark_read", [("chat_id", .string(direct)), ("seq", 1)]),
+            ("typing", [("chat_id", .string(direct))]),
+            ("get_presence", [("user_ids", .strings([user.name]))]),
+            ("logout", []),
+        ]
+        for (type, fields) in requests {
+            let body = type == "auth" ? [("token", E2EJSON.string(token))] : fields
+            try c.sendRaw(E2EJSON.object([("type", .string(type)), ("request_id", .null)] + body).description)
+            var reply = try c.receive()
+            while reply["status"]?.string == nil { reply = try c.receive() }  // an event, not the answer
+            XCTAssertEqual(reply["type"]?.string, type, "\(reply)")
+            XCTAssertNil(reply["request_id"], "no request_id in the answer: \(reply)")
+            XCTAssertNotEqual(reply["code"]?.string, "bad_request", "\(type): \(reply)")
+            if type == "login" { token = reply["token"]?.string ?? "" }
+        }
+    }
 
     /// Asserts `reply` is the `"type": "error"` answer to something that was not a JSON object.
     private func assertNotAnObjectError(_ reply: E2EJSON, _ sent: String, line: UInt = #line) {
@@ -103,6 +143,47 @@ final class ErrorPathTests: EndToEndTestCase {
         usleep(useconds_t((retryAfter + 20) * 1000))
         let after = assertOK(try c.request("get_presence", [("user_ids", .strings([user.name]))]), "get_presence")
         XCTAssertEqual(after["presence"]?[user.name]?.string, "online")
+    }
+
+    /// Issue 8: the close for abuse dropped the answers of the messages let through before it,
+    /// though they were stored and delivered. Every one is answered, then the connection closes.
+    private func abuseAnswersLetThrough(_ kind: E2ETransportKind, _ prefix: String) throws {
+        let named = users(prefix, onWorkers: [0, 1])
+        let (user, other) = (named[0], named[1])
+        _ = try registeredClient(other, kind)
+        let c = try registeredClient(user, kind)
+        let chat = try c.ok("create_chat", [("user_id", .string(other.name))])["chat"]?["id"]?.string ?? ""
+        let ids = (0..<260).map { "flood-\($0)" }
+        try c.sendPipelined(ids.map { ("message", [("chat_id", .string(chat)), ("content", "x"), ("client_msg_id", .string($0))], $0) })
+        var limited: [String] = []
+        var answered = Set<String>()
+        var closeCode: UInt16? = nil
+        var closed = false
+        for _ in 0..<(ids.count + 1) where !closed {
+            do {
+                let reply = try c.receive(timeoutMs: 10_000)
+                guard let id = reply["request_id"]?.string else { continue }
+                if reply["code"]?.string == "rate_limited" {
+                    limited.append(id)
+                } else {
+                    XCTAssertEqual(reply["status"]?.string, "ok", "\(reply)")
+                    answered.insert(id)
+                }
+            } catch E2EError.closed(let code) {
+                closed = true
+                closeCode = code
+            }
+        }
+        XCTAssertTrue(closed)
+        XCTAssertGreaterThan(limited.count, 100)
+        // Requests are taken in order: all before the one that drew the closing refusal and
+        // were not refused were let through; none after it was.
+        guard let cut = limited.last.flatMap({ ids.firstIndex(of: $0) }) else { return XCTFail("no rate_limited") }
+        let letThrough = Set(ids[..<cut].filter { !limited.contains($0) })
+        XCTAssertGreaterThanOrEqual(letThrough.count, 100, "the burst")
+        XCTAssertEqual(answered.subtracting(letThrough), [], "nothing after the cut is answered")
+        XCTAssertEqual(letThrough.subtracting(answered).count, 0, "every request let through is answered before the close")
+        if kind == .webSocket { XCTAssertEqual(closeCode, 1008) }
     }
 
     private func rateLimitAbuseCloses(_ kind: E2ETransportKind, _ prefix: String) throws {

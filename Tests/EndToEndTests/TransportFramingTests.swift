@@ -51,6 +51,42 @@ final class TransportFramingTests: EndToEndTestCase {
         XCTAssertTrue(raw.stream.closesWithin(timeoutMs: 5000), "the connection is closed after too_large")
     }
 
+    /// Issue 8: 400 connections each holding an unfinished line of 1 MiB minus 100 bytes took the
+    /// gateway from 20 MB to 429 MB. Unfinished input is bounded in total (64 MiB by default, an
+    /// equal share per gateway loop): past it the biggest holders get `too_large` and are closed.
+    func testUnfinishedLinesAreBoundedInTotal() throws {
+        let count = 80
+        let head = Array("{\"type\":\"message\",\"chat_id\":\"x\",\"content\":\"".utf8)
+        let line = head + [UInt8](repeating: UInt8(ascii: "a"), count: (1 << 20) - 100 - head.count)
+        var streams: [E2EByteStream] = []
+        defer { for s in streams { s.close() } }
+        for _ in 0..<count {
+            let s = try E2EByteStream(port: port)
+            streams.append(s)
+            // A connection refused while it sends is one of those the bound closed.
+            try? s.send(line, timeoutMs: 5000)
+        }
+        // Each connection holds at least 1 MiB minus 100 bytes, so at most 64 fit in 64 MiB. The
+        // sends return once the kernel holds the bytes; a debug gateway takes seconds to read
+        // 80 MiB, hence the generous deadline (a bound, not a timing assertion).
+        var refused: [Int: [UInt8]] = [:]
+        let deadline = Date().addingTimeInterval(60)
+        while refused.count < count - 64 && Date() < deadline {
+            for (i, s) in streams.enumerated() where refused[i] == nil {
+                if let bytes = try? s.readUntilClosed(timeoutMs: 1) { refused[i] = bytes }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(refused.count, count - 64, "past the total, connections are closed")
+        for bytes in refused.values {
+            let text = String(decoding: bytes, as: UTF8.self)
+            XCTAssertEqual((try? E2EJSON.parse(String(text.prefix(while: { $0 != "\n" }))))?["code"]?.string,
+                           "too_large", text)
+        }
+        // The gateway still serves everyone else.
+        let c = try connect(.ndjson, "after")
+        assertError(try c.request("fly"), "fly", "bad_request")
+    }
+
     func testWebSocketControlFramesFragmentsAndBinary() throws {
         let ws = try E2EWebSocketClient(port: port)
         defer { ws.close() }

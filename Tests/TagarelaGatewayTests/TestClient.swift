@@ -83,6 +83,13 @@ final class TestClient {
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
     }
 
+    /// True when the server has sent something (bytes or the close) not read yet; no waiting.
+    func hasPendingInput() -> Bool {
+        if !buffer.isEmpty || sawEOF { return true }
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&pfd, 1, 0) > 0
+    }
+
     /// Bytes up to and including the first `\r\n\r\n` (an HTTP head).
     func readHead() -> String? {
         let end: [UInt8] = [13, 10, 13, 10]

@@ -37,7 +37,7 @@ final class EncodingTests: XCTestCase {
                        #"{"type":"message","status":"ok","message":{}}"#)
         XCTAssertEqual(text(Responses.presence(requestID: nil, statuses: [("a", true), ("b", false)])),
                        #"{"type":"get_presence","status":"ok","presence":{"a":"online","b":"offline"}}"#)
-        XCTAssertEqual(ErrorCode.allCases.map(\.rawValue), ["bad_request", "too_large", "unauthenticated", "forbidden", "not_found",
+        XCTAssertEqual(ErrorCode.allCases.map(\.rawValue), ["bad_request", "too_large", "timeout", "unauthenticated", "forbidden", "not_found",
                                                            "conflict", "bad_credentials", "rate_limited", "limit_reached", "unavailable",
                                                            "internal"])
     }
