@@ -47,12 +47,15 @@ final class ValidationAgreementTests: XCTestCase {
         .login: [("username", #""ana""#), ("password", #""12345678""#)],
         .auth: [("token", #""ana.abc""#)],
         .logout: [],
+        .logoutAll: [],
+        .changePassword: [("old_password", #""12345678""#), ("new_password", #""87654321""#)],
         .searchUsers: [("query", #""an""#), ("limit", "5")],
         .createChat: [("user_id", #""bob""#)],
         .createGroup: [("group_name", #""lunch""#), ("member_ids", #"["bob","caio"]"#)],
         .addGroupMember: [("group_id", #""g:1""#), ("user_id", #""bob""#)],
         .removeGroupMember: [("group_id", #""g:1""#), ("user_id", #""bob""#)],
-        .getUserChats: [],
+        .leaveGroup: [("group_id", #""g:1""#)],
+        .getUserChats: [("limit", "20")],
         .message: [("chat_id", #""d:ana:bob""#), ("content", #""hi""#), ("client_msg_id", #""m1""#)],
         .getMessages: [("chat_id", #""d:ana:bob""#), ("after_seq", "3"), ("limit", "10"), ("mark_read", "false")],
         .markRead: [("chat_id", #""d:ana:bob""#), ("seq", "3")],
@@ -61,7 +64,7 @@ final class ValidationAgreementTests: XCTestCase {
     ]
 
     /// Fields a request may leave out (PROTOCOL.md 2.1-2.3).
-    static let optionalFields: Set<String> = ["display_name", "limit", "client_msg_id", "after_seq", "before_seq", "mark_read"]
+    static let optionalFields: Set<String> = ["display_name", "limit", "client_msg_id", "after_seq", "before_seq", "mark_read", "cursor"]
 
     static func object(_ members: [(String, String)]) -> String {
         "{" + members.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
