@@ -180,7 +180,9 @@ final class ErrorPathTests: EndToEndTestCase {
         // were not refused were let through; none after it was.
         guard let cut = limited.last.flatMap({ ids.firstIndex(of: $0) }) else { return XCTFail("no rate_limited") }
         let letThrough = Set(ids[..<cut].filter { !limited.contains($0) })
-        XCTAssertGreaterThanOrEqual(letThrough.count, 100, "the burst")
+        // The bucket holds 100; register, login and create_chat took 3 of them (refilled at 50/s
+        // since), so at least 97 of the flood get through.
+        XCTAssertGreaterThanOrEqual(letThrough.count, 97, "the burst")
         XCTAssertEqual(answered.subtracting(letThrough), [], "nothing after the cut is answered")
         XCTAssertEqual(letThrough.subtracting(answered).count, 0, "every request let through is answered before the close")
         if kind == .webSocket { XCTAssertEqual(closeCode, 1008) }
