@@ -5,15 +5,16 @@ import TestSupport
 import XCTest
 
 extension XCTestCase {
-    /// Runs a WorkerServer (one shard, fsync never) with `configure` applied; `body` gets its
-    /// socket path. The server is stopped at the end whatever happens.
-    func withWorker(_ configure: (inout WorkerConfig) -> Void, _ body: (String) throws -> Void) throws {
+    /// Runs a WorkerServer (one shard, fsync never) with `configure` applied, its log lines going
+    /// to `log`; `body` gets its socket path. The server is stopped at the end whatever happens.
+    func withWorker(_ configure: (inout WorkerConfig) -> Void, log: @escaping (String) -> Void = { _ in },
+                    _ body: (String) throws -> Void) throws {
         let dir = TempDirectory(prefix: "tagarela-inproc")
         defer { dir.remove() }
         var config = WorkerConfig(shard: 0, workers: 1, dataDirectory: dir.path, socketPath: dir.path + "/w.sock")
         config.fsync = .never
         configure(&config)
-        let server = try WorkerServer(config: config, log: { _ in })
+        let server = try WorkerServer(config: config, log: log)
         let finished = DispatchSemaphore(value: 0)
         let thread = Thread { server.run(); finished.signal() }
         thread.start()

@@ -11,23 +11,14 @@ final class PeerCheckTests: XCTestCase {
     /// Runs a WorkerServer in this process that admits only `allowedUID`, and gives `body` its
     /// socket path and the log lines so far; stops it at the end of the test.
     private func withWorker(allowedUID: uid_t, _ body: (String, () -> [String]) throws -> Void) throws {
-        let dir = TempDirectory(prefix: "tagarela-peer")
-        defer { dir.remove() }
-        var config = WorkerConfig(shard: 0, workers: 1, dataDirectory: dir.path, socketPath: dir.path + "/w.sock")
-        config.fsync = .never
-        config.pbkdf2Iterations = 10
-        config.allowedPeerUID = allowedUID
         let lock = NSLock()
         var lines: [String] = []
-        let server = try WorkerServer(config: config, log: { line in lock.lock(); lines.append(line); lock.unlock() })
-        let finished = DispatchSemaphore(value: 0)
-        let thread = Thread { server.run(); finished.signal() }
-        thread.start()
-        defer {
-            server.stop()
-            XCTAssertEqual(finished.wait(timeout: .now() + 10), .success, "the worker loop did not stop")
+        try withWorker({ config in
+            config.pbkdf2Iterations = 10
+            config.allowedPeerUID = allowedUID
+        }, log: { line in lock.lock(); lines.append(line); lock.unlock() }) { path in
+            try body(path, { lock.lock(); defer { lock.unlock() }; return lines })
         }
-        try body(config.socketPath, { lock.lock(); defer { lock.unlock() }; return lines })
     }
 
     func testAPeerOfAnotherUserIDIsClosedUnansweredAndLogged() throws {

@@ -43,23 +43,12 @@ final class SystemdWatchdogTests: XCTestCase {
     }
 
     func testTheWorkerLoopNotifiesEveryIntervalToAnAbstractSocket() throws {
-        let dir = TempDirectory(prefix: "tagarela-watchdog")
-        defer { dir.remove() }
         let abstract = "@tagarela-watchdog-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = try listen(abstract)
         defer { close(fd) }
-        var config = WorkerConfig(shard: 0, workers: 1, dataDirectory: dir.path, socketPath: dir.path + "/w.sock")
-        config.fsync = .never
-        config.watchdog = SystemdWatchdog(socketPath: abstract, intervalMs: 50)
-        let server = try WorkerServer(config: config, log: { _ in })
-        let finished = DispatchSemaphore(value: 0)
-        let thread = Thread { server.run(); finished.signal() }
-        thread.start()
-        defer {
-            server.stop()
-            XCTAssertEqual(finished.wait(timeout: .now() + 10), .success)
+        try withWorker({ $0.watchdog = SystemdWatchdog(socketPath: abstract, intervalMs: 50) }) { _ in
+            for _ in 0..<3 { XCTAssertEqual(receive(fd), "WATCHDOG=1") }
         }
-        for _ in 0..<3 { XCTAssertEqual(receive(fd), "WATCHDOG=1") }
     }
 
     func testANotificationToAPathSocketArrives() throws {
