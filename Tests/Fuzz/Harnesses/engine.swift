@@ -4,6 +4,7 @@
 import Glibc
 #endif
 import TagarelaJSON
+import TagarelaModel
 import TagarelaShard
 
 /// Time and randomness for one input, fixed so that a crash replays exactly.
@@ -87,7 +88,7 @@ public func fuzzEngine(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if trace {
             print("\(actor.isEmpty ? "-" : actor) \(String(decoding: request.json, as: UTF8.self))\n  -> \(String(decoding: result.response, as: UTF8.self))")
         }
-        check(result)
+        check(request, result)
         records += result.records
     }
     // The journal rebuilds the same state, and so does the snapshot.
@@ -103,9 +104,9 @@ public func fuzzEngine(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// The answer is one JSON object saying ok or error, a refusal changes nothing, and every
-/// event is a JSON object with a type.
-private func check(_ result: EngineResult) {
+/// The answer is one JSON object saying ok or error, a refusal changes nothing, every event is
+/// a JSON object with a type, and a page of messages is what its cursor asked for.
+private func check(_ request: EngineRequest, _ result: EngineResult) {
     let text = String(decoding: result.response, as: UTF8.self)
     guard let response = try? JSON.parse(result.response), response.object != nil else {
         return require(false, "the response is not a JSON object: \(text)")
@@ -113,7 +114,7 @@ private func check(_ result: EngineResult) {
     require(response["type"]?.string != nil, "no type in \(text)")
     switch response["status"]?.string {
     case "ok":
-        break
+        if response["type"] == "get_messages", let asked = try? JSON.parse(request.json) { checkPage(asked, response, text) }
     case "error":
         require(response["code"]?.string != nil, "an error without a code: \(text)")
         require(result.records.isEmpty, "a refused request wrote \(result.records.count) records: \(text)")
@@ -123,5 +124,26 @@ private func check(_ result: EngineResult) {
     for event in result.events {
         let json = try? JSON.parse(event.json)
         require(json?["type"]?.string != nil, "a malformed event: \(String(decoding: event.json, as: UTF8.self))")
+    }
+}
+
+/// PROTOCOL.md get_messages: consecutive ascending seqs, at most `limit`, inside the cursor;
+/// `has_more` is true exactly when older messages exist (no cursor, `before_seq`), and false
+/// whenever an `after_seq` page is not full.
+private func checkPage(_ asked: JSON, _ response: JSON, _ text: String) {
+    guard let messages = response["messages"]?.array, let hasMore = response["has_more"]?.bool else {
+        return require(false, "a page without messages or has_more: \(text)")
+    }
+    let seqs = messages.compactMap { $0["seq"]?.int }
+    require(seqs.count == messages.count && zip(seqs, seqs.dropFirst()).allSatisfy { $1 == $0 + 1 },
+            "seqs not consecutive: \(text)")
+    let limit = asked["limit"]?.int ?? Int64(FieldLimits.messagesLimitDefault)
+    require(seqs.count <= limit, "more than \(limit) messages: \(text)")
+    if let after = asked["after_seq"]?.int {
+        require(seqs.first.map { $0 == after + 1 } ?? true, "the page does not start after \(after): \(text)")
+        require(!hasMore || seqs.count == limit, "has_more on a page that is not full: \(text)")
+    } else {
+        if let before = asked["before_seq"]?.int { require(seqs.last.map { $0 < before } ?? true, "a seq not before \(before): \(text)") }
+        require(hasMore == (seqs.first ?? 1 > 1), "has_more is \(hasMore) for seqs \(seqs.first ?? 0)...: \(text)")
     }
 }
