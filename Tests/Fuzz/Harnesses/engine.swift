@@ -51,11 +51,14 @@ private let start: (records: [[UInt8]], sessions: [String: String]) = {
 /// FUZZ_TRACE=1 prints every request and answer (to read what a crash input does).
 private let trace = getenv("FUZZ_TRACE") != nil
 
-/// Runs the password job inline, as the worker's pool would.
+/// Runs password jobs inline, as the worker's pool would (change_password needs two).
 private func finish(_ engine: ShardEngine, _ step: EngineStep) -> EngineResult {
-    switch step {
-    case .done(let result): return result
-    case .needsPasswordHash(let job): return engine.resume(job, derivedKey: job.derive())
+    var step = step
+    while true {
+        switch step {
+        case .done(let result): return result
+        case .needsPasswordHash(let job): step = engine.resume(job, derivedKey: job.derive())
+        }
     }
 }
 
