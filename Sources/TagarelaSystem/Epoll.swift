@@ -32,7 +32,7 @@ public final class Epoll {
     private var closed = false
 
     /// Creates the epoll set (`EPOLL_CLOEXEC`) and a buffer for `capacity` events per wait.
-    public init(capacity: Int = 1024) throws {
+    public init(capacity: Int) throws {
         precondition(capacity > 0, "epoll needs room for at least one event")
         fd = try retryingEINTR("epoll_create1") { LinuxCalls.epollCreate1(LinuxCalls.EPOLL_CLOEXEC) }
         self.capacity = capacity

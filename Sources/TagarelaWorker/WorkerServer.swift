@@ -126,8 +126,7 @@ public final class WorkerServer {
             return
         }
         let link = GatewayLink(server: self, maxFrameBytes: config.maxLinkFrameBytes)
-        link.channel = loop.register(fd: fd, handler: link)
-        link.channel.maxQueuedBytes = config.maxLinkQueuedBytes * 2
+        link.channel = loop.register(fd: fd, handler: link, maxQueuedBytes: config.maxLinkQueuedBytes * 2)
         links[ObjectIdentifier(link)] = link
     }
 
