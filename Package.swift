@@ -62,6 +62,7 @@ let package = Package(
                     dependencies: ["TagarelaWorker", "TagarelaLink", "TagarelaJSON", "TagarelaStore", "TagarelaWire",
                                    "TestSupport"]),
         .testTarget(name: "TagarelaBenchTests", dependencies: ["TagarelaBench", "TestSupport"]),
+        .testTarget(name: "tagarelaTests", dependencies: ["tagarela", "TagarelaGateway", "TagarelaWorker"]),
         .testTarget(name: "EndToEndTests",
                     dependencies: ["tagarela", "TestSupport", "TagarelaJSON", "TagarelaWire", "TagarelaSystem", "TagarelaLink"]),
     ],
