@@ -294,7 +294,7 @@ public final class EventLoop {
     // Channel ids: each loop reserves a 2^40-id range once, so ids are unique across all loops of
     // the process without any per-connection synchronisation.
     private static let idLock = Lock()
-    private static var nextIDRange: UInt64 = 1
+    nonisolated(unsafe) private static var nextIDRange: UInt64 = 1  // guarded by idLock
 
     private static func reserveIDRange() -> UInt64 {
         idLock.withLock {

@@ -6,7 +6,7 @@ import Glibc
 /// owner thread, like the loop that uses it.
 public final class Epoll {
     /// Interest and readiness bits (`EPOLLIN`, `EPOLLOUT`, ...).
-    public struct Events: OptionSet, Hashable {
+    public struct Events: OptionSet, Hashable, Sendable {
         public let rawValue: UInt32
         /// Creates from raw epoll bits.
         public init(rawValue: UInt32) { self.rawValue = rawValue }
