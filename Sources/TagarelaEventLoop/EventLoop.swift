@@ -31,8 +31,11 @@ public final class EventLoop {
     public static let lingerMs: Int64 = 10_000
     /// How long a listener rests after `EMFILE`/`ENFILE`: level-triggered accept would otherwise spin.
     public static let acceptBackoffMs: Int64 = 100
-    /// Default `Channel.maxQueuedBytes`.
-    public static let defaultMaxQueuedBytes = 8 * 1024 * 1024
+    /// Ready descriptors one wait reports at most. Readiness is level-triggered, so descriptors
+    /// past it are reported again by the next wait, one turn later: this bounds the event array
+    /// (16 bytes each) and one turn's dispatch, never which connections get served. 1024 is far
+    /// above the descriptors a turn usually finds ready, so a busy turn is rarely cut short.
+    public static let readyEventsPerWaitMax = 1024
     /// Size of the shared read buffer.
     public static let readBufferBytes = 64 * 1024
     /// Default `flushHoldBytesMax`: past 16 KiB a write already fills about a dozen TCP segments'
@@ -87,7 +90,7 @@ public final class EventLoop {
 
     /// Creates the epoll set, the wake-up eventfd and the shared buffers.
     public init() throws {
-        let epoll = try Epoll(capacity: 1024)
+        let epoll = try Epoll(capacity: EventLoop.readyEventsPerWaitMax)
         poller = epoll
         wakeup = try EventFD()
         try poller.add(wakeup.fd, events: .readable, token: EventLoop.wakeToken)
@@ -254,11 +257,14 @@ public final class EventLoop {
     /// Takes ownership of a connected non-blocking socket: reads go to `handler`, writes are
     /// queued on the returned channel, and the loop closes the descriptor when the channel ends.
     /// If the descriptor cannot be watched, the channel is closed at the next safe point.
-    public func register(fd: Int32, handler: ChannelHandler) -> Channel {
+    /// `maxQueuedBytes` is the channel's output bound (`Channel.maxQueuedBytes`): the loop has
+    /// no default, so every bound is chosen, with its reason, by the channel's owner (a client's
+    /// is `Limits.outgoingQueueBytesMax`).
+    public func register(fd: Int32, handler: ChannelHandler, maxQueuedBytes: Int) -> Channel {
         precondition(fd >= 0, "register needs a descriptor")
         idCounter += 1
         let channel = Channel(fd: fd, id: idBase | idCounter, loop: self, handler: handler,
-                              maxQueuedBytes: EventLoop.defaultMaxQueuedBytes)
+                              maxQueuedBytes: maxQueuedBytes)
         let slot = Int(fd)
         if slot >= channels.count {
             channels.append(contentsOf: repeatElement(nil, count: Swift.max(slot + 1, channels.count * 2) - channels.count))
@@ -288,7 +294,7 @@ public final class EventLoop {
     // Channel ids: each loop reserves a 2^40-id range once, so ids are unique across all loops of
     // the process without any per-connection synchronisation.
     private static let idLock = Lock()
-    private static var nextIDRange: UInt64 = 1
+    nonisolated(unsafe) private static var nextIDRange: UInt64 = 1  // guarded by idLock
 
     private static func reserveIDRange() -> UInt64 {
         idLock.withLock {

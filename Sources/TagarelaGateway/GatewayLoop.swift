@@ -76,14 +76,14 @@ final class GatewayLoop {
             return
         }
         try? Socket.setNoDelay(fd)
-        // Raw TCP clients have no ping of their own: the kernel's keepalive notices a peer that
-        // vanished without a FIN (after 60 s idle, 6 probes 10 s apart), so its connection,
-        // presence and queue do not linger forever. WebSocket clients get pings on top.
-        try? Socket.setKeepAlive(fd, idleSeconds: 60, intervalSeconds: 10, probes: 6)
+        // The kernel's keepalive notices a peer that vanished without a FIN (Limits says why).
+        let limits = config.limits
+        try? Socket.setKeepAlive(fd, idleSeconds: Int32(clamping: limits.tcpKeepAliveIdleSeconds),
+                                 intervalSeconds: Int32(clamping: limits.tcpKeepAliveIntervalSeconds),
+                                 probes: Int32(clamping: limits.tcpKeepAliveProbesMax))
         counters.connectionsAccepted += 1
         let conn = ClientConnection(loop: self, host: host, nowMs: eventLoop.nowMs)
-        conn.channel = eventLoop.register(fd: fd, handler: conn)
-        conn.channel.maxQueuedBytes = config.limits.outgoingQueueBytesMax
+        conn.channel = eventLoop.register(fd: fd, handler: conn, maxQueuedBytes: limits.outgoingQueueBytesMax)
         counters.adjustTransport(.pending, by: 1)
         connections[conn.id] = conn
     }

@@ -6,8 +6,9 @@ import enum TagarelaModel.RequestType
 
 /// One client request after the checks that do not depend on its type (PROTOCOL.md 2).
 public enum RequestEnvelope {
-    /// `request_id` longer than this is `bad_request` (PROTOCOL.md 2, "at most 64 characters").
-    public static let requestIDCharactersMax = 64
+    /// `request_id` longer than this is `bad_request` (PROTOCOL.md 2): the model's bound for
+    /// every id, so the gateway and the worker cannot disagree on it.
+    public static let requestIDCharactersMax = FieldLimits.idMax
 
     /// A request that passed the shared checks.
     case valid(type: RequestType, requestID: String?, json: JSON)
@@ -27,8 +28,8 @@ public enum RequestEnvelope {
     }
 
     /// The `request_id` of a request the strict parser refused, when it can still be read:
-    /// the first `"request_id"` key followed by a plain string (no escapes) of at most 64
-    /// scalars. PROTOCOL.md 2 asks for the id "when one could be read", so that a client can
+    /// the first `"request_id"` key followed by a plain string (no escapes) of at most
+    /// `requestIDCharactersMax` scalars. PROTOCOL.md 2 asks for the id "when one could be read", so that a client can
     /// tell which of its requests failed; anything less certain gives nil.
     static func salvageRequestID(_ bytes: UnsafeRawBufferPointer) -> String? {
         let key = Array(#""request_id""#.utf8)

@@ -24,7 +24,7 @@ struct RequestLabel {
     var requestID: String?
 }
 
-/// The link from one gateway loop to one worker (ARCHITECTURE.md "Gateway-worker link").
+/// The link from one gateway loop to one worker (README.md "How it is built"; its frames: TagarelaLink's `LinkFrame`).
 ///
 /// Each loop has its own link to every worker, so replies come back to the loop that asked
 /// and no lock sits on the request path. In-flight requests are bounded: past
@@ -90,10 +90,9 @@ final class WorkerLink: ChannelHandler {
         do {
             let fd = try Socket.connectUnix(path: path)
             decoder = LinkDecoder(maxFrameBytes: loop.config.limits.linkFrameBytesMax)
-            let ch = loop.eventLoop.register(fd: fd, handler: self)
             // The link's own bound is far above the busy mark: reaching it means the worker is
             // wedged, and closing the link (answering `unavailable`) is then the right call.
-            ch.maxQueuedBytes = 64 << 20
+            let ch = loop.eventLoop.register(fd: fd, handler: self, maxQueuedBytes: 64 << 20)
             channel = ch
             heartbeatNonce = nil
             setUnresponsive(false)

@@ -82,7 +82,7 @@ public enum SessionScope {
     public static let everySession = "*"
 }
 
-/// Where the gateway sends a request (ARCHITECTURE.md "Routing").
+/// Where the gateway sends a request (README.md "How it is built", Routing).
 public enum RoutingKey: Equatable {
     /// The shard owning the slot of this key (a username or a chat id).
     case key(String)

@@ -116,7 +116,7 @@ public struct EngineEvent: Equatable {
 }
 
 /// What one request produced. Records must be made durable before `response` and `events`
-/// are released (ARCHITECTURE.md "Store").
+/// are released (README.md "How it is built", Store).
 public struct EngineResult {
     /// The encoded response for the requesting connection.
     public var response: [UInt8]

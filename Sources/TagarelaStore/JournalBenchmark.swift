@@ -4,7 +4,9 @@ import Glibc
 /// A micro-benchmark of the journal write path, called by the benchmarks target to compare
 /// `always` with group commit, `always` with one sync per record, and `never`.
 public enum JournalBenchmark {
-    private static var runs = 0
+    /// Numbers each run's folder. Unchecked by the compiler: the benchmark runs on one thread
+    /// (`tagarela bench journal`, and its test), never two at once.
+    nonisolated(unsafe) private static var runs = 0
 
     /// Appends `records` records of `recordBytes` bytes to a fresh store under `directory`,
     /// committing every `recordsPerCommit` records, and reports the rates. The store lives in a

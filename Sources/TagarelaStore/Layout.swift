@@ -1,14 +1,16 @@
 // Layout: the data directory's layout.json, recording how many workers the shards are split for.
 import Foundation
 
-/// `DIR/layout.json`: `{"workers": N, "slots": 1024}`. Written only by resharding (and by the
+/// `DIR/layout.json`: `{"workers": N, "slots": S}`. Written only by resharding (and by the
 /// supervisor on first start); read at startup so a worker never serves a partition made for
 /// another worker count.
+///
+/// The slot count is the data's fact, not the store's: the store never chooses one. The
+/// worker writes the first layout with `Slots.count` (TagarelaLink, the one definition) and
+/// refuses data whose layout states another; a reshard carries the count over unchanged.
 public struct Layout: Equatable {
     /// The file name inside the data directory.
     public static let fileName = "layout.json"
-    /// Must equal `Slots.count` in TagarelaLink (the store does not depend on the link module).
-    public static let defaultSlots = 1024
 
     /// The number of workers (and `shard-K` directories) the data is partitioned for.
     public var workers: Int
@@ -16,7 +18,7 @@ public struct Layout: Equatable {
     public var slots: Int
 
     /// Creates a layout.
-    public init(workers: Int, slots: Int = Layout.defaultSlots) {
+    public init(workers: Int, slots: Int) {
         self.workers = workers
         self.slots = slots
     }

@@ -10,7 +10,7 @@ import Foundation
 /// 3. write `DIR/.reshard-staging/COMPLETE` holding the new worker count, fsync it and the
 ///    staging directory      <- from here on the new layout wins;
 /// 4. move old `DIR/shard-K` into `DIR/.reshard-old/`, then staging shards into `DIR/`;
-/// 5. write `DIR/layout.json` with the new count;
+/// 5. write `DIR/layout.json` with the new count (and the slot count it stated: `run` needs one);
 /// 6. delete `.reshard-old`, then `COMPLETE`, then the staging directory.
 ///
 /// `recover` (run at every startup, and first thing in `run`): staging without `COMPLETE` is an
@@ -56,7 +56,11 @@ public enum Reshard {
                     split: ([ShardContents]) throws -> [[UInt8]], crash: CrashPoint) throws(StoreError) -> Bool {
         precondition(oldWorkers > 0 && newWorkers > 0, "worker counts must be positive")
         try recover(dataDir: dataDir, log: log)
-        if let layout = try Layout.read(dataDir: dataDir), layout.workers != oldWorkers {
+        // layout.json states the slot count, which the new layout carries over (`finish`).
+        guard let layout = try Layout.read(dataDir: dataDir) else {
+            throw .inconsistent(path: dataDir + "/" + Layout.fileName, reason: "missing: the data's slot count is unknown")
+        }
+        if layout.workers != oldWorkers {
             throw .inconsistent(path: dataDir + "/" + Layout.fileName,
                                 reason: "layout has \(layout.workers) workers, resharding expected \(oldWorkers)")
         }
@@ -172,8 +176,12 @@ public enum Reshard {
         try StoreFiles.fsyncDirectory(staging)
         try StoreFiles.fsyncDirectory(dataDir)
 
-        // Step 5.
-        try Layout.write(Layout(workers: newWorkers), dataDir: dataDir)
+        // Step 5. The layout read here is the old one or, after a crash past this step, the new
+        // one: both state the same slot count (`run` refused to start without a layout).
+        guard let slots = try Layout.read(dataDir: dataDir)?.slots else {
+            throw .inconsistent(path: dataDir + "/" + Layout.fileName, reason: "missing: the data's slot count is unknown")
+        }
+        try Layout.write(Layout(workers: newWorkers, slots: slots), dataDir: dataDir)
         if crash.reached("wrote layout.json") { return false }
 
         // Step 6: old data first, the marker last but one, so a partial cleanup is still recognised.

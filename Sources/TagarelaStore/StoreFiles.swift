@@ -1,8 +1,9 @@
 // StoreFiles: the few Glibc file calls the store needs, with EINTR retried and errno typed.
 import Glibc
 
-/// Thin, store-private wrappers over Glibc. Kept here (rather than in TagarelaSystem) so the store
-/// has no build-order dependency; every failure becomes `StoreError.io` naming the path.
+/// Thin, store-private wrappers over Glibc; every failure becomes `StoreError.io` naming the
+/// path. The store already depends on TagarelaSystem (Package.swift), so these duplicate its
+/// layer rather than avoid a dependency (issue 9 moves the store onto TagarelaSystem).
 enum StoreFiles {
     /// The store holds password hashes, session hashes and every message: only its own user may
     /// read it (issue 8: 0644 files in 0755 folders let any local account read them all).

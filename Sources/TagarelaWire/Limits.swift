@@ -137,6 +137,22 @@ public struct Limits: Sendable, Equatable {
     /// The window for `rateLimitedErrorsMax`.
     public var rateLimitedWindowMs: Int64 = 10_000
 
+    /// TCP keepalive on every client socket: after this long without traffic the kernel starts
+    /// probing the peer. Raw TCP clients have no ping of their own, so a peer that vanished
+    /// without a FIN (a pulled cable, a NAT that forgot the mapping) would otherwise hold its
+    /// connection, presence and output queue forever. 60 s is well under the common NAT idle
+    /// timeouts (a few minutes) and costs one small packet a minute per idle connection;
+    /// WebSocket clients are pinged sooner on top (`idlePingIntervalMs`).
+    public var tcpKeepAliveIdleSeconds: Int = 60
+
+    /// Between two unanswered keepalive probes. With `tcpKeepAliveProbesMax` a vanished peer is
+    /// dropped 60 s after probing starts: two minutes after its last byte in all.
+    public var tcpKeepAliveIntervalSeconds: Int = 10
+
+    /// Unanswered keepalive probes before the kernel gives the connection up. 6 rides out a
+    /// lost probe or two on a lossy mobile link without keeping a dead peer for long.
+    public var tcpKeepAliveProbesMax: Int = 6
+
     // The journal size that triggers a snapshot is the worker's setting
     // (`WorkerConfig.compactJournalBytes`): the gateway never sees the store.
 

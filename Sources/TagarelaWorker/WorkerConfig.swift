@@ -21,7 +21,8 @@ public struct WorkerConfig {
     /// Journal size that triggers compaction into a new snapshot. 64 MiB bounds recovery time
     /// (replaying 64 MiB takes about a second) without snapshotting often under load.
     public var compactJournalBytes: Int = 64 << 20
-    /// Threads that run PBKDF2, so a burst of logins never stalls the event loop.
+    /// Password hashes (PBKDF2) that run at once, off the event loop, so a burst of logins
+    /// never stalls it: the cap on the hasher's concurrency (and so on the cores logins take).
     public var hashThreads: Int = 2
     /// Password hashes allowed to wait for the pool. At 100,000 iterations a hash costs about
     /// 40 ms of a core, so 256 queued ones are five seconds of work for two threads: past that,

@@ -13,7 +13,7 @@ import TagarelaSystem
 /// Every turn of the loop gathers the replies of all requests applied in that turn, then in the
 /// before-sleep hook writes their journal records with one `write` and (policy `always`) one
 /// `fdatasync`, and only then encodes the replies and events onto the links (group commit,
-/// ARCHITECTURE.md "Store"). A reply is never sent for a change the disk has not taken.
+/// README.md "How it is built", Worker). A reply is never sent for a change the disk has not taken.
 public final class WorkerServer {
     let config: WorkerConfig
     let loop: EventLoop
@@ -126,8 +126,7 @@ public final class WorkerServer {
             return
         }
         let link = GatewayLink(server: self, maxFrameBytes: config.maxLinkFrameBytes)
-        link.channel = loop.register(fd: fd, handler: link)
-        link.channel.maxQueuedBytes = config.maxLinkQueuedBytes * 2
+        link.channel = loop.register(fd: fd, handler: link, maxQueuedBytes: config.maxLinkQueuedBytes * 2)
         links[ObjectIdentifier(link)] = link
     }
 

@@ -41,7 +41,7 @@ final class PrivateFilesTests: XCTestCase {
 
     func testStoreLayoutAndReshardCreatePrivateFilesUnderUmaskZero() throws {
         let data = temp.file("data")
-        try Layout.write(Layout(workers: 1), dataDir: data)
+        try Layout.write(Layout(workers: 1, slots: 1024), dataDir: data)
         let shard = Reshard.shardDirectory(dataDir: data, shard: 0)
         let store = try ShardStore.open(directory: shard, policy: .always, log: { _ in }).store
         store.append(record(1))
