@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "TagarelaLink", swiftSettings: settings),
         .target(name: "TagarelaShard",
                 dependencies: ["TagarelaModel", "TagarelaJSON", "TagarelaCrypto"], swiftSettings: settings),
-        .target(name: "TagarelaStore", dependencies: ["TagarelaSystem"], swiftSettings: settings),
+        .target(name: "TagarelaStore", dependencies: ["TagarelaSystem", "TagarelaJSON"], swiftSettings: settings),
         // Layer 2
         .target(name: "TagarelaGateway",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaLink",
@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "TagarelaEventLoopTests", dependencies: ["TagarelaEventLoop", "TestSupport"]),
         .testTarget(name: "TagarelaLinkTests", dependencies: ["TagarelaLink", "TestSupport"]),
         .testTarget(name: "TagarelaShardTests", dependencies: ["TagarelaShard", "TestSupport"]),
-        .testTarget(name: "TagarelaStoreTests", dependencies: ["TagarelaStore", "TestSupport"]),
+        .testTarget(name: "TagarelaStoreTests", dependencies: ["TagarelaStore", "TagarelaSystem", "TestSupport"]),
         .testTarget(name: "TagarelaGatewayTests", dependencies: ["TagarelaGateway", "TagarelaModel", "TestSupport"]),
         .testTarget(name: "TagarelaWorkerTests",
                     dependencies: ["TagarelaWorker", "TagarelaLink", "TagarelaJSON", "TagarelaStore", "TagarelaWire",

@@ -1,6 +1,7 @@
 // ReshardTests: layout.json, a full reshard, and a crash after every step of resharding and of its recovery.
 import XCTest
 @testable import TagarelaStore
+import TagarelaSystem
 import TestSupport
 
 final class ReshardTests: XCTestCase {
@@ -102,7 +103,7 @@ final class ReshardTests: XCTestCase {
         }
         XCTAssertTrue(sideFile.hasPrefix(shard1 + "/journal-0.log.corrupt-"), sideFile)
         XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: 2), "nothing changed")
-        try StoreFiles.rename(sideFile, temp.path + "/inspected")
+        try FileIO.rename(from: sideFile, to: temp.path + "/inspected")
         try Reshard.run(dataDir: dataDir, from: 2, to: 3, split: split(to: 3))
         XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: 3))
     }
