@@ -44,7 +44,7 @@ public final class WorkerServer {
         self.loop = try EventLoop()
         let opened = try ShardStore.open(directory: config.storeDirectory, policy: config.fsync, log: log)
         self.store = opened.store
-        var engineConfig = EngineConfig()
+        var engineConfig = EngineConfig.withRealEffects()
         engineConfig.pbkdf2Iterations = config.pbkdf2Iterations
         let (shard, workers) = (config.shard, config.workers)
         engineConfig.ownsUser = { Slots.worker(for: $0, workers: workers) == shard }
