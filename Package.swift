@@ -1,6 +1,7 @@
 // swift-tools-version: 6.0
 // Tagarela: a multi-process sharded chat gateway. One package, no dependencies.
-// Module layers are described in README.md ("Code layout"); a module imports only lower layers.
+// Module layers are described in README.md ("Code layout"): which module may import which, enforced by
+// Tests/tools/check-imports (Tests/run). Target dependencies below follow that table.
 import PackageDescription
 
 // Language mode 5: the event loops are single-threaded by design and hand work across
