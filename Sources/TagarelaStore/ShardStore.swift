@@ -126,7 +126,7 @@ public final class ShardStore {
                     log("store \(directory): warning: cut a torn tail of \(cut) bytes from \(name) "
                         + "at offset \(scan.validEnd) (\(scan.tailReason ?? "incomplete")); kept \(records.count) records")
                 }
-                do throws(StoreError) {
+                do {
                     // The cut is made durable before anything is appended after it.
                     try onFile(journal, try FileIO.truncate(fd, length: scan.validEnd))
                     try onFile(journal, try FileIO.fsync(fd))
@@ -139,21 +139,11 @@ public final class ShardStore {
             // A new journal: the file and its directory entry are made durable before any record
             // is acknowledged into it.
             fd = try onFile(journal, try FileIO.open(journal, [.writeOnly, .append, .create]))
-            do throws(StoreError) {
-                try onFile(journal, try FileIO.fsync(fd))
-            } catch {
-                FileDescriptor.close(fd)
-                throw error
-            }
+            do { try onFile(journal, try FileIO.fsync(fd)) } catch { FileDescriptor.close(fd); throw error }
             directoryChanged = true
         }
         if directoryChanged {
-            do throws(StoreError) {
-                try onFile(directory, try FileIO.fsyncDirectory(directory))
-            } catch {
-                FileDescriptor.close(fd)
-                throw error
-            }
+            do { try onFile(directory, try FileIO.fsyncDirectory(directory)) } catch { FileDescriptor.close(fd); throw error }
         }
         let store = ShardStore(directory: directory, policy: policy, generation: generation,
                                journalFD: fd, journalBytes: journalBytes)
