@@ -17,8 +17,8 @@ import TagarelaModel
 /// - A step with the same time as the one before: the two answer alike, so they become one.
 /// - Every other step: any other member may leave (their marker is dropped with them), so any
 ///   member can become a message's only reader; its time is then the answer. Kept.
-/// A member's steps are therefore at most the other members' messages they read in separate
-/// moves, plus one, instead of one per move. Snapshots store the kept steps in the same
+/// A member keeps one step per move that reached another member's message at a new time,
+/// plus one, instead of one per move. Snapshots store the kept steps in the same
 /// `h` list as before; a snapshot that holds every move (older versions wrote those) loads
 /// through the same `move`, so it is pruned on load and answers the same.
 struct ReadMarker: Equatable {
