@@ -1,6 +1,7 @@
 // swift-tools-version: 6.0
 // Tagarela: a multi-process sharded chat gateway. One package, no dependencies.
-// Module layers are described in README.md ("Code layout"); a module imports only lower layers.
+// Module layers are described in README.md ("Code layout"): which module may import which, enforced by
+// Tests/tools/check-imports (Tests/run). Target dependencies below follow that table.
 import PackageDescription
 
 // Swift 6 language mode (complete concurrency checking) for every library module but the two
@@ -31,7 +32,7 @@ let package = Package(
         .target(name: "TagarelaLink", swiftSettings: swift6),
         .target(name: "TagarelaShard",
                 dependencies: ["TagarelaModel", "TagarelaJSON", "TagarelaCrypto"], swiftSettings: swift6),
-        .target(name: "TagarelaStore", dependencies: ["TagarelaSystem"], swiftSettings: swift6),
+        .target(name: "TagarelaStore", dependencies: ["TagarelaSystem", "TagarelaJSON"], swiftSettings: swift6),
         // Layer 2
         .target(name: "TagarelaGateway",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaLink",
@@ -60,7 +61,7 @@ let package = Package(
         .testTarget(name: "TagarelaEventLoopTests", dependencies: ["TagarelaEventLoop", "TestSupport"]),
         .testTarget(name: "TagarelaLinkTests", dependencies: ["TagarelaLink", "TestSupport"]),
         .testTarget(name: "TagarelaShardTests", dependencies: ["TagarelaShard", "TestSupport"]),
-        .testTarget(name: "TagarelaStoreTests", dependencies: ["TagarelaStore", "TestSupport"]),
+        .testTarget(name: "TagarelaStoreTests", dependencies: ["TagarelaStore", "TagarelaSystem", "TestSupport"]),
         .testTarget(name: "TagarelaGatewayTests", dependencies: ["TagarelaGateway", "TagarelaModel", "TestSupport"]),
         .testTarget(name: "TagarelaWorkerTests",
                     dependencies: ["TagarelaWorker", "TagarelaLink", "TagarelaJSON", "TagarelaStore", "TagarelaWire",

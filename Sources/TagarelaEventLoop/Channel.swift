@@ -32,7 +32,7 @@ public final class Channel {
     public var maxQueuedBytes: Int
 
     var flags: Flags = []
-    /// The epoll interest last applied (Flags.interestReadable / interestWritable bits).
+    /// The poller interest last applied (Flags.interestReadable / interestWritable bits).
     var appliedInterest: Flags = []
 
     struct Flags: OptionSet {

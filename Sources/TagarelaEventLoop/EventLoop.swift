@@ -1,13 +1,13 @@
-// EventLoop: a single-threaded epoll reactor: the turn structure, timers, cross-thread execute and before-sleep hooks.
+// EventLoop: a single-threaded reactor over a level-triggered poller: the turn structure, timers, cross-thread execute and before-sleep hooks.
 import Glibc
 import TagarelaSystem
 
-/// One reactor per thread. Epoll is used level-triggered: a channel with more to read than one
+/// One reactor per thread. The poller is level-triggered: a channel with more to read than one
 /// turn allows (`maxReadsPerTurn` reads of 64 KiB) is simply reported again next turn, which
-/// makes fairness free; EPOLLOUT is armed only while a channel's socket is full.
+/// makes fairness free; interest in `.writable` is armed only while a channel's socket is full.
 ///
 /// A turn:
-/// 1. `epoll_wait` (timeout 0 if work is pending, else until the next timer);
+/// 1. the poller's wait (timeout 0 if work is pending, else until the next timer);
 /// 2. I/O callbacks: reads (`channelRead`), accepts (`onAccept`); writable sockets join the dirty list;
 /// 3. tasks from `execute`; 4. due timers;
 /// 5. safe point: channels marked for close are closed (`channelClosed`);
@@ -82,16 +82,15 @@ public final class EventLoop {
     private let idBase: UInt64
     private var idCounter: UInt64 = 0
 
-    /// Monotonic milliseconds, read once per turn after `epoll_wait`.
+    /// Monotonic milliseconds, read once per turn after the poller's wait.
     public private(set) var nowMs: Int64
 
     static let wakeToken = UInt64.max
     static let listenerTag: UInt64 = 1 << 63
 
-    /// Creates the epoll set, the wake-up eventfd and the shared buffers.
+    /// Creates the poller, the wake-up eventfd and the shared buffers.
     public init() throws {
-        let epoll = try Epoll(capacity: EventLoop.readyEventsPerWaitMax)
-        poller = epoll
+        poller = try makePoller(capacity: EventLoop.readyEventsPerWaitMax)
         wakeup = try EventFD()
         try poller.add(wakeup.fd, events: .readable, token: EventLoop.wakeToken)
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: EventLoop.readBufferBytes, alignment: 16)
@@ -284,7 +283,7 @@ public final class EventLoop {
     /// Number of registered channels not yet closed (for metrics and tests).
     public internal(set) var channelCount = 0
 
-    /// The epoll token: the descriptor in the low half, 31 bits of the channel id above it, so
+    /// The poller token: the descriptor in the low half, 31 bits of the channel id above it, so
     /// a stale event for a recycled descriptor number is recognised and ignored.
     @inline(__always)
     func token(for channel: Channel) -> UInt64 {

@@ -1,5 +1,6 @@
 // Reshard: crash-safe re-partitioning of a data directory's shards for a new worker count.
-import Foundation
+import TagarelaJSON
+import TagarelaSystem
 
 /// Changes the worker count of a data directory `DIR` whose shards are `DIR/shard-K`.
 ///
@@ -70,7 +71,7 @@ public enum Reshard {
         var sideFiles: [String] = []
         for shard in 0..<oldWorkers {
             let directory = shardDirectory(dataDir: dataDir, shard: shard)
-            guard StoreFiles.isDirectory(directory) else {
+            guard FileTree.isDirectory(directory) else {
                 contents.append(ShardContents(snapshot: nil, records: []))
                 continue
             }
@@ -98,17 +99,18 @@ public enum Reshard {
 
         // Step 2: fresh stores in staging.
         let staging = dataDir + "/" + stagingName
-        try StoreFiles.removeTree(staging)
-        try StoreFiles.makeDirectories(staging)
+        try onFile(staging, try FileTree.removeTree(staging))
+        try onFile(staging, try FileTree.makeDirectories(staging))
         for (shard, snapshot) in snapshots.enumerated() {
             try ShardStore.createFresh(directory: staging + "/shard-\(shard)", snapshot: snapshot)
             if crash.reached("staged shard-\(shard)") { return false }
         }
-        try StoreFiles.fsyncDirectory(staging)
+        try onFile(staging, try FileIO.fsyncDirectory(staging))
 
         // Step 3: the commit point.
         let marker = Array("{\"workers\": \(newWorkers)}\n".utf8)
-        try StoreFiles.writeDurably(marker, to: staging + "/" + markerName, temporary: staging + "/" + markerName + ".tmp")
+        let markerPath = staging + "/" + markerName
+        try onFile(markerPath, try FileTree.replaceDurably(markerPath, with: marker, temporary: markerPath + ".tmp"))
         if crash.reached("wrote COMPLETE") { return false }
         log("reshard \(dataDir): staged \(newWorkers) shards from \(oldWorkers); swapping")
 
@@ -124,8 +126,8 @@ public enum Reshard {
     static func recover(dataDir: String, log: (String) -> Void, crash: CrashPoint) throws(StoreError) -> Bool {
         let staging = dataDir + "/" + stagingName
         let old = dataDir + "/" + oldName
-        guard StoreFiles.isDirectory(staging) else {
-            if StoreFiles.exists(old) {
+        guard FileTree.isDirectory(staging) else {
+            if FileTree.exists(old) {
                 // .reshard-old is deleted before the staging directory, so this cannot happen
                 // by a crash; the old shards may be the only copy of something, so stop.
                 throw .inconsistent(path: old, reason: "old shards left without a staging directory; inspect by hand")
@@ -133,17 +135,16 @@ public enum Reshard {
             return true
         }
         let markerPath = staging + "/" + markerName
-        guard let marker = try StoreFiles.readAll(markerPath) else {
-            if StoreFiles.exists(old) {
+        guard let marker = try onFile(markerPath, try FileIO.readFile(markerPath)) else {
+            if FileTree.exists(old) {
                 throw .inconsistent(path: old, reason: "old shards moved aside without a COMPLETE marker; inspect by hand")
             }
             log("reshard \(dataDir): removing an incomplete staging area; the old layout stays")
-            try StoreFiles.removeTree(staging)
-            try StoreFiles.fsyncDirectory(dataDir)
+            try onFile(staging, try FileTree.removeTree(staging))
+            try onFile(dataDir, try FileIO.fsyncDirectory(dataDir))
             return true
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(marker)) as? [String: Any],
-              let workers = object["workers"] as? Int, workers > 0 else {
+        guard let workers = Layout.positiveInt(in: marker, key: "workers") else {
             throw .inconsistent(path: markerPath, reason: "unreadable COMPLETE marker")
         }
         log("reshard \(dataDir): finishing a committed reshard to \(workers) workers")
@@ -154,27 +155,27 @@ public enum Reshard {
     static func finish(dataDir: String, newWorkers: Int, log: (String) -> Void, crash: CrashPoint) throws(StoreError) -> Bool {
         let staging = dataDir + "/" + stagingName
         let old = dataDir + "/" + oldName
-        try StoreFiles.makeDirectories(old)
+        try onFile(old, try FileTree.makeDirectories(old))
 
         // Step 4a: move the old shards aside.
-        for name in try StoreFiles.list(dataDir) {
+        for name in try onFile(dataDir, try FileTree.list(dataDir)) {
             guard let shard = parseShardName(name) else { continue }
-            guard shard >= newWorkers || StoreFiles.exists(staging + "/" + name) else { continue }
-            try StoreFiles.rename(dataDir + "/" + name, old + "/" + name)
+            guard shard >= newWorkers || FileTree.exists(staging + "/" + name) else { continue }
+            try onFile(dataDir + "/" + name, try FileIO.rename(from: dataDir + "/" + name, to: old + "/" + name))
             if crash.reached("moved old \(name) aside") { return false }
         }
-        try StoreFiles.fsyncDirectory(old)
-        try StoreFiles.fsyncDirectory(dataDir)
+        try onFile(old, try FileIO.fsyncDirectory(old))
+        try onFile(dataDir, try FileIO.fsyncDirectory(dataDir))
 
         // Step 4b: move the new shards in.
         for shard in 0..<newWorkers {
             let name = "shard-\(shard)"
-            guard StoreFiles.exists(staging + "/" + name) else { continue }
-            try StoreFiles.rename(staging + "/" + name, dataDir + "/" + name)
+            guard FileTree.exists(staging + "/" + name) else { continue }
+            try onFile(staging + "/" + name, try FileIO.rename(from: staging + "/" + name, to: dataDir + "/" + name))
             if crash.reached("moved new \(name) in") { return false }
         }
-        try StoreFiles.fsyncDirectory(staging)
-        try StoreFiles.fsyncDirectory(dataDir)
+        try onFile(staging, try FileIO.fsyncDirectory(staging))
+        try onFile(dataDir, try FileIO.fsyncDirectory(dataDir))
 
         // Step 5. The layout read here is the old one or, after a crash past this step, the new
         // one: both state the same slot count (`run` refused to start without a layout).
@@ -185,12 +186,12 @@ public enum Reshard {
         if crash.reached("wrote layout.json") { return false }
 
         // Step 6: old data first, the marker last but one, so a partial cleanup is still recognised.
-        try StoreFiles.removeTree(old)
+        try onFile(old, try FileTree.removeTree(old))
         if crash.reached("removed \(oldName)") { return false }
-        try StoreFiles.unlink(staging + "/" + markerName)
+        try onFile(staging + "/" + markerName, try FileIO.unlink(staging + "/" + markerName))
         if crash.reached("removed COMPLETE") { return false }
-        try StoreFiles.removeTree(staging)
-        try StoreFiles.fsyncDirectory(dataDir)
+        try onFile(staging, try FileTree.removeTree(staging))
+        try onFile(dataDir, try FileIO.fsyncDirectory(dataDir))
         log("reshard \(dataDir): now \(newWorkers) shards")
         return true
     }

@@ -1,5 +1,5 @@
 // ShardStore: one worker's durable store, a snapshot plus a checksummed journal with group commit.
-import Glibc
+import TagarelaSystem
 
 /// A shard's store in one directory:
 /// - `snapshot.json`: the engine's last snapshot and its generation G (see `SnapshotFile`);
@@ -68,25 +68,25 @@ public final class ShardStore {
     public static func open(directory: String, policy: FsyncPolicy, log: (String) -> Void)
         throws(StoreError) -> (store: ShardStore, snapshot: [UInt8]?, records: [[UInt8]])
     {
-        try StoreFiles.makeDirectories(directory)
+        try onFile(directory, try FileTree.makeDirectories(directory))
         // A store an older version made 0755/0644 stops being readable by other accounts now.
         try PrivateFiles.makePrivate(directory, recursive: true, log: { log("store \(directory): " + $0) })
         let temporary = directory + "/" + temporarySnapshotName
-        if StoreFiles.exists(temporary) {
+        if FileTree.exists(temporary) {
             log("store \(directory): removing \(temporarySnapshotName) left by an interrupted compaction")
-            try StoreFiles.unlink(temporary)
+            try onFile(temporary, try FileIO.unlink(temporary))
         }
         var generation: UInt64 = 0
         var snapshot: [UInt8]?
         let snapshotFile = directory + "/" + snapshotName
-        if let bytes = try StoreFiles.readAll(snapshotFile) {
+        if let bytes = try onFile(snapshotFile, try FileIO.readFile(snapshotFile)) {
             let decoded = try SnapshotFile.decode(bytes, file: snapshotFile)
             generation = decoded.generation
             snapshot = decoded.body
         }
         var directoryChanged = false
         var sideFiles: [String] = []
-        for name in try StoreFiles.list(directory) {
+        for name in try onFile(directory, try FileTree.list(directory)) {
             if CorruptRecordFile.isSideFile(name) { sideFiles.append(name) }
             guard let journalGeneration = parseJournalName(name), journalGeneration != generation else { continue }
             if journalGeneration > generation {
@@ -94,18 +94,18 @@ public final class ShardStore {
                                     reason: "journal is newer than the snapshot's generation \(generation)")
             }
             log("store \(directory): removing \(name), already covered by snapshot generation \(generation)")
-            try StoreFiles.unlink(directory + "/" + name)
+            try onFile(directory + "/" + name, try FileIO.unlink(directory + "/" + name))
             directoryChanged = true
         }
         let journal = directory + "/" + journalName(generation)
         var records: [[UInt8]] = []
         var journalBytes = 0
         let fd: Int32
-        if let bytes = try StoreFiles.readAll(journal) {
+        if let bytes = try onFile(journal, try FileIO.readFile(journal)) {
             let scan = try JournalFormat.scan(bytes, file: journal)
             records = scan.records
             journalBytes = scan.validEnd
-            fd = try StoreFiles.open(journal, O_WRONLY | O_APPEND)
+            fd = try onFile(journal, try FileIO.open(journal, [.writeOnly, .append]))
             if scan.validEnd < bytes.count {
                 let name = journalName(generation)
                 let cut = bytes.count - scan.validEnd
@@ -115,7 +115,7 @@ public final class ShardStore {
                         side = try CorruptRecordFile.save(bytes[scan.validEnd...], directory: directory,
                                                           journal: name, offset: scan.validEnd)
                     } catch {
-                        StoreFiles.close(fd)
+                        FileDescriptor.close(fd)
                         throw error
                     }
                     sideFiles.append(side)
@@ -128,22 +128,22 @@ public final class ShardStore {
                 }
                 do {
                     // The cut is made durable before anything is appended after it.
-                    try StoreFiles.truncate(fd, length: scan.validEnd, path: journal)
-                    try StoreFiles.fsync(fd, path: journal)
+                    try onFile(journal, try FileIO.truncate(fd, length: scan.validEnd))
+                    try onFile(journal, try FileIO.fsync(fd))
                 } catch {
-                    StoreFiles.close(fd)
+                    FileDescriptor.close(fd)
                     throw error
                 }
             }
         } else {
             // A new journal: the file and its directory entry are made durable before any record
             // is acknowledged into it.
-            fd = try StoreFiles.open(journal, O_WRONLY | O_APPEND | O_CREAT)
-            do { try StoreFiles.fsync(fd, path: journal) } catch { StoreFiles.close(fd); throw error }
+            fd = try onFile(journal, try FileIO.open(journal, [.writeOnly, .append, .create]))
+            do { try onFile(journal, try FileIO.fsync(fd)) } catch { FileDescriptor.close(fd); throw error }
             directoryChanged = true
         }
         if directoryChanged {
-            do { try StoreFiles.fsyncDirectory(directory) } catch { StoreFiles.close(fd); throw error }
+            do { try onFile(directory, try FileIO.fsyncDirectory(directory)) } catch { FileDescriptor.close(fd); throw error }
         }
         let store = ShardStore(directory: directory, policy: policy, generation: generation,
                                journalFD: fd, journalBytes: journalBytes)
@@ -154,15 +154,15 @@ public final class ShardStore {
     /// Writes a fresh, closed store holding only `snapshot` (generation 0, empty journal), every
     /// file and directory entry fsynced: what resharding stages for each new shard.
     static func createFresh(directory: String, snapshot: [UInt8]) throws(StoreError) {
-        try StoreFiles.makeDirectories(directory)
-        try StoreFiles.writeDurably(SnapshotFile(generation: 0, body: snapshot).encoded(),
-                                    to: directory + "/" + snapshotName,
-                                    temporary: directory + "/" + temporarySnapshotName)
         let journal = directory + "/" + journalName(0)
-        let fd = try StoreFiles.open(journal, O_WRONLY | O_CREAT | O_TRUNC)
-        defer { StoreFiles.close(fd) }
-        try StoreFiles.fsync(fd, path: journal)
-        try StoreFiles.fsyncDirectory(directory)
+        try onFile(directory, try FileTree.makeDirectories(directory))
+        try onFile(directory, try FileTree.replaceDurably(directory + "/" + snapshotName,
+                                                          with: SnapshotFile(generation: 0, body: snapshot).encoded(),
+                                                          temporary: directory + "/" + temporarySnapshotName))
+        let fd = try onFile(journal, try FileIO.open(journal, [.writeOnly, .create, .truncate]))
+        defer { FileDescriptor.close(fd) }
+        try onFile(journal, try FileIO.fsync(fd))
+        try onFile(directory, try FileIO.fsyncDirectory(directory))
     }
 
     /// `journal-<n>.log` -> n.
@@ -191,11 +191,11 @@ public final class ShardStore {
         let path = journalPath(generation)
         do throws(StoreError) {
             writeCalls += 1
-            try StoreFiles.writeAll(journalFD, pending, path: path)
+            try onFile(path, try FileIO.writeAll(journalFD, pending))
         } catch {
             failed = true
             // Best effort: take a partial record back off so the file ends on a record boundary.
-            _ = Glibc.ftruncate(journalFD, off_t(journalBytes))
+            try? FileIO.truncate(journalFD, length: journalBytes)
             throw error
         }
         journalBytes += pending.count
@@ -223,7 +223,7 @@ public final class ShardStore {
     private func syncNow(_ path: String) throws(StoreError) {
         do throws(StoreError) {
             syncCalls += 1
-            try StoreFiles.fdatasync(journalFD, path: path)
+            try onFile(path, try FileIO.fdatasync(journalFD))
             unsynced = false
         } catch {
             failed = true
@@ -235,7 +235,7 @@ public final class ShardStore {
     /// Any further call throws `.unusable`.
     public func close() {
         if journalFD >= 0 {
-            StoreFiles.close(journalFD)
+            FileDescriptor.close(journalFD)
             journalFD = -1
         }
         failed = true

@@ -1,5 +1,5 @@
 // ShardStoreCompaction: replaces the journal with a new snapshot, in steps that survive a crash between any two.
-import Glibc
+import TagarelaSystem
 
 extension ShardStore {
     /// Makes `snapshot` (the engine's state including every record appended so far) the new
@@ -40,44 +40,44 @@ extension ShardStore {
         let envelope = SnapshotFile(generation: next, body: snapshot).encoded()
 
         // Step 1: the temporary snapshot, durable on its own before it becomes visible.
-        let temporaryFD = try StoreFiles.open(temporarySnapshotPath, O_WRONLY | O_CREAT | O_TRUNC)
+        let temporaryFD = try onFile(temporarySnapshotPath, try FileIO.open(temporarySnapshotPath, [.writeOnly, .create, .truncate]))
         do throws(StoreError) {
-            try StoreFiles.writeAll(temporaryFD, envelope, path: temporarySnapshotPath)
-            try StoreFiles.fsync(temporaryFD, path: temporarySnapshotPath)
+            try onFile(temporarySnapshotPath, try FileIO.writeAll(temporaryFD, envelope))
+            try onFile(temporarySnapshotPath, try FileIO.fsync(temporaryFD))
         } catch {
-            StoreFiles.close(temporaryFD)
+            FileDescriptor.close(temporaryFD)
             throw error
         }
-        StoreFiles.close(temporaryFD)
+        FileDescriptor.close(temporaryFD)
         if crash.reached("wrote snapshot.tmp") { return abandon() }
 
         // Step 2: the atomic switch of generations.
-        try StoreFiles.rename(temporarySnapshotPath, snapshotPath)
+        try onFile(temporarySnapshotPath, try FileIO.rename(from: temporarySnapshotPath, to: snapshotPath))
         if crash.reached("renamed to snapshot.json") { return abandon() }
 
         let newFD: Int32
         do throws(StoreError) {
             // Step 3.
-            try StoreFiles.fsyncDirectory(directory)
+            try onFile(directory, try FileIO.fsyncDirectory(directory))
             if crash.reached("fsynced directory") { return abandon() }
 
             // Step 4: O_EXCL because a journal of the next generation cannot exist yet (see above).
-            newFD = try StoreFiles.open(journalPath(next), O_WRONLY | O_APPEND | O_CREAT | O_EXCL)
+            newFD = try onFile(journalPath(next), try FileIO.open(journalPath(next), [.writeOnly, .append, .create, .exclusive]))
             do throws(StoreError) {
-                try StoreFiles.fsync(newFD, path: journalPath(next))
-                try StoreFiles.fsyncDirectory(directory)
+                try onFile(journalPath(next), try FileIO.fsync(newFD))
+                try onFile(directory, try FileIO.fsyncDirectory(directory))
             } catch {
-                StoreFiles.close(newFD)
+                FileDescriptor.close(newFD)
                 throw error
             }
         } catch {
             failed = true
             throw error
         }
-        if crash.reached("created \(ShardStore.journalName(next))") { StoreFiles.close(newFD); return abandon() }
+        if crash.reached("created \(ShardStore.journalName(next))") { FileDescriptor.close(newFD); return abandon() }
 
         // Step 5.
-        StoreFiles.close(journalFD)
+        FileDescriptor.close(journalFD)
         journalFD = newFD
         generation = next
         journalBytes = 0
@@ -85,7 +85,7 @@ extension ShardStore {
 
         // Step 6: not fsynced; if the unlink is lost, open deletes the stale journal again.
         do throws(StoreError) {
-            try StoreFiles.unlink(journalPath(oldGeneration))
+            try onFile(journalPath(oldGeneration), try FileIO.unlink(journalPath(oldGeneration)))
         } catch {
             failed = true
             throw error

@@ -41,7 +41,7 @@ public enum Resharding {
             log("already partitioned for \(workers) workers")
             return
         }
-        let config = EngineConfig()
+        let config = EngineConfig.withRealEffects()
         try Reshard.run(dataDir: dataDirectory, from: current, to: workers, log: log) { shards in
             try ShardEngine.reshard(shards: shards.map { ($0.snapshot, $0.records) }, into: workers,
                                     config: config, slotOf: Slots.slot(for:))

@@ -30,8 +30,6 @@ public final class WorkerServer {
     /// Replies computed this turn, waiting for the group commit.
     private var pending: [(link: GatewayLink, reply: LinkReply)] = []
     private var syncTimer: TimerHandle?
-    /// Password hashes queued or running on the pool.
-    private var hashJobsInFlight = 0
     private let log: (String) -> Void
 
     /// Logs a line for this shard (for the links).
@@ -44,7 +42,7 @@ public final class WorkerServer {
         self.loop = try EventLoop()
         let opened = try ShardStore.open(directory: config.storeDirectory, policy: config.fsync, log: log)
         self.store = opened.store
-        var engineConfig = EngineConfig()
+        var engineConfig = EngineConfig.withRealEffects()
         engineConfig.pbkdf2Iterations = config.pbkdf2Iterations
         let (shard, workers) = (config.shard, config.workers)
         engineConfig.ownsUser = { Slots.worker(for: $0, workers: workers) == shard }
@@ -56,7 +54,7 @@ public final class WorkerServer {
         }
         WorkerServer.publishStats(socketPath: config.socketPath,
                                   [(WorkerStatsFile.journalCorruptRecords, store.corruptRecordFiles.count)], log: log)
-        self.hasher = PasswordHasher(threads: config.hashThreads, loop: loop)
+        self.hasher = PasswordHasher(threads: config.hashThreads, jobsMax: config.hashJobsMax, loop: loop)
         listenFD = try Socket.listenUnix(path: config.socketPath)
         loop.addListener(fd: listenFD) { [unowned self] fd, _ in self.accept(fd: fd) }
         loop.addBeforeSleep { [unowned self] in self.commitAndRelease() }
@@ -98,6 +96,7 @@ public final class WorkerServer {
     public func run() {
         log("shard \(config.shard)/\(config.workers) serving on \(config.socketPath)")
         loop.run()
+        hasher.stop()
         commitAndRelease()
         try? store.sync()
         store.close()
@@ -172,7 +171,12 @@ public final class WorkerServer {
         case .done(let result):
             finish(result, request: request, link: link)
         case .needsPasswordHash(let job):
-            guard hashJobsInFlight < config.hashJobsMax else {
+            let queued = hasher.derive(password: job.password, salt: job.salt, iterations: job.iterations) { [weak self, weak link] key in
+                guard let self else { return }
+                guard let link else { return self.engine.abandon(job) }
+                self.run(self.engine.resume(job, derivedKey: key), request: request, link: link)
+            }
+            guard queued else {
                 // The pool is this far behind: queueing more would only grow memory and make
                 // every login slower. Say so at once; the client retries after a second.
                 let label = WorkerServer.label(of: request)
@@ -182,13 +186,6 @@ public final class WorkerServer {
                 engine.abandon(job)
                 finish(EngineResult(response: response), request: request, link: link)
                 return
-            }
-            hashJobsInFlight += 1
-            hasher.derive(password: job.password, salt: job.salt, iterations: job.iterations) { [weak self, weak link] key in
-                guard let self else { return }
-                self.hashJobsInFlight -= 1
-                guard let link else { return self.engine.abandon(job) }
-                self.run(self.engine.resume(job, derivedKey: key), request: request, link: link)
             }
         }
     }

@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 @testable import TagarelaStore
+import TagarelaSystem
 import TestSupport
 
 final class ReshardTests: XCTestCase {
@@ -113,7 +114,7 @@ final class ReshardTests: XCTestCase {
         }
         XCTAssertTrue(sideFile.hasPrefix(shard1 + "/journal-0.log.corrupt-"), sideFile)
         XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: 2, slots: slots), "nothing changed")
-        try StoreFiles.rename(sideFile, temp.path + "/inspected")
+        try FileIO.rename(from: sideFile, to: temp.path + "/inspected")
         try Reshard.run(dataDir: dataDir, from: 2, to: 3, split: split(to: 3))
         XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: 3, slots: slots))
     }
