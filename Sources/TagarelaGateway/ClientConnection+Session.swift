@@ -2,7 +2,7 @@
 import TagarelaLink
 import TagarelaWire
 
-extension ClientConnection: SessionContext, LinkWaiter {
+extension ClientConnection: SessionContext, LinkWaiter, LinkRequester {
     /// Hands `event` to the session and carries out each action as it is emitted. No action
     /// leads back into this session while it runs (see `Session`): the loop's part touches
     /// other connections and the links only, and a link never answers from inside a send.

@@ -5,9 +5,14 @@ import TagarelaModel
 import TagarelaSystem
 import TagarelaWire
 
-/// Where a worker's answer goes: the session of `connection`, with `tag`.
+/// Whoever waits for a worker's answer: a client connection, which hands it to its session.
+protocol LinkRequester: AnyObject {
+    func drive(_ event: SessionEvent)
+}
+
+/// Where a worker's answer goes: to `requester`, with `tag`.
 struct PendingReply {
-    let connection: ClientConnection
+    let requester: any LinkRequester
     let tag: ReplyTag
 }
 
@@ -160,7 +165,7 @@ extension GatewayLoop: ConnectionHost {
         var request = request
         nextRequestID &+= 1
         request.requestID = nextRequestID
-        links[shard].send(request, PendingReply(connection: conn, tag: tag))
+        links[shard].send(request, PendingReply(requester: conn, tag: tag))
     }
 
     func park(_ conn: ClientConnection, onShard shard: Int) {
@@ -194,12 +199,12 @@ extension GatewayLoop: ConnectionHost {
 
 extension GatewayLoop: WorkerLinkDelegate {
     func link(_ link: WorkerLink, answered pending: PendingReply, with reply: LinkReply) {
-        pending.connection.drive(.reply(pending.tag, reply))
+        pending.requester.drive(.reply(pending.tag, reply))
         if !reply.events.isEmpty { deliver(reply.events) }
     }
 
     func link(_ link: WorkerLink, failed pending: PendingReply) {
-        pending.connection.drive(.failed(pending.tag))
+        pending.requester.drive(.failed(pending.tag))
     }
 
     func link(_ link: WorkerLink, delivers events: [LinkEvent]) {
