@@ -128,6 +128,7 @@ protocol SessionContext {
 /// `emit` must not touch the session (it is being mutated), and no action may lead back into
 /// it during the call; other sessions are fine.
 struct Session {
+    // Declared so the flags share the limiter's tail padding: every connection holds one.
     /// The authenticated user and session ("" before auth).
     private(set) var userID = ""
     private(set) var sessionID = ""
@@ -138,16 +139,16 @@ struct Session {
     private(set) var pausedForLink = false
     /// Reading was paused by this session (hold, busy link, abuse close).
     private var readingPaused = false
+    /// Closing for rate-limit abuse: nothing more is handled; owed answers go out first.
+    private(set) var closingForAbuse = false
+    /// The connection is closing: it is never bound again.
+    private var ended = false
     /// Requests let through but not yet handled, oldest first.
     private var held: [[UInt8]] = []
     /// Requests let through the rate limiter and not answered yet.
     private(set) var unanswered = 0
-    /// Closing for rate-limit abuse: nothing more is handled; owed answers go out first.
-    private(set) var closingForAbuse = false
     /// While closing for abuse: when the wait for the owed answers ends (0 once it has).
     private var answersDeadlineMs: Int64 = 0
-    /// The connection is closing: it is never bound again.
-    private var ended = false
     var plans = SessionPlans()
 
     init() {}
