@@ -112,7 +112,7 @@ protocol SessionContext {
 }
 
 /// One client connection's requests, from the moment a message is complete to its answer
-/// (ARCHITECTURE.md "Gateway"), with no socket: the connection feeds it events and carries out
+/// (README.md "How it is built", Gateway), with no socket: the connection feeds it events and carries out
 /// the actions it emits, as it does for `WebSocketConnection`, so ordering, backpressure,
 /// scatter-gather and the abuse close are tested without sockets (`SessionTests`).
 ///

@@ -18,7 +18,7 @@ enum ScatterKind {
 /// One multi-shard request in progress.
 enum Plan {
     /// `users_exist` on each shard of the users named, then `then` on its own shard; a missing
-    /// user is `not_found`, a shard down `unavailable` (ARCHITECTURE.md "Routing").
+    /// user is `not_found`, a shard down `unavailable` (README.md "How it is built", Routing).
     case checkUsers(label: RequestLabel, remaining: Int, failure: [UInt8]?, missing: [String], then: PlannedForward)
     /// The same request to every shard, its answers merged into one (`ScatterMerge`).
     case scatter(label: RequestLabel, kind: ScatterKind, remaining: Int, replies: [JSON?])

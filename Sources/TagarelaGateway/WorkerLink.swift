@@ -48,7 +48,7 @@ struct WorkerLinkStats {
     var unsubscribes = 0
 }
 
-/// The link from one gateway loop to one worker (ARCHITECTURE.md "Gateway-worker link").
+/// The link from one gateway loop to one worker (README.md "How it is built"; its frames: TagarelaLink's `LinkFrame`).
 ///
 /// Each loop has its own link to every worker, so replies come back to the loop that asked
 /// and no lock sits on the request path. In-flight requests are bounded: past
