@@ -44,6 +44,11 @@ public struct WorkerConfig {
     /// A link whose unsent replies pass this is not read until it drains, so a gateway that
     /// stops reading cannot make the worker buffer without bound.
     public var maxLinkQueuedBytes: Int = 64 << 20
+    /// A link whose unsent replies pass this is closed (the gateway answers its requests in
+    /// flight `unavailable` and reconnects). Reading stopped at `maxLinkQueuedBytes`, so what
+    /// can still add to the queue is the replies to requests read before, and events; twice
+    /// the pause mark leaves room for those while a gateway that reads nothing is cut off.
+    public var linkQueueCloseBytes: Int = 128 << 20
 
     /// The only user id whose processes may use the socket (checked with `SO_PEERCRED` at
     /// accept): the gateway runs as the same account. The socket's mode (0600) and its 0700
