@@ -48,34 +48,40 @@ extension GatewayLoop {
     /// Handles a request that passed admission and is next in its connection's order.
     private func process(_ conn: ClientConnection, _ envelope: RequestEnvelope, _ payload: UnsafeRawBufferPointer) {
         switch envelope {
-        case .invalid(let type, let requestID, let message):
-            counters.requestsInvalid += 1
-            conn.answer(Responses.error(type: type, requestID: requestID, code: .badRequest, message: message))
-        case .valid(let type, let requestID, let json):
-            dispatch(conn, type: type, label: RequestLabel(type: type.rawValue, requestID: requestID),
-                     json: json, payload: payload)
+        case .invalid(let failure):
+            // A field of a known type is checked after that type's own checks (authentication
+            // first), as when the worker alone read the fields.
+            if let type = failure.knownType, !admit(conn, type, envelope.label) { return }
+            if failure.error.code == .badRequest { counters.requestsInvalid += 1 }
+            conn.answer(failure.response())
+        case .valid(let facts):
+            guard admit(conn, facts.type, envelope.label) else { return }
+            dispatch(conn, facts, label: envelope.label, payload: payload)
         }
     }
 
-    private func dispatch(_ conn: ClientConnection, type: RequestType, label: RequestLabel, json: JSON,
-                          payload: UnsafeRawBufferPointer) {
+    /// The checks every request of `type` gets before its fields matter: counted, authenticated,
+    /// a worker to ask. False when `conn` was answered.
+    private func admit(_ conn: ClientConnection, _ type: RequestType, _ label: RequestLabel) -> Bool {
         counters.requestsByType[type.index] += 1
         if type.needsAuthentication && conn.userID.isEmpty {
             counters.unauthenticated += 1
             conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .unauthenticated,
                                         message: "log in or authenticate first"))
-            return
+            return false
         }
         if type != .getPresence && config.workers == 0 {
             unavailable(conn, label)
-            return
+            return false
         }
-        let route = RequestRouter.route(type: type, json: json, userID: conn.userID, workers: max(1, config.workers))
+        return true
+    }
+
+    private func dispatch(_ conn: ClientConnection, _ facts: RoutingFacts, label: RequestLabel,
+                          payload: UnsafeRawBufferPointer) {
+        let type = facts.type
+        let route = RequestRouter.route(facts.key, userID: conn.userID, workers: max(1, config.workers))
         switch route {
-        case .reject(let message):
-            counters.requestsInvalid += 1
-            conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .badRequest,
-                                        message: message))
         case .presence(let ids):
             let online = gateway.presence.states(ids)
             conn.answer(Responses.presence(requestID: label.requestID,
@@ -311,15 +317,5 @@ extension GatewayLoop {
         counters.unavailable += 1
         conn.answer(Responses.error(type: label.type, requestID: label.requestID, code: .unavailable,
                                     message: "the shard is unavailable, retry"))
-    }
-}
-
-extension RequestEnvelope {
-    /// The `type` and `request_id` an answer to this request carries.
-    var label: RequestLabel {
-        switch self {
-        case .valid(let type, let requestID, _): return RequestLabel(type: type.rawValue, requestID: requestID)
-        case .invalid(let type, let requestID, _): return RequestLabel(type: type, requestID: requestID)
-        }
     }
 }
