@@ -1,4 +1,4 @@
-// RequestParser: reads and bounds-checks the fields of each request type from a JSON object.
+// RequestParser: reads and bounds-checks the fields of each request type from a JSON object: all of them (the worker) or those its route needs (the gateway).
 
 import TagarelaJSON
 
