@@ -201,7 +201,7 @@ extension GatewayLoop {
     }
 
     /// Checks with each shard that its users exist (`users_exist`), then runs `then`; a missing
-    /// user is `not_found`, a shard down is `unavailable` (ARCHITECTURE.md "Routing").
+    /// user is `not_found`, a shard down is `unavailable` (README.md "How it is built", Routing).
     private func checkUsers(_ checks: [ShardUsers], _ conn: ClientConnection, _ label: RequestLabel,
                             then: @escaping () -> Void) {
         guard !checks.isEmpty else { return then() }

@@ -14,7 +14,7 @@ public struct ShardUsers: Equatable, Sendable {
     }
 }
 
-/// Where a request goes (ARCHITECTURE.md "Routing"). Pure data, so routing is tested without sockets.
+/// Where a request goes (README.md "How it is built", Routing). Pure data, so routing is tested without sockets.
 public enum Route: Equatable, Sendable {
     /// Forward the client's JSON unchanged to this shard and pass its reply back.
     case shard(Int)

@@ -3,8 +3,8 @@
 import TagarelaJSON
 import TagarelaModel
 
-/// The gateway sends `user_chats` and `search_users` to every shard (ARCHITECTURE.md
-/// "Routing": "every shard; the gateway merges the answers") and merges the parts here. When
+/// The gateway sends `user_chats` and `search_users` to every shard (README.md "How it is
+/// built", Gateway: scatter-gather) and merges the parts here. When
 /// any part is an error or missing, the merged answer is that error, since a partial list
 /// would silently hide chats.
 enum ScatterMerge {

@@ -2,7 +2,7 @@
 
 import TagarelaJSON
 
-/// What decides where a client request goes (ARCHITECTURE.md "Routing"). The gateway reads only
+/// What decides where a client request goes (README.md "How it is built", Routing). The gateway reads only
 /// these; the worker that receives the request reads it whole (`Request.parse`).
 public enum RoutingKey: Equatable {
     /// The shard owning the slot of this key: a username (register, login), the user a token
