@@ -11,37 +11,45 @@ extension Session {
     mutating func process<C: SessionContext>(_ envelope: RequestEnvelope, _ payload: UnsafeRawBufferPointer,
                                              held: [UInt8]?, _ c: C, _ emit: (SessionAction) -> Void) {
         switch envelope {
-        case .invalid(let type, let requestID, let message):
-            emit(.count(.invalid))
-            answer(Responses.error(type: type, requestID: requestID, code: .badRequest, message: message), emit)
-        case .valid(let type, let requestID, let json):
-            let label = RequestLabel(type: type.rawValue, requestID: requestID)
-            dispatch(type, label, json, payload, held, c, emit)
+        case .invalid(let failure):
+            // A field of a known type is checked after that type's own checks (authentication
+            // first), as when the worker alone read the fields.
+            if let type = failure.knownType, !admit(type, envelope.label, c, emit) { return }
+            if failure.error.code == .badRequest { emit(.count(.invalid)) }
+            answer(failure.response(), emit)
+        case .valid(let facts):
+            guard admit(facts.type, envelope.label, c, emit) else { return }
+            dispatch(facts, envelope.label, payload, held, c, emit)
         }
     }
 
-    /// Routes a valid request (`RequestRouter`) and starts what its route asks. The client's
-    /// JSON is forwarded verbatim: copied out of the read buffer once, and only when forwarded.
-    private mutating func dispatch<C: SessionContext>(_ type: RequestType, _ label: RequestLabel, _ json: JSON,
-                                                      _ payload: UnsafeRawBufferPointer, _ held: [UInt8]?,
-                                                      _ c: C, _ emit: (SessionAction) -> Void) {
-        func body() -> [UInt8] { held ?? Array(payload) }
+    /// The checks every request of `type` gets before its fields matter: counted, authenticated,
+    /// a worker to ask. False when the request was answered.
+    private mutating func admit<C: SessionContext>(_ type: RequestType, _ label: RequestLabel, _ c: C,
+                                                   _ emit: (SessionAction) -> Void) -> Bool {
         emit(.count(.request(type)))
         if type.needsAuthentication && userID.isEmpty {
             emit(.count(.unauthenticated))
             answer(Responses.error(type: label.type, requestID: label.requestID, code: .unauthenticated,
                                    message: "log in or authenticate first"), emit)
-            return
+            return false
         }
-        let workers = c.settings.workers
-        if type != .getPresence && workers == 0 {
+        if type != .getPresence && c.settings.workers == 0 {
             unavailable(label, emit)
-            return
+            return false
         }
-        switch RequestRouter.route(type: type, json: json, userID: userID, workers: max(1, workers)) {
-        case .reject(let message):
-            emit(.count(.invalid))
-            answer(Responses.error(type: label.type, requestID: label.requestID, code: .badRequest, message: message), emit)
+        return true
+    }
+
+    /// Routes a request by its routing facts (`RequestRouter`) and starts what its route asks.
+    /// The client's JSON is forwarded verbatim: copied out of the read buffer once, and only
+    /// when forwarded; the worker validates the fields routing did not need.
+    private mutating func dispatch<C: SessionContext>(_ facts: RoutingFacts, _ label: RequestLabel,
+                                                      _ payload: UnsafeRawBufferPointer, _ held: [UInt8]?,
+                                                      _ c: C, _ emit: (SessionAction) -> Void) {
+        func body() -> [UInt8] { held ?? Array(payload) }
+        let type = facts.type
+        switch RequestRouter.route(facts.key, userID: userID, workers: max(1, c.settings.workers)) {
         case .presence(let ids):
             let online = c.presence(ids)
             answer(Responses.presence(requestID: label.requestID, statuses: ids.indices.map { (ids[$0], online[$0]) }), emit)
@@ -176,15 +184,5 @@ extension Session {
         emit(.count(.unavailable))
         answer(Responses.error(type: label.type, requestID: label.requestID, code: .unavailable,
                                message: "the shard is unavailable, retry"), emit)
-    }
-}
-
-extension RequestEnvelope {
-    /// The `type` and `request_id` an answer to this request carries.
-    var label: RequestLabel {
-        switch self {
-        case .valid(let type, let requestID, _): return RequestLabel(type: type.rawValue, requestID: requestID)
-        case .invalid(let type, let requestID, _): return RequestLabel(type: type, requestID: requestID)
-        }
     }
 }
