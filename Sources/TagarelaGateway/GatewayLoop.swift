@@ -211,6 +211,18 @@ extension GatewayLoop: WorkerLinkDelegate {
         deliver(events)
     }
 
+    /// The client was told `unavailable`, but the worker did the work: its events are delivered,
+    /// and sessions it ended (a late logout_all or change_password) end on every connection,
+    /// the requester's too (it never learned of a new session).
+    func link(_ link: WorkerLink, lateReply reply: LinkReply) {
+        if !reply.endSessionID.isEmpty && !reply.endUserID.isEmpty {
+            endSessions(userID: reply.endUserID, sessionID: reply.endSessionID, except: 0,
+                        reason: Events.sessionEndReason(endSessionID: reply.endSessionID,
+                                                        rebindsCaller: !reply.authUserID.isEmpty))
+        }
+        if !reply.events.isEmpty { deliver(reply.events) }
+    }
+
     func subscribedUsers() -> [String] {
         Array(byUser.keys)
     }

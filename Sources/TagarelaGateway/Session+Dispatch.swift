@@ -134,12 +134,15 @@ extension Session {
             partAnswered(plan, part, try? JSON.parse(reply.json), c, emit)
         case .answer(let label):
             if !reply.endSessionID.isEmpty {
-                let user = userID
+                // The worker names the user: this connection may have closed, and so forgotten
+                // its user, before the answer came; the user's other connections end all the same.
+                let user = reply.endUserID.isEmpty ? userID : reply.endUserID
                 // change_password keeps its own connection: it is rebound to the new session below.
                 if reply.authUserID.isEmpty { unbind(emit) }
                 if !user.isEmpty {
                     emit(.endSessions(userID: user, sessionID: reply.endSessionID,
-                                      reason: Events.sessionEndReason(forRequestType: label.type)))
+                                      reason: Events.sessionEndReason(endSessionID: reply.endSessionID,
+                                                                      rebindsCaller: !reply.authUserID.isEmpty)))
                 }
             }
             if !reply.authUserID.isEmpty && !c.isClosed {

@@ -10,6 +10,8 @@ protocol WorkerLinkDelegate: AnyObject {
     func link(_ link: WorkerLink, failed pending: PendingReply)
     /// Events for this loop's connections (with no request of ours waiting for them).
     func link(_ link: WorkerLink, delivers events: [LinkEvent])
+    /// An answer that came after its request was answered `unavailable` at its deadline.
+    func link(_ link: WorkerLink, lateReply reply: LinkReply)
     /// Every user this loop holds a connection of: a fresh link subscribes them all first.
     func subscribedUsers() -> [String]
 }
@@ -218,11 +220,11 @@ final class WorkerLink: LinkTransportDelegate {
         case .reply(let reply):
             if let p = pending.removeValue(forKey: reply.requestID) {
                 delegate.link(self, answered: p.reply, with: reply)
-            } else if !reply.events.isEmpty {
+            } else {
                 // Answered `unavailable` at its deadline already (a stale id cannot happen on a
                 // fresh link): the answer is dropped, but the change it reports did happen, so
-                // its events still belong to their receivers.
-                delegate.link(self, delivers: reply.events)
+                // its events still belong to their receivers and the sessions it ended end.
+                delegate.link(self, lateReply: reply)
             }
         case .events(let events):
             delegate.link(self, delivers: events)

@@ -3,8 +3,8 @@
 extension LinkCodec {
     /// Bytes of a reply frame's body (after the length prefix) with no events.
     public static func replyBodyBytes(_ reply: LinkReply) -> Int {
-        1 + 8 + 4 + reply.json.count + 3 * 4 + reply.authUserID.utf8.count + reply.authSessionID.utf8.count
-            + reply.endSessionID.utf8.count + 4
+        1 + 8 + 4 + reply.json.count + 4 * 4 + reply.authUserID.utf8.count + reply.authSessionID.utf8.count
+            + reply.endSessionID.utf8.count + reply.endUserID.utf8.count + 4
     }
 
     /// Bytes one event adds to a reply or events frame.

@@ -10,7 +10,7 @@
 ///      u64 integers, u8 flags, strings and blobs as u32 length + bytes,
 ///      lists as u32 count + elements
 /// request: u64 requestID, u64 connectionID, u8 flags, str userID, str sessionID, str arg, blob json
-/// reply:   u64 requestID, blob json, str authUserID, str authSessionID, str endSessionID, list<event>
+/// reply:   u64 requestID, blob json, str authUserID, str authSessionID, str endSessionID, str endUserID, list<event>
 /// events:  list<event>
 /// event:   list<str> userIDs, u64 excludeConnectionID, blob json
 /// ping/pong: u64 nonce
@@ -41,6 +41,7 @@ public enum LinkCodec {
             putString(r.authUserID, &buffer)
             putString(r.authSessionID, &buffer)
             putString(r.endSessionID, &buffer)
+            putString(r.endUserID, &buffer)
             putEvents(r.events, &buffer)
         case .events(let events):
             putEvents(events, &buffer)

@@ -129,9 +129,11 @@ public struct LinkDecoder {
             let authUserID = try reader.string()
             let authSessionID = try reader.string()
             let endSessionID = try reader.string()
+            let endUserID = try reader.string()
             let events = try reader.events()
             frame = .reply(LinkReply(requestID: requestID, json: json, authUserID: authUserID,
-                                     authSessionID: authSessionID, endSessionID: endSessionID, events: events))
+                                     authSessionID: authSessionID, endSessionID: endSessionID,
+                                     endUserID: endUserID, events: events))
         case .events:
             frame = .events(try reader.events())
         case .ping:

@@ -64,19 +64,25 @@ public struct LinkReply: Equatable {
     public var authUserID: String
     /// Set with `authUserID`: the session id (token hash hex) of that binding.
     public var authSessionID: String
-    /// Set on logout: the session whose connections the gateway must unbind.
+    /// Set on logout, logout_all and change_password: the session whose connections the gateway
+    /// must unbind (`*` for every session of the user).
     public var endSessionID: String
+    /// Set with `endSessionID`: the user whose sessions end. The gateway ends them from this, not
+    /// from the requesting connection, which may have closed (and forgotten its user) before the
+    /// answer came, or been answered `unavailable` at its deadline.
+    public var endUserID: String
     /// Events caused by the request, released together with the reply (after the journal sync).
     public var events: [LinkEvent]
 
     /// Creates a reply.
     public init(requestID: UInt64, json: [UInt8], authUserID: String = "", authSessionID: String = "",
-                endSessionID: String = "", events: [LinkEvent] = []) {
+                endSessionID: String = "", endUserID: String = "", events: [LinkEvent] = []) {
         self.requestID = requestID
         self.json = json
         self.authUserID = authUserID
         self.authSessionID = authSessionID
         self.endSessionID = endSessionID
+        self.endUserID = endUserID
         self.events = events
     }
 }

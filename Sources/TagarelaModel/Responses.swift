@@ -155,13 +155,12 @@ public enum Events {
         return encode(type: EventType.sessionEnded, payload: w.bytes)
     }
 
-    /// The `session:ended` reason for the request that ended the session (PROTOCOL.md 3.2):
-    /// `logout`, `logout_all`, or `password_changed`.
-    public static func sessionEndReason(forRequestType type: String) -> String {
-        switch type {
-        case RequestType.logoutAll.rawValue: return "logout_all"
-        case RequestType.changePassword.rawValue: return "password_changed"
-        default: return "logout"
-        }
+    /// The `session:ended` reason (PROTOCOL.md 3.2) of an answer that ended `endSessionID`:
+    /// `password_changed` when it also bound the caller to a new session (only change_password
+    /// does both), `logout_all` when it ended every session, `logout` for one session. Read from
+    /// the answer, not the request, because a late answer reaches the gateway with no request.
+    public static func sessionEndReason(endSessionID: String, rebindsCaller: Bool) -> String {
+        if rebindsCaller { return "password_changed" }
+        return endSessionID == SessionScope.everySession ? "logout_all" : "logout"
     }
 }

@@ -71,12 +71,13 @@ public final class WorkerServer {
         loop.schedule(afterMs: watchdog.intervalMs) { [unowned self] in self.scheduleWatchdog(watchdog) }
     }
 
-    /// Writes the worker's stats file (WorkerStatsFile) atomically; a failure is logged, since
-    /// the file only feeds `/metrics`.
+    /// Writes the worker's stats file (WorkerStatsFile) atomically, 0600 whatever the umask like
+    /// every file of the instance (Foundation's atomic write left it 0666 under umask 000); a
+    /// failure is logged, since the file only feeds `/metrics`. Written once, at startup.
     static func publishStats(socketPath: String, _ counters: [(String, Int)], log: (String) -> Void) {
         let path = WorkerStatsFile.path(forSocket: socketPath)
         do {
-            try Data(WorkerStatsFile.encode(counters).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try FileTree.replaceDurably(path, with: Array(WorkerStatsFile.encode(counters).utf8), temporary: path + ".tmp")
         } catch {
             log("could not write \(path): \(error)")
         }
@@ -217,7 +218,8 @@ public final class WorkerServer {
         }
         let reply = LinkReply(requestID: request.requestID, json: result.response,
                               authUserID: result.authUserID ?? "", authSessionID: result.authSessionID ?? "",
-                              endSessionID: result.endSessionID ?? "", events: events)
+                              endSessionID: result.endSessionID ?? "",
+                              endUserID: result.endSessionID == nil ? "" : request.userID, events: events)
         pending.append((link, reply))
     }
 

@@ -72,7 +72,7 @@ final class GatewayHarness {
             return LinkReply(requestID: r.requestID, json: Canned.ok(r, extra: "\"user\":{\"id\":\"\(user)\"}"),
                              authUserID: user, authSessionID: Canned.field("password", in: text) ?? "s")
         case "logout":
-            return LinkReply(requestID: r.requestID, json: Canned.ok(r), endSessionID: r.sessionID)
+            return LinkReply(requestID: r.requestID, json: Canned.ok(r), endSessionID: r.sessionID, endUserID: r.userID)
         case "message":
             let content = Canned.field("content", in: text) ?? ""
             let event = "{\"type\":\"message:new\",\"payload\":{\"sender_id\":\"\(r.userID)\",\"content\":\"\(content)\"}}"

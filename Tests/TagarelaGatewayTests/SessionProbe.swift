@@ -82,10 +82,10 @@ final class SessionProbe {
 
     /// The worker answers the forward of `name` with `status: ok` and `extra` members.
     func answer(_ name: String, shard: Int? = nil, extra: String = "", authUserID: String = "", authSessionID: String = "",
-                endSessionID: String = "") {
+                endSessionID: String = "", endUserID: String = "") {
         let f = takeForward(name, shard: shard)
         receive(.reply(f.tag, LinkReply(requestID: 0, json: Canned.ok(f.request, extra: extra), authUserID: authUserID,
-                                        authSessionID: authSessionID, endSessionID: endSessionID)))
+                                        authSessionID: authSessionID, endSessionID: endSessionID, endUserID: endUserID)))
     }
 
     /// The forward of `name` fails (its link dropped, or its deadline passed).

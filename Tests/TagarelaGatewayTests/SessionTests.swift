@@ -84,6 +84,21 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(a.session.sessionID, "s4")
     }
 
+    /// Issue 8 review: a client that sends logout_all and closes at once (a "log out everywhere"
+    /// button) is gone, and has forgotten its user, when the answer comes; the user's other
+    /// sessions must end all the same, from the user the worker names.
+    func testALogoutAllAnsweredAfterItsConnectionClosedStillEndsEverySession() {
+        let a = SessionProbe()
+        a.logIn("alice", session: "s1")
+        a.request(#"{"type":"logout_all","request_id":"o1"}"#)
+        XCTAssertEqual(a.take(), ["forward o1 to 0 as alice", "pause"])
+        a.context.isClosed = true
+        a.receive(.ending)
+        XCTAssertEqual(a.take(), ["unbind alice"])
+        a.answer("o1", endSessionID: SessionScope.everySession, endUserID: "alice")
+        XCTAssertTrue(a.take().contains("end alice * logout_all"), "the other connections of alice end")
+    }
+
     // MARK: - Backpressure
 
     func testABusyLinkPausesReadingAndOnlyItsDrainReleasesWhatWasReadPastIt() {

@@ -47,6 +47,9 @@ final class LinkRecorder: WorkerLinkDelegate, LinkRequester, LinkWaiter {
     }
     func link(_ link: WorkerLink, failed pending: PendingReply) { pending.requester.drive(.failed(pending.tag)) }
     func link(_ link: WorkerLink, delivers events: [LinkEvent]) { log.append("events \(events.count)") }
+    func link(_ link: WorkerLink, lateReply reply: LinkReply) {
+        log.append("late \(reply.requestID)" + (reply.endSessionID.isEmpty ? "" : " ends \(reply.endUserID) \(reply.endSessionID)"))
+    }
     func subscribedUsers() -> [String] { ["alice"] }
 
     func drive(_ event: SessionEvent) {
@@ -101,8 +104,10 @@ final class WorkerLinkTests: XCTestCase {
         link.tick(nowMs: start + 1_000)
         XCTAssertEqual(recorder.take(), ["failed t2"], "past its deadline")
         XCTAssertEqual(link.stats.requestTimeouts, 1)
-        transport.deliver([.reply(LinkReply(requestID: 2, json: []))])
-        XCTAssertEqual(recorder.take(), [], "a late answer is dropped")
+        // A late answer is not the client's any more (it was told `unavailable`), but the loop
+        // still gets what it changed: a logout_all that ran must end the user's sessions.
+        transport.deliver([.reply(LinkReply(requestID: 2, json: [], endSessionID: "*", endUserID: "alice"))])
+        XCTAssertEqual(recorder.take(), ["late 2 ends alice *"], "a late answer goes to the loop, not the client")
 
         link.send(request(3), PendingReply(requester: recorder, tag: .answer(RequestLabel(type: "typing", requestID: "t3"))))
         transport.close()

@@ -12,7 +12,7 @@ final class LinkCodecTests: XCTestCase {
         .request(LinkRequest(requestID: .max, connectionID: 0x0102_0304_0506_0708, flags: LinkRequest.internalFlag,
                              userID: "alice", sessionID: "ab12", arg: "g_123", json: [0, 10, 13, 255])),
         .reply(LinkReply(requestID: 7, json: Array(#"{"ok":true}"#.utf8))),
-        .reply(LinkReply(requestID: 8, json: [], authUserID: "bob", authSessionID: "ff00", endSessionID: "ee11",
+        .reply(LinkReply(requestID: 8, json: [], authUserID: "bob", authSessionID: "ff00", endSessionID: "ee11", endUserID: "bob",
                          events: [sampleEvent, LinkEvent(userIDs: [], json: [])])),
         .events([]),
         .events([sampleEvent, sampleEvent]),
