@@ -41,6 +41,7 @@ extension ClientConnection: SessionContext, LinkWaiter, LinkRequester {
     // MARK: - SessionContext
 
     var nowMs: Int64 { loop.nowMs }
+    var peerHost: String { host }
     var settings: SessionSettings { loop.sessionSettings }
     func linkState(_ shard: Int) -> LinkState { loop.linkState(shard) }
     func presence(_ userIDs: [String]) -> [Bool] { loop.presence(userIDs) }

@@ -56,7 +56,10 @@ extension Session {
         case .shard(let k):
             // Identity requests are slow (a password hash) and change what later requests of
             // this connection may do, so those wait: `register` then `login` on one line works.
-            if forward(label, shard: k, json: body(), arg: "", c, emit) && type.changesIdentity {
+            // A login carries the client's address for the shard's password throttle, which
+            // counts failures per account and address (PROTOCOL.md 3.2).
+            let arg = type == .login ? c.peerHost : ""
+            if forward(label, shard: k, json: body(), arg: arg, c, emit) && type.changesIdentity {
                 holdUntilIdentitySettles(emit)
             }
         case .createChat(let target, let targetShard, let chatID, let chatShard):

@@ -104,6 +104,8 @@ protocol SessionContext {
     /// The connection is closed or closing: nothing more is forwarded for it.
     var isClosed: Bool { get }
     var settings: SessionSettings { get }
+    /// The client's address (host only), which a login carries to the shard's throttle.
+    var peerHost: String { get }
     func linkState(_ shard: Int) -> LinkState
     /// Whether each user is online (`get_presence`).
     func presence(_ userIDs: [String]) -> [Bool]

@@ -40,6 +40,12 @@ public struct EngineConfig {
     public var chatsAddedByOthersPerUserMax: Int
     /// Per-account back-off after failed password checks (login, change_password).
     public var loginThrottle = LoginThrottlePolicy()
+    /// The ceiling of failed password checks per account from every source together
+    /// (PROTOCOL.md 3.2). `loginThrottle` counts per account and source (the client's address
+    /// for `login`, the session for `change_password`), so a guesser elsewhere cannot lock the
+    /// owner out by failing on purpose; this looser count still bounds guessing spread over
+    /// many addresses (100 free failures, then the same doubling waits).
+    public var loginThrottlePerAccount = LoginThrottlePolicy(freeFailures: 100)
 
     /// Production defaults (100 000 iterations, 30-day tokens, a single shard owning every
     /// user) around the given clock and randomness.
@@ -148,9 +154,10 @@ public struct PasswordJob {
     /// What the job is for.
     enum Purpose {
         case register(username: String, displayName: String)
-        case login(username: String)
+        /// `source`: where the check came from, for the throttle (`PasswordCheck`).
+        case login(username: String, source: String)
         /// change_password, step 1: the old password is checked against the stored hash.
-        case verifyForChange(username: String, newPassword: [UInt8])
+        case verifyForChange(username: String, source: String, newPassword: [UInt8])
         /// change_password, step 2: the new password's hash; `verifiedHash` is the stored hash
         /// step 1 matched (the change is refused if it changed meanwhile).
         case setNewPassword(username: String, verifiedHash: [UInt8])

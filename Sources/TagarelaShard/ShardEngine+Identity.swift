@@ -20,17 +20,41 @@ extension ShardEngine {
         return .needsPasswordHash(job)
     }
 
-    func login(_ r: Request, username: String, password: String) -> EngineStep {
-        if let wait = loginThrottle.begin(username, now: config.clock()) { return throttled(r, retryAfterMs: wait) }
+    func login(_ r: Request, username: String, password: String, source: String) -> EngineStep {
+        if let wait = beginPasswordCheck(username, source: source) { return throttled(r, retryAfterMs: wait) }
         // An unknown user still costs one full hash (with a throwaway salt), so response
         // time does not reveal which usernames exist.
         let stored = users[username]
         let job = PasswordJob(password: Array(password.utf8), salt: stored?.salt ?? config.random(ShardEngine.saltBytes),
                               iterations: stored?.iterations ?? config.pbkdf2Iterations, keyLength: ShardEngine.keyBytes,
-                              purpose: .login(username: username),
+                              purpose: .login(username: username, source: source),
                               requestType: r.type.rawValue, requestID: r.requestID)
         return .needsPasswordHash(job)
     }
+
+    /// Starts a password check of `account` from `source`, or says how long to wait (ms). Two
+    /// counts (PROTOCOL.md 3.2): per account and source, so one who fails on purpose from one
+    /// address (or session) waits without locking the owner out from another; and per account
+    /// from every source together, a looser ceiling on guessing spread over many addresses.
+    func beginPasswordCheck(_ account: String, source: String) -> Int64? {
+        let now = config.clock()
+        if let wait = accountThrottle.begin(account, now: now) { return wait }
+        if let wait = loginThrottle.begin(ShardEngine.throttleKey(account, source), now: now) {
+            accountThrottle.cancel(account)
+            return wait
+        }
+        return nil
+    }
+
+    /// Ends a check `beginPasswordCheck` started: counted in both tables.
+    func finishPasswordCheck(_ account: String, source: String, success: Bool) {
+        let now = config.clock()
+        accountThrottle.finish(account, success: success, now: now)
+        loginThrottle.finish(ShardEngine.throttleKey(account, source), success: success, now: now)
+    }
+
+    /// The per-source table's key: account and source, which a NUL (in neither) keeps apart.
+    static func throttleKey(_ account: String, _ source: String) -> String { account + "\u{0}" + source }
 
     /// `rate_limited` for an account whose password checks are throttled (PROTOCOL.md 3.2).
     func throttled(_ r: Request, retryAfterMs: Int64) -> EngineStep {
@@ -56,9 +80,9 @@ extension ShardEngine {
             w.key("user")
             users[username]!.user.write(to: &w)
             return .done(EngineResult(response: Responses.finish(&w), records: records))
-        case let .login(username):
+        case let .login(username, source):
             let matches = passwordMatches(job, derivedKey, username)
-            loginThrottle.finish(username, success: matches, now: config.clock())
+            finishPasswordCheck(username, source: source, success: matches)
             guard matches, let stored = users[username] else {
                 return .done(EngineResult(response: Responses.error(type: type, requestID: rid, RequestError.badCredentials)))
             }
@@ -67,9 +91,9 @@ extension ShardEngine {
             commit(.sessionStarted(sessionID: sessionID, username: username, expiresAt: config.clock() + config.tokenTTLms), into: &records)
             return .done(EngineResult(response: tokenResponse(type, rid, token, stored.user), records: records,
                                       authUserID: username, authSessionID: sessionID))
-        case let .verifyForChange(username, newPassword):
+        case let .verifyForChange(username, source, newPassword):
             let matches = passwordMatches(job, derivedKey, username)
-            loginThrottle.finish(username, success: matches, now: config.clock())
+            finishPasswordCheck(username, source: source, success: matches)
             guard matches, let stored = users[username] else {
                 return .done(EngineResult(response: Responses.error(type: type, requestID: rid, code: .badCredentials,
                                                                     message: "wrong old_password")))
@@ -96,7 +120,9 @@ extension ShardEngine {
     /// it came on closed): releases the throttle slot `handle` took for it.
     public func abandon(_ job: PasswordJob) {
         switch job.purpose {
-        case let .login(username), let .verifyForChange(username, _): loginThrottle.cancel(username)
+        case let .login(username, source), let .verifyForChange(username, source, _):
+            accountThrottle.cancel(username)
+            loginThrottle.cancel(ShardEngine.throttleKey(username, source))
         case .register, .setNewPassword: break
         }
     }
@@ -125,12 +151,14 @@ extension ShardEngine {
     /// stores it, ends every session of the user and starts a new one for the caller, whose
     /// connection the gateway rebinds to it; every other connection of the user gets
     /// `session:ended` (PROTOCOL.md 2.1).
-    func changePassword(_ r: Request, username: String, oldPassword: String, newPassword: String) -> EngineStep {
+    func changePassword(_ r: Request, username: String, oldPassword: String, newPassword: String,
+                        source: String) -> EngineStep {
         guard let stored = users[username] else { return fail(r, .unauthenticated) }
-        if let wait = loginThrottle.begin(username, now: config.clock()) { return throttled(r, retryAfterMs: wait) }
+        if let wait = beginPasswordCheck(username, source: source) { return throttled(r, retryAfterMs: wait) }
         return .needsPasswordHash(PasswordJob(password: Array(oldPassword.utf8), salt: stored.salt, iterations: stored.iterations,
                                               keyLength: ShardEngine.keyBytes,
-                                              purpose: .verifyForChange(username: username, newPassword: Array(newPassword.utf8)),
+                                              purpose: .verifyForChange(username: username, source: source,
+                                                                        newPassword: Array(newPassword.utf8)),
                                               requestType: r.type.rawValue, requestID: r.requestID))
     }
 

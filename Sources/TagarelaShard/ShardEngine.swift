@@ -32,6 +32,7 @@ public final class ShardEngine {
     var sessionsByUser: [String: Set<String>] = [:]
     /// Failed password checks per account (memory only).
     var loginThrottle: LoginThrottle
+    var accountThrottle: LoginThrottle
     var chats: [String: ChatState] = [:]
     /// user id -> ids of this shard's chats the user is a member of.
     var userChats: [String: Set<String>] = [:]
@@ -40,6 +41,7 @@ public final class ShardEngine {
     public init(config: EngineConfig) {
         self.config = config
         self.loginThrottle = LoginThrottle(policy: config.loginThrottle)
+        self.accountThrottle = LoginThrottle(policy: config.loginThrottlePerAccount)
     }
 
     /// Handles one request. Validation failures change nothing and produce no record.
@@ -60,7 +62,8 @@ public final class ShardEngine {
         case let .register(username, password, displayName):
             return register(request, username: username, password: password, displayName: displayName)
         case let .login(username, password):
-            return login(request, username: username, password: password)
+            // The gateway puts the client's address in `arg` (the throttle's source).
+            return login(request, username: username, password: password, source: "address " + req.arg)
         case let .auth(token):
             return .done(auth(request, token: token))
         case .logout:
@@ -68,7 +71,8 @@ public final class ShardEngine {
         case .logoutAll:
             return .done(logoutAll(request, username: req.userID))
         case let .changePassword(old, new):
-            return changePassword(request, username: req.userID, oldPassword: old, newPassword: new)
+            return changePassword(request, username: req.userID, oldPassword: old, newPassword: new,
+                                  source: "session " + req.sessionID)
         case let .searchUsers(query, limit):
             return .done(searchUsers(request, query: query, limit: limit))
         case let .usersExist(ids):

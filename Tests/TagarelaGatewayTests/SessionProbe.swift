@@ -8,6 +8,7 @@ import TagarelaWire
 /// `inFlightMax`, as a `WorkerLink` is, and `down[k]` makes it unavailable.
 final class FakeSessionContext: SessionContext {
     var nowMs: Int64 = 1_000
+    var peerHost = "192.0.2.7"
     var isClosed = false
     let settings: SessionSettings
     var down: [Bool]

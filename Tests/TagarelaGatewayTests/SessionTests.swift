@@ -99,6 +99,17 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(a.take().contains("end alice * logout_all"), "the other connections of alice end")
     }
 
+    /// A login carries the client's address to the shard, whose password throttle counts
+    /// failures per account and address (PROTOCOL.md 3.2); nothing else does.
+    func testALoginCarriesTheClientsAddressForThePasswordThrottle() {
+        let a = SessionProbe()
+        a.request(#"{"type":"login","request_id":"l1","username":"alice","password":"pw"}"#)
+        XCTAssertEqual(a.forwards.last?.request.arg, "192.0.2.7")
+        a.answer("l1", authUserID: "alice", authSessionID: "s1")
+        a.request(typing("t1"))
+        XCTAssertEqual(a.forwards.last?.request.arg, "")
+    }
+
     // MARK: - Backpressure
 
     func testABusyLinkPausesReadingAndOnlyItsDrainReleasesWhatWasReadPastIt() {

@@ -63,6 +63,25 @@ final class AccountTests: XCTestCase {
     }
 
     /// The table never holds more accounts than its bound, whatever usernames are sprayed.
+    /// Issue 8 review: the throttle counted per account only, so one who failed on purpose once
+    /// every 15 minutes kept the owner's right password refused from anywhere. Now it counts per
+    /// account and address; guessing spread over many addresses still meets the account's
+    /// ceiling of 100 failures.
+    func testAGuesserElsewhereDoesNotLockTheOwnerOut() {
+        let h = EngineHarness()
+        h.register("alice")
+        func attempt(_ password: String, from address: String) -> JSON {
+            h.json(h.send(#"{"type":"login","username":"alice","password":"\#(password)"}"#, arg: address))
+        }
+        for _ in 0..<5 { XCTAssertCode(attempt("wrong-password", from: "203.0.113.9"), "bad_credentials") }
+        XCTAssertCode(attempt("password-alice", from: "203.0.113.9"), "rate_limited")  // the guesser's address waits
+        XCTAssertOK(attempt("password-alice", from: "198.51.100.1"))
+        for i in 0..<100 {
+            XCTAssertCode(attempt("wrong-password", from: "192.0.2.\(i)"), "bad_credentials")
+        }
+        XCTAssertCode(attempt("password-alice", from: "198.51.100.1"), "rate_limited")  // the account's ceiling
+    }
+
     func testThrottleTableIsBounded() {
         let h = EngineHarness()
         var config = h.config
