@@ -1,0 +1,89 @@
+// Compaction: one compaction in flight, whose snapshot is written off the loop on a thread of its own.
+import Foundation
+
+/// A compaction between `ShardStore.beginCompaction` and `ShardStore.finishCompaction` (both on
+/// the loop). Its snapshot steps (4-6 in `ShardStoreCompaction.swift`) touch only
+/// `snapshot.tmp` and `snapshot.json`, never the store's journals or fields, so they may run on
+/// any thread while the loop keeps appending.
+public final class Compaction: @unchecked Sendable {
+    /// The new snapshot's generation, also the journal the loop appends to meanwhile.
+    public let generation: UInt64
+    /// The journals the new snapshot makes redundant, deleted when it finishes.
+    let covers: Range<UInt64>
+    private let directory: String
+    /// Set by the writing thread; read on the loop only after the hand-off that tells it the
+    /// write ended (`EventLoop.execute`, `join`), which orders the two.
+    public private(set) var isWritten = false
+    private var thread: Thread?
+    private let ended = DispatchSemaphore(value: 0)
+
+    init(directory: String, generation: UInt64, covers: Range<UInt64>) {
+        self.directory = directory
+        self.generation = generation
+        self.covers = covers
+    }
+
+    /// Steps 4-6: writes `body` as snapshot `generation`, durably, on the calling thread.
+    public func writeSnapshot(_ body: [UInt8]) throws(StoreError) {
+        _ = try writeSnapshot(body, crash: .never)
+    }
+
+    /// `writeSnapshot` with a test hook; false when `crash` stopped it (the caller then
+    /// abandons the store like a crashed process).
+    func writeSnapshot(_ body: [UInt8], crash: CrashPoint) throws(StoreError) -> Bool {
+        let temporary = directory + "/" + ShardStore.temporarySnapshotName
+        let envelope = SnapshotFile(generation: generation, body: body).encoded()
+
+        // Step 4: the temporary snapshot, durable on its own before it becomes visible.
+        let fd = try StoreFiles.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+        do throws(StoreError) {
+            try StoreFiles.writeAll(fd, envelope, path: temporary)
+            try StoreFiles.fsync(fd, path: temporary)
+        } catch {
+            StoreFiles.close(fd)
+            throw error
+        }
+        StoreFiles.close(fd)
+        if crash.reached("wrote snapshot.tmp") { return false }
+
+        // Step 5: the atomic switch of generations.
+        try StoreFiles.rename(temporary, directory + "/" + ShardStore.snapshotName)
+        if crash.reached("renamed to snapshot.json") { return false }
+
+        // Step 6.
+        try StoreFiles.fsyncDirectory(directory)
+        if crash.reached("fsynced directory") { return false }
+        isWritten = true
+        return true
+    }
+
+    /// Runs `serialise` and `writeSnapshot` on a new thread (not a shared pool: it takes as long
+    /// as the shard is large) and passes the outcome to `done` on that thread; the caller hops
+    /// back to its loop there. Called at most once per compaction.
+    public func writeInBackground(serialise: @escaping () -> [UInt8],
+                                  done: @escaping (Result<Void, StoreError>) -> Void) {
+        precondition(thread == nil, "a compaction's snapshot is written once")
+        let thread = Thread { [self] in
+            let outcome: Result<Void, StoreError>
+            do throws(StoreError) {
+                try writeSnapshot(serialise())
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
+            ended.signal()
+            done(outcome)
+        }
+        thread.name = "tagarela.snapshot"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Waits until the thread of `writeInBackground` has written (or failed to write) the
+    /// snapshot: a worker that stops mid-compaction lets the write end before it exits.
+    public func join() {
+        guard thread != nil else { return }
+        ended.wait()
+        ended.signal()  // later joins return at once
+    }
+}
