@@ -14,7 +14,9 @@ public final class Compaction: @unchecked Sendable {
     /// Set by the writing thread; read on the loop only after the hand-off that tells it the
     /// write ended (`EventLoop.execute`, `join`), which orders the two.
     public private(set) var isWritten = false
-    private var thread: Thread?
+    /// Whether `writeInBackground` started a thread (read and written on the loop only). The
+    /// thread is not kept: it holds the engine's image, which must go when the thread ends.
+    private var started = false
     private let ended = DispatchSemaphore(value: 0)
 
     init(directory: String, generation: UInt64, covers: Range<UInt64>) {
@@ -32,12 +34,14 @@ public final class Compaction: @unchecked Sendable {
     /// abandons the store like a crashed process).
     func writeSnapshot(_ body: [UInt8], crash: CrashPoint) throws(StoreError) -> Bool {
         let temporary = directory + "/" + ShardStore.temporarySnapshotName
-        let envelope = SnapshotFile(generation: generation, body: body).encoded()
+        let file = SnapshotFile(generation: generation, body: body)
 
         // Step 4: the temporary snapshot, durable on its own before it becomes visible.
         let fd = try StoreFiles.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
         do throws(StoreError) {
-            try StoreFiles.writeAll(fd, envelope, path: temporary)
+            try StoreFiles.writeAll(fd, file.header, path: temporary)
+            try StoreFiles.writeAll(fd, body, path: temporary)
+            try StoreFiles.writeAll(fd, SnapshotFile.trailer, path: temporary)
             try StoreFiles.fsync(fd, path: temporary)
         } catch {
             StoreFiles.close(fd)
@@ -62,7 +66,8 @@ public final class Compaction: @unchecked Sendable {
     /// back to its loop there. Called at most once per compaction.
     public func writeInBackground(serialise: @escaping () -> [UInt8],
                                   done: @escaping (Result<Void, StoreError>) -> Void) {
-        precondition(thread == nil, "a compaction's snapshot is written once")
+        precondition(!started, "a compaction's snapshot is written once")
+        started = true
         let thread = Thread { [self] in
             let outcome: Result<Void, StoreError>
             do throws(StoreError) {
@@ -75,14 +80,13 @@ public final class Compaction: @unchecked Sendable {
             done(outcome)
         }
         thread.name = "tagarela.snapshot"
-        self.thread = thread
         thread.start()
     }
 
     /// Waits until the thread of `writeInBackground` has written (or failed to write) the
     /// snapshot: a worker that stops mid-compaction lets the write end before it exits.
     public func join() {
-        guard thread != nil else { return }
+        guard started else { return }
         ended.wait()
         ended.signal()  // later joins return at once
     }

@@ -153,12 +153,17 @@ final class CompactionTests: XCTestCase {
         let ended = DispatchSemaphore(value: 0)
         var outcome: Result<Void, StoreError>?
         var onCallersThread = true
-        compaction.writeInBackground(serialise: {
+        // Stands for the engine's image: nothing may keep it once the thread is done with it.
+        var image: ImageStandIn? = ImageStandIn()
+        weak var imageLeft = image
+        compaction.writeInBackground(serialise: { [image] in
+            _ = image
             onCallersThread = Thread.isMainThread  // XCTest runs the test on the main thread
             serialising.signal()
             _ = gate.wait(timeout: .now() + 10)
             return snapshotBytes(strings([record(0)]))
         }, done: { outcome = $0; ended.signal() })
+        image = nil
         XCTAssertEqual(serialising.wait(timeout: .now() + 10), .success)
         store.append(record(1))
         try store.commit()  // the snapshot is still being serialised
@@ -167,6 +172,9 @@ final class CompactionTests: XCTestCase {
         XCTAssertEqual(ended.wait(timeout: .now() + 10), .success)
         compaction.join()
         XCTAssertFalse(onCallersThread)
+        let deadline = Date().addingTimeInterval(10)
+        while imageLeft != nil && Date() < deadline { usleep(1000) }
+        XCTAssertNil(imageLeft, "the image is released when the snapshot thread ends, while the compaction lives on")
         try XCTUnwrap(outcome).get()
         try store.finishCompaction(compaction)
         store.close()
@@ -191,3 +199,5 @@ final class CompactionTests: XCTestCase {
         XCTAssertEqual(logs.count, 1)
     }
 }
+
+private final class ImageStandIn {}
