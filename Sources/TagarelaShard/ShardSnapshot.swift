@@ -21,8 +21,9 @@ extension ShardEngine {
     /// The state as it is now, as values that later changes to the engine do not reach, so that
     /// `serialised()` can run on another thread while the engine keeps serving. Costs one copy of
     /// each chat's handles (O(chats), no message is copied): the histories, markers, users and
-    /// sessions are copy-on-write, so the engine's next write to one of them copies that one
-    /// (a chat's first message after the image copies its history once).
+    /// sessions are copy-on-write, so the engine's next write to one of them copies that one (a
+    /// chat's next message copies the last chunk of its history, see `MessageLog`; the first
+    /// login or registration the whole users or sessions table, which are far smaller).
     public func image() -> ShardImage {
         var images: [ChatImage] = []
         images.reserveCapacity(chats.count)
@@ -36,7 +37,7 @@ extension ShardEngine {
 /// One chat inside a `ShardImage`.
 struct ChatImage {
     let chat: Chat
-    let messages: [Message]
+    let messages: MessageLog
     let markers: [String: ReadMarker]
 }
 

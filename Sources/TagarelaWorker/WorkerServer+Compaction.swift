@@ -48,7 +48,11 @@ extension WorkerServer {
     func endCompactionOnStop() {
         guard let compaction = store.compactionInFlight else { return }
         compaction.join()
-        if compaction.isWritten { try? store.finishCompaction(compaction) }
+        guard compaction.isWritten else {
+            return log("shard \(config.shard): the snapshot of the compaction in flight was not written; "
+                       + "the journals are kept and the next start replays them")
+        }
+        try? store.finishCompaction(compaction)
     }
 
     /// What is on disk is one of the protocol's loadable states, but the store cannot go on
