@@ -64,8 +64,8 @@ public final class Compaction: @unchecked Sendable {
     /// Runs `serialise` and `writeSnapshot` on a new thread (not a shared pool: it takes as long
     /// as the shard is large) and passes the outcome to `done` on that thread; the caller hops
     /// back to its loop there. Called at most once per compaction.
-    public func writeInBackground(serialise: @escaping () -> [UInt8],
-                                  done: @escaping (Result<Void, StoreError>) -> Void) {
+    public func writeInBackground(serialise: @escaping @Sendable () -> [UInt8],
+                                  done: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
         precondition(!started, "a compaction's snapshot is written once")
         started = true
         let thread = Thread { [self] in

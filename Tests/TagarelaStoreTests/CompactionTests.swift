@@ -151,18 +151,18 @@ final class CompactionTests: XCTestCase {
         let serialising = DispatchSemaphore(value: 0)
         let gate = DispatchSemaphore(value: 0)
         let ended = DispatchSemaphore(value: 0)
-        var outcome: Result<Void, StoreError>?
-        var onCallersThread = true
+        // Written by the snapshot thread before `ended` is signalled, read after the wait.
+        let seen = SeenOnThread()
         // Stands for the engine's image: nothing may keep it once the thread is done with it.
         var image: ImageStandIn? = ImageStandIn()
         weak var imageLeft = image
         compaction.writeInBackground(serialise: { [image] in
             _ = image
-            onCallersThread = Thread.isMainThread  // XCTest runs the test on the main thread
+            seen.onCallersThread = Thread.isMainThread  // XCTest runs the test on the main thread
             serialising.signal()
             _ = gate.wait(timeout: .now() + 10)
             return snapshotBytes(strings([record(0)]))
-        }, done: { outcome = $0; ended.signal() })
+        }, done: { seen.outcome = $0; ended.signal() })
         image = nil
         XCTAssertEqual(serialising.wait(timeout: .now() + 10), .success)
         store.append(record(1))
@@ -171,11 +171,11 @@ final class CompactionTests: XCTestCase {
         gate.signal()
         XCTAssertEqual(ended.wait(timeout: .now() + 10), .success)
         compaction.join()
-        XCTAssertFalse(onCallersThread)
+        XCTAssertFalse(seen.onCallersThread)
         let deadline = Date().addingTimeInterval(10)
         while imageLeft != nil && Date() < deadline { usleep(1000) }
         XCTAssertNil(imageLeft, "the image is released when the snapshot thread ends, while the compaction lives on")
-        try XCTUnwrap(outcome).get()
+        try XCTUnwrap(seen.outcome).get()
         try store.finishCompaction(compaction)
         store.close()
         XCTAssertEqual(directoryNames(dir), ["journal-1.log", "snapshot.json"])
@@ -200,4 +200,9 @@ final class CompactionTests: XCTestCase {
     }
 }
 
-private final class ImageStandIn {}
+private final class ImageStandIn: @unchecked Sendable {}
+
+private final class SeenOnThread: @unchecked Sendable {
+    var onCallersThread = true
+    var outcome: Result<Void, StoreError>?
+}
