@@ -101,8 +101,7 @@ final class BenchClient: ChannelHandler {
         resetTransport()
         closeExpected = false
         connectStartUs = nowUs
-        let channel = loop.register(fd: fd, handler: self)
-        channel.maxQueuedBytes = BenchClient.maxQueuedBytes
+        let channel = loop.register(fd: fd, handler: self, maxQueuedBytes: BenchClient.maxQueuedBytes)
         self.channel = channel
         switch transport {
         case .ws:

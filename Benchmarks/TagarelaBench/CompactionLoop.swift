@@ -1,5 +1,6 @@
 // CompactionLoop: the shard and the worker-like loop turns that CompactionScenario compacts and times.
 import Foundation
+import TagarelaCrypto
 import TagarelaShard
 import TagarelaStore
 import TagarelaSystem
@@ -15,7 +16,9 @@ final class BenchShard {
 
     /// `chats` groups of `members` users each (user ids of other shards, so none needs to register).
     init(chats: Int, members: Int, contentBytes: Int) {
-        engine = ShardEngine(config: EngineConfig(pbkdf2Iterations: 1, ownsUser: { _ in false }))
+        // The worker's effects (wall clock, kernel randomness), so the shard's image is like one served.
+        engine = ShardEngine(config: EngineConfig(pbkdf2Iterations: 1, clock: { Clock.wallMs() },
+                                                  random: { SecureRandom.bytes(count: $0) }, ownsUser: { _ in false }))
         self.chats = chats
         self.members = members
         content = String(repeating: "x", count: contentBytes)

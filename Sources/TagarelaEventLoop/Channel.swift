@@ -27,11 +27,12 @@ public final class Channel {
     /// unflushed byte, which `EventLoop.flushDelayMs` bounds.
     var oldestQueuedMs: Int64 = 0
     /// Queue bound: a write that would pass it drops the chunk and marks the channel for close
-    /// (a reader this slow is cut off rather than buffered without limit). Default 8 MiB.
+    /// (a reader this slow is cut off rather than buffered without limit). Set by the owner at
+    /// `EventLoop.register`.
     public var maxQueuedBytes: Int
 
     var flags: Flags = []
-    /// The epoll interest last applied (Flags.interestReadable / interestWritable bits).
+    /// The poller interest last applied (Flags.interestReadable / interestWritable bits).
     var appliedInterest: Flags = []
 
     struct Flags: OptionSet {

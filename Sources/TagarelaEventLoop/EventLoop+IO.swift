@@ -6,7 +6,7 @@ extension EventLoop {
     // MARK: - Input
 
     /// Handles one readiness event of a channel.
-    func dispatch(token: UInt64, events: Epoll.Events) {
+    func dispatch(token: UInt64, events: Readiness) {
         let slot = Int(token & 0xffff_ffff)
         guard slot < channels.count, let channel = channels[slot], self.token(for: channel) == token else {
             return  // a stale event for a descriptor closed earlier
@@ -17,7 +17,7 @@ extension EventLoop {
         if events.isDisjoint(with: [.readable, .error, .hangup]) { return }
         if channel.flags.contains(.closing) || channel.flags.contains(.closed) { return }
         if !channel.flags.isDisjoint(with: [.readPaused, .flushThenClose]) {
-            // Not reading, yet the socket reports an error or a hang-up: level-triggered epoll
+            // Not reading, yet the socket reports an error or a hang-up: a level-triggered poller
             // would report it every turn, and nothing more can be done with this peer.
             if !events.isDisjoint(with: [.error, .hangup]) { requestClose(channel) }
             return
@@ -71,7 +71,7 @@ extension EventLoop {
     }
 
     /// Out of descriptors or memory: stop watching the listener for a moment, since the pending
-    /// connection stays readable and level-triggered epoll would spin on it.
+    /// connection stays readable and a level-triggered poller would spin on it.
     private func restListener(_ listener: Listener) {
         listener.resting = true
         let token = EventLoop.listenerTag | UInt64(UInt32(bitPattern: listener.fd))
@@ -208,7 +208,7 @@ extension EventLoop {
             }
             channel.consume(written)
             if written < total {
-                // The socket buffer is full; epoll says when there is room again.
+                // The socket buffer is full; the poller says when there is room again.
                 armWritable(channel)
                 break
             }
@@ -232,11 +232,11 @@ extension EventLoop {
         updateInterest(channel)
     }
 
-    /// Applies the channel's wanted epoll interest if it changed.
+    /// Applies the channel's wanted interest to the poller if it changed.
     func updateInterest(_ channel: Channel) {
         if !channel.flags.isDisjoint(with: [.closed, .closing]) { return }
         var wanted: Channel.Flags = []
-        var events: Epoll.Events = []
+        var events: Readiness = []
         if channel.flags.isDisjoint(with: [.readPaused, .flushThenClose]) {
             wanted.insert(.interestReadable)
             events.insert(.readable)

@@ -1,13 +1,13 @@
-// EventLoop: a single-threaded epoll reactor: the turn structure, timers, cross-thread execute and before-sleep hooks.
+// EventLoop: a single-threaded reactor over a level-triggered poller: the turn structure, timers, cross-thread execute and before-sleep hooks.
 import Glibc
 import TagarelaSystem
 
-/// One reactor per thread. Epoll is used level-triggered: a channel with more to read than one
+/// One reactor per thread. The poller is level-triggered: a channel with more to read than one
 /// turn allows (`maxReadsPerTurn` reads of 64 KiB) is simply reported again next turn, which
-/// makes fairness free; EPOLLOUT is armed only while a channel's socket is full.
+/// makes fairness free; interest in `.writable` is armed only while a channel's socket is full.
 ///
 /// A turn:
-/// 1. `epoll_wait` (timeout 0 if work is pending, else until the next timer);
+/// 1. the poller's wait (timeout 0 if work is pending, else until the next timer);
 /// 2. I/O callbacks: reads (`channelRead`), accepts (`onAccept`); writable sockets join the dirty list;
 /// 3. tasks from `execute`; 4. due timers;
 /// 5. safe point: channels marked for close are closed (`channelClosed`);
@@ -31,8 +31,11 @@ public final class EventLoop {
     public static let lingerMs: Int64 = 10_000
     /// How long a listener rests after `EMFILE`/`ENFILE`: level-triggered accept would otherwise spin.
     public static let acceptBackoffMs: Int64 = 100
-    /// Default `Channel.maxQueuedBytes`.
-    public static let defaultMaxQueuedBytes = 8 * 1024 * 1024
+    /// Ready descriptors one wait reports at most. Readiness is level-triggered, so descriptors
+    /// past it are reported again by the next wait, one turn later: this bounds the event array
+    /// (16 bytes each) and one turn's dispatch, never which connections get served. 1024 is far
+    /// above the descriptors a turn usually finds ready, so a busy turn is rarely cut short.
+    public static let readyEventsPerWaitMax = 1024
     /// Size of the shared read buffer.
     public static let readBufferBytes = 64 * 1024
     /// Default `flushHoldBytesMax`: past 16 KiB a write already fills about a dozen TCP segments'
@@ -79,16 +82,15 @@ public final class EventLoop {
     private let idBase: UInt64
     private var idCounter: UInt64 = 0
 
-    /// Monotonic milliseconds, read once per turn after `epoll_wait`.
+    /// Monotonic milliseconds, read once per turn after the poller's wait.
     public private(set) var nowMs: Int64
 
     static let wakeToken = UInt64.max
     static let listenerTag: UInt64 = 1 << 63
 
-    /// Creates the epoll set, the wake-up eventfd and the shared buffers.
+    /// Creates the poller, the wake-up eventfd and the shared buffers.
     public init() throws {
-        let epoll = try Epoll(capacity: 1024)
-        poller = epoll
+        poller = try makePoller(capacity: EventLoop.readyEventsPerWaitMax)
         wakeup = try EventFD()
         try poller.add(wakeup.fd, events: .readable, token: EventLoop.wakeToken)
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: EventLoop.readBufferBytes, alignment: 16)
@@ -254,11 +256,14 @@ public final class EventLoop {
     /// Takes ownership of a connected non-blocking socket: reads go to `handler`, writes are
     /// queued on the returned channel, and the loop closes the descriptor when the channel ends.
     /// If the descriptor cannot be watched, the channel is closed at the next safe point.
-    public func register(fd: Int32, handler: ChannelHandler) -> Channel {
+    /// `maxQueuedBytes` is the channel's output bound (`Channel.maxQueuedBytes`): the loop has
+    /// no default, so every bound is chosen, with its reason, by the channel's owner (a client's
+    /// is `Limits.outgoingQueueBytesMax`).
+    public func register(fd: Int32, handler: ChannelHandler, maxQueuedBytes: Int) -> Channel {
         precondition(fd >= 0, "register needs a descriptor")
         idCounter += 1
         let channel = Channel(fd: fd, id: idBase | idCounter, loop: self, handler: handler,
-                              maxQueuedBytes: EventLoop.defaultMaxQueuedBytes)
+                              maxQueuedBytes: maxQueuedBytes)
         let slot = Int(fd)
         if slot >= channels.count {
             channels.append(contentsOf: repeatElement(nil, count: Swift.max(slot + 1, channels.count * 2) - channels.count))
@@ -278,7 +283,7 @@ public final class EventLoop {
     /// Number of registered channels not yet closed (for metrics and tests).
     public internal(set) var channelCount = 0
 
-    /// The epoll token: the descriptor in the low half, 31 bits of the channel id above it, so
+    /// The poller token: the descriptor in the low half, 31 bits of the channel id above it, so
     /// a stale event for a recycled descriptor number is recognised and ignored.
     @inline(__always)
     func token(for channel: Channel) -> UInt64 {
@@ -288,7 +293,7 @@ public final class EventLoop {
     // Channel ids: each loop reserves a 2^40-id range once, so ids are unique across all loops of
     // the process without any per-connection synchronisation.
     private static let idLock = Lock()
-    private static var nextIDRange: UInt64 = 1
+    nonisolated(unsafe) private static var nextIDRange: UInt64 = 1  // guarded by idLock
 
     private static func reserveIDRange() -> UInt64 {
         idLock.withLock {

@@ -2,8 +2,8 @@
 import Glibc
 
 /// A non-recursive mutex. The loop's own state is single-threaded and unlocked; this guards
-/// only what other threads touch.
-final class Lock {
+/// only what other threads touch. Sendable because the mutex is what makes sharing it safe.
+final class Lock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     init() {

@@ -1,4 +1,4 @@
-// ClientConnection+Bounds: the closes a connection earns by breaking a bound: unfinished input held too long or too much, and rate-limit abuse.
+// ClientConnection+Bounds: the closes a connection earns by breaking a bound: unfinished input held too long or too much, and the close its session asks for.
 import TagarelaEventLoop
 import enum TagarelaModel.Responses
 import TagarelaWire
@@ -13,73 +13,47 @@ enum UnfinishedInputClose {
 }
 
 extension ClientConnection {
-    // MARK: - Answers
+    // MARK: - Closing
 
-    /// Sends the one answer of a request that passed the rate limiter. A connection closing
-    /// for abuse closes once the last answer it is owed has gone out.
-    func answer(_ json: [UInt8]) {
-        send(json)
-        unanswered -= 1
-        if closingForAbuse && answersDeadlineMs != 0 && unanswered <= 0 { finishClosingForAbuse() }
-    }
-
-    // MARK: - Rate-limit abuse
-
-    /// Ends the connection for ignoring `rate_limited` (PROTOCOL.md 2.5). Nothing more is read or
-    /// handled, but the requests it was already let through may have been stored and delivered
-    /// to others, so their answers go out first (bounded by `Limits.closingAnswersWaitMs`);
-    /// then WebSocket 1008 with the closing handshake, or for NDJSON the close after the flush.
-    func closeForAbuse() {
-        guard !closingForAbuse else { return }
-        closingForAbuse = true
-        channel.pauseReading()
-        answersDeadlineMs = loop.eventLoop.nowMs + loop.config.limits.closingAnswersWaitMs
-        if unanswered <= 0 { finishClosingForAbuse() }
-    }
-
-    static let abuseReason = "rate limit exceeded"
-
-    /// The answers are out, or the wait for them is over: the close itself.
-    func finishClosingForAbuse() {
-        answersDeadlineMs = 0
+    /// Closes for the session (`SessionAction.close`: rate-limit abuse, once the answers it was
+    /// owed are out): WebSocket `code` with the closing handshake, NDJSON once the output is
+    /// flushed. The session has left its user's fan-out already.
+    func closeForSession(code: CloseCode, reason: String) {
         // Already closed another way meanwhile (a bound on unfinished input, the peer).
         guard closeDeadlineMs == 0, !channel.isClosed else { return }
         switch phase {
         case .busy:
             // Inside this connection's own read: the WebSocket machine is running.
             if transport == .webSocket {
-                pendingClose = (.policyViolation, ClientConnection.abuseReason)
+                pendingClose = (code, reason)
             } else {
-                loop.unbind(self)
                 channel.closeAfterFlush()
             }
         case .webSocket(var ws):
             phase = .busy
-            startClosingHandshake(&ws, code: .policyViolation, reason: ClientConnection.abuseReason)
+            startClosingHandshake(&ws, code: code, reason: reason)
             phase = .webSocket(ws)
         default:
-            loop.unbind(self)
             channel.closeAfterFlush()
         }
     }
 
     /// Sends our close frame (RFC 6455 section 7.1.2) and waits up to the close-handshake
-    /// timeout for the peer's. The connection leaves its user's fan-out at once (nothing may
-    /// follow a close frame), and reading resumes, since the peer's close must be read.
+    /// timeout for the peer's. The caller has made the connection leave its user's fan-out
+    /// (nothing may follow a close frame). Reading resumes, since the peer's close must be read.
     func startClosingHandshake(_ ws: inout WebSocketConnection, code: CloseCode, reason: String) {
         writeCounted(ws.closeFrame(code: code, reason: reason))
-        closeDeadlineMs = loop.eventLoop.nowMs + loop.config.limits.closeHandshakeTimeoutMs
-        loop.unbind(self)
+        closeDeadlineMs = loop.nowMs + loop.limits.closeHandshakeTimeoutMs
         partialSinceMs = 0
         channel.resumeReading()
     }
 
-    /// Resumes reading after the gateway held this connection (an identity change, a busy worker
-    /// link). An unfinished line or message gets a fresh deadline: the time the gateway was not
-    /// reading is not the peer's fault. Reading stays off while closing for abuse.
+    /// Resumes reading after the session held this connection (an identity change, a busy
+    /// worker link). An unfinished line or message gets a fresh deadline: the time the gateway
+    /// was not reading is not the peer's fault.
     func resumeReadingAfterHold() {
-        guard channel.isReadingPaused, !closingForAbuse else { return }
-        if partialSinceMs != 0 { partialSinceMs = loop.eventLoop.nowMs }
+        guard channel.isReadingPaused else { return }
+        if partialSinceMs != 0 { partialSinceMs = loop.nowMs }
         channel.resumeReading()
     }
 
@@ -106,7 +80,7 @@ extension ClientConnection {
         } else if partialSinceMs == 0 || completedInput {
             // The deadline runs from the first byte of the line or message still unfinished: a
             // new one began in this read if an earlier one was completed in it.
-            partialSinceMs = loop.eventLoop.nowMs
+            partialSinceMs = loop.nowMs
         }
         if bytes != partialBytes {
             partialBytes = bytes
@@ -125,7 +99,9 @@ extension ClientConnection {
             channel.close()
             return
         }
-        let timeoutMs = loop.config.limits.partialInputTimeoutMs
+        let timeoutMs = loop.limits.partialInputTimeoutMs
+        // Nothing may follow our error line or close frame: the connection leaves its user's fan-out.
+        drive(.ending)
         switch why {
         case .timeout: loop.counters.partialInputTimeouts += 1
         case .total: loop.counters.partialInputEvictions += 1
@@ -139,7 +115,6 @@ extension ClientConnection {
                                   message: "the server holds too much unfinished input; this connection held the most")
             send(error)
             phase = .inert
-            loop.unbind(self)
             channel.closeAfterFlush()
         case .webSocket(var ws):
             phase = .busy
@@ -159,29 +134,19 @@ extension ClientConnection {
 
     /// The sweep's part for these bounds; true when the connection is closing because of them.
     func sweepBounds(nowMs: Int64) -> Bool {
-        if closingForAbuse {
+        if session.closingForAbuse {
             // Waiting for the answers it is owed (no pings meanwhile); after that the close
             // handshake's own deadline applies.
-            guard answersDeadlineMs != 0 else { return false }
-            if nowMs >= answersDeadlineMs { finishClosingForAbuse() }
+            guard session.isWaitingToClose else { return false }
+            drive(.tick)
             return true
         }
         // Time the gateway is not reading does not count (see `resumeReadingAfterHold`).
         if partialSinceMs != 0 && !channel.isReadingPaused
-            && nowMs - partialSinceMs >= loop.config.limits.partialInputTimeoutMs {
+            && nowMs - partialSinceMs >= loop.limits.partialInputTimeoutMs {
             closeForUnfinishedInput(.timeout)
             return true
         }
         return false
-    }
-}
-
-extension GatewayLoop {
-    /// `conn` now holds `conn.partialBytes` of unfinished input: past this loop's share of the
-    /// bound, the biggest holders are closed until the rest fits.
-    func partialInputChanged(_ conn: ClientConnection) {
-        for id in partialInput.update(conn.id, bytes: conn.partialBytes) {
-            connections[id]?.closeForUnfinishedInput(.total)
-        }
     }
 }

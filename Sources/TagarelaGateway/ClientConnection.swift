@@ -29,41 +29,25 @@ final class ClientConnection: ChannelHandler {
         case busy
     }
 
-    unowned let loop: GatewayLoop
+    /// The loop, seen through the narrow interface it offers connections.
+    unowned let loop: any ConnectionHost
     /// The channel, set right after registration; the connection id is `channel.id`.
     var channel: Channel!
     /// The peer's address, for the per-IP connection count.
     let host: String
     var phase: Phase = .sniffing(ProtocolSniffer())
     private(set) var transport: ClientTransport = .pending
-    /// The authenticated user and session ("" before auth).
-    var userID = ""
-    var sessionID = ""
-    var limiter = RateLimiter()
+    /// Identity, request order, owed answers and multi-shard requests (`Session`); fed
+    /// through `drive`, which carries out what it returns.
+    var session = Session()
     /// Accept time while pending, then the time of the latest input (idle pings).
     var stampMs: Int64
     /// When the idle ping went out (0 = none outstanding).
     var pingSentMs: Int64 = 0
     /// When a server-initiated close gives up waiting for the peer's close (0 = not closing).
     var closeDeadlineMs: Int64 = 0
-    /// Reading is paused until a busy worker link drains.
-    var pausedForLink = false
-    /// A register/login/auth/logout of this connection is in flight: what follows waits for its outcome.
-    var awaitingIdentity = false
-    /// Requests already read but not yet handled, oldest first: they wait while `awaitingIdentity`
-    /// or `pausedForLink` holds. Reading pauses meanwhile, so this is at most one read's worth.
-    var heldRequests: [[UInt8]] = []
-    /// True while new requests must queue behind `heldRequests` rather than be handled now.
-    var isHolding: Bool { awaitingIdentity || pausedForLink || !heldRequests.isEmpty }
-    /// A WebSocket close the request handler asked for while the machine was running.
+    /// A WebSocket close the session asked for while the machine was running.
     var pendingClose: (code: CloseCode, reason: String)?
-    /// Requests let through the rate limiter and not answered yet (each gets one `answer`).
-    var unanswered = 0
-    /// Closing for rate-limit abuse: nothing more is read or handled; the answers it is owed go
-    /// out first (see `ClientConnection+Bounds.swift`).
-    var closingForAbuse = false
-    /// While `closingForAbuse`: when the wait for those answers ends (0 once it has).
-    var answersDeadlineMs: Int64 = 0
     /// When the unfinished line or message began (0 = none): `Limits.partialInputTimeoutMs`.
     var partialSinceMs: Int64 = 0
     /// Heap bytes of unfinished input, as last reported to the loop's `PartialInputBudget`.
@@ -71,7 +55,7 @@ final class ClientConnection: ChannelHandler {
     /// A line or message was completed during the current read.
     var completedInput = false
 
-    init(loop: GatewayLoop, host: String, nowMs: Int64) {
+    init(loop: any ConnectionHost, host: String, nowMs: Int64) {
         self.loop = loop
         self.host = host
         self.stampMs = nowMs
@@ -109,7 +93,7 @@ final class ClientConnection: ChannelHandler {
             phase = .busy
             feedHead(&parser, bytes)
         case .webSocket:
-            stampMs = loop.eventLoop.nowMs
+            stampMs = loop.nowMs
             pingSentMs = 0
             feedWebSocket(bytes)
         case .lines:
@@ -120,7 +104,7 @@ final class ClientConnection: ChannelHandler {
     }
 
     private func startHead(earlier: [UInt8], _ bytes: UnsafeMutableRawBufferPointer) {
-        var parser = HTTPHeadParser(limits: loop.config.limits)
+        var parser = HTTPHeadParser(limits: loop.limits)
         phase = .busy
         if !earlier.isEmpty {
             // A proper prefix of a method token: never completes a head on its own.
@@ -148,9 +132,9 @@ final class ClientConnection: ChannelHandler {
             loop.counters.handshakesAccepted += 1
             channel.write(response)
             loop.counters.bytesOut += response.count
-            phase = .webSocket(WebSocketConnection(limits: loop.config.limits))
+            phase = .webSocket(WebSocketConnection(limits: loop.limits))
             setTransport(echo ? .echo : .webSocket)
-            stampMs = loop.eventLoop.nowMs
+            stampMs = loop.nowMs
             if rest.count > 0 { feedWebSocket(rest) }
         case .respond(let bytes):
             let isUpgradeRoute = head.path == HTTPEndpoint.webSocketPath || head.path == loop.config.echoPath
@@ -202,7 +186,7 @@ final class ClientConnection: ChannelHandler {
                     let frame = WebSocketFrameEncoder.encode(opcode: kind == .text ? .text : .binary, payload: payload)
                     writeCounted(frame)
                 } else if pendingClose == nil && closeDeadlineMs == 0 {
-                    loop.handleRequest(self, payload)
+                    drive(.request(payload))
                 }
             case .send(let frame):
                 writeCounted(frame)
@@ -219,7 +203,7 @@ final class ClientConnection: ChannelHandler {
     }
 
     private func startLines(earlier: [UInt8], _ bytes: UnsafeMutableRawBufferPointer) {
-        phase = .lines(NDJSONFramer(limits: loop.config.limits))
+        phase = .lines(NDJSONFramer(limits: loop.limits))
         setTransport(.ndjson)
         if !earlier.isEmpty {
             // Copied: the handler may keep parsing after this returns. At most 7 bytes.
@@ -237,7 +221,7 @@ final class ClientConnection: ChannelHandler {
             try framer.feed(UnsafeRawBufferPointer(bytes)) { line in
                 loop.counters.framesIn += 1
                 completedInput = true
-                if !channel.isClosed { loop.handleRequest(self, line) }
+                if !channel.isClosed { drive(.request(line)) }
             }
         } catch {
             tooLong = true
@@ -246,7 +230,7 @@ final class ClientConnection: ChannelHandler {
         if tooLong {
             // PROTOCOL.md 2.5: a raw TCP line over the limit gets `too_large`, then the close.
             send(Responses.error(type: "error", requestID: nil, code: .tooLarge,
-                                 message: "line longer than \(loop.config.limits.ndjsonLineBytesMax) bytes"))
+                                 message: "line longer than \(loop.limits.ndjsonLineBytesMax) bytes"))
             phase = .inert
             channel.closeAfterFlush()
         }
@@ -272,13 +256,13 @@ final class ClientConnection: ChannelHandler {
         loop.counters.framesOut += 1
         loop.counters.bytesOut += out.count
         channel.write(out)
-        if loop.config.flushRepliesPromptly { channel.flushPromptly() }
+        if loop.flushRepliesPromptly { channel.flushPromptly() }
     }
 
     /// The periodic check: handshake deadline, idle ping, pong and close deadlines, and the
     /// deadlines of unfinished input and of a close for abuse.
     func sweep(nowMs: Int64) {
-        let limits = loop.config.limits
+        let limits = loop.limits
         if sweepBounds(nowMs: nowMs) { return }
         switch transport {
         case .pending, .http:
@@ -304,6 +288,7 @@ final class ClientConnection: ChannelHandler {
 
     func channelClosed(_ channel: Channel) {
         phase = .inert
+        drive(.ending)
         loop.connectionClosed(self)
         loop.counters.adjustTransport(transport, by: -1)
     }

@@ -2,7 +2,7 @@
 import Foundation
 import TagarelaSystem
 
-/// The gateway process (ARCHITECTURE.md "Gateway"): `config.loops` event loops, one thread each,
+/// The gateway process (README.md "How it is built", Gateway): `config.loops` event loops, one thread each,
 /// each with its own listener on the shared port (the kernel spreads connections across them)
 /// and its own link to every worker.
 ///

@@ -4,10 +4,11 @@ import TagarelaEventLoop
 import TagarelaLink
 import TagarelaWire
 
-/// The settings of one gateway process (ARCHITECTURE.md "Command line": `tagarela gateway`).
+/// The settings of one gateway process (`tagarela gateway`; README.md "Configuration").
 public struct GatewayConfig {
-    /// Address to listen on (`--host`).
-    public var host: String = "0.0.0.0"
+    /// Address to listen on (`--host`, whose default this is). Loopback only unless asked:
+    /// an instance started to try it out must not serve other machines.
+    public var host: String = "127.0.0.1"
     /// TCP port (`--port`); 0 picks a free port, read back from `Gateway.port` (tests).
     public var port: Int = 5000
     /// Event loops, one thread each, each with its own SO_REUSEPORT listener (`--loops`).

@@ -1,34 +1,52 @@
-// GatewayLoop: one event loop's share of the gateway: its listener, connections, user index, worker links and fan-out.
+// GatewayLoop: one event loop's share of the gateway: its listener, connections and worker links, and what connects them.
 import TagarelaEventLoop
 import TagarelaLink
 import TagarelaModel
 import TagarelaSystem
 import TagarelaWire
 
+/// Whoever waits for a worker's answer: a client connection, which hands it to its session.
+protocol LinkRequester: AnyObject {
+    func drive(_ event: SessionEvent)
+}
+
+/// Where a worker's answer goes: to `requester`, with `tag`.
+struct PendingReply {
+    let requester: any LinkRequester
+    let tag: ReplyTag
+}
+
 /// Everything one loop thread owns. Only that thread touches it; other loops reach it through
 /// `eventLoop.execute` (session ends, metrics), and the one table they share is `PresenceTable`.
+///
+/// The loop carries things between its parts and decides nothing per request: a connection's
+/// requests are its `Session`'s (reached by connections through `ConnectionHost`), a worker's
+/// bookkeeping its `WorkerLink`'s (which reports through `WorkerLinkDelegate`). What is the
+/// loop's own: accepting, the user index that fan-out and session ends walk
+/// (`GatewayLoop+FanOut.swift`), and health and metrics (`GatewayLoop+Health.swift`).
 final class GatewayLoop {
     let index: Int
     let eventLoop: EventLoop
     unowned let gateway: Gateway
     let config: GatewayConfig
-    let policy: RateLimitPolicy
+    let sessionSettings: SessionSettings
     let listenFD: Int32
-    var links: [WorkerLink] = []
+    private(set) var links: [WorkerLink] = []
     var counters: LoopCounters
     /// Every open client connection of this loop, for the periodic sweep.
     private(set) var connections: [UInt64: ClientConnection] = [:]
     /// This loop's share of `Limits.partialInputBytesMax` and who holds it.
-    var partialInput: PartialInputBudget
+    private(set) var partialInput: PartialInputBudget
     /// user id -> this loop's authenticated connections of that user (the fan-out index).
-    private(set) var byUser: [String: [ClientConnection]] = [:]
+    var byUser: [String: [ClientConnection]] = [:]
     private var nextRequestID: UInt64 = 0
 
     init(index: Int, gateway: Gateway, config: GatewayConfig, listenFD: Int32) throws {
         self.index = index
         self.gateway = gateway
         self.config = config
-        self.policy = config.rateLimitPolicy
+        self.sessionSettings = SessionSettings(workers: config.workers, limits: config.limits,
+                                               policy: config.rateLimitPolicy)
         self.listenFD = listenFD
         self.eventLoop = try EventLoop()
         eventLoop.flushDelayMs = config.flushDelayMs
@@ -39,8 +57,18 @@ final class GatewayLoop {
 
     /// Runs on the loop thread before `run()`: listener, links, sweep timer.
     func start() {
+        let limits = config.limits
+        let settings = WorkerLinkSettings(
+            loopIndex: index, inFlightMax: limits.inFlightRequestsPerWorkerMax, queueBusyBytes: limits.linkQueueBusyBytes,
+            requestTimeoutMs: limits.workerRequestTimeoutMs, heartbeatIntervalMs: limits.workerHeartbeatIntervalMs,
+            heartbeatTimeoutMs: limits.workerHeartbeatTimeoutMs, reconnectMinMs: config.linkReconnectMinMs,
+            reconnectMaxMs: config.linkReconnectMaxMs, log: config.log)
         for k in 0..<config.workers {
-            let link = WorkerLink(loop: self, worker: k, path: config.workerSocketPath(k))
+            let path = config.workerSocketPath(k)
+            let transport = UnixSocketLinkTransport(path: path, eventLoop: eventLoop, frameBytesMax: limits.linkFrameBytesMax,
+                                                    queuedBytesMax: limits.linkQueuedBytesMax)
+            let link = WorkerLink(worker: k, transport: transport, address: path, settings: settings,
+                                  eventLoop: eventLoop, delegate: self)
             links.append(link)
             link.connect()
         }
@@ -76,14 +104,14 @@ final class GatewayLoop {
             return
         }
         try? Socket.setNoDelay(fd)
-        // Raw TCP clients have no ping of their own: the kernel's keepalive notices a peer that
-        // vanished without a FIN (after 60 s idle, 6 probes 10 s apart), so its connection,
-        // presence and queue do not linger forever. WebSocket clients get pings on top.
-        try? Socket.setKeepAlive(fd, idleSeconds: 60, intervalSeconds: 10, probes: 6)
+        // The kernel's keepalive notices a peer that vanished without a FIN (Limits says why).
+        let limits = config.limits
+        try? Socket.setKeepAlive(fd, idleSeconds: Int32(clamping: limits.tcpKeepAliveIdleSeconds),
+                                 intervalSeconds: Int32(clamping: limits.tcpKeepAliveIntervalSeconds),
+                                 probes: Int32(clamping: limits.tcpKeepAliveProbesMax))
         counters.connectionsAccepted += 1
         let conn = ClientConnection(loop: self, host: host, nowMs: eventLoop.nowMs)
-        conn.channel = eventLoop.register(fd: fd, handler: conn)
-        conn.channel.maxQueuedBytes = config.limits.outgoingQueueBytesMax
+        conn.channel = eventLoop.register(fd: fd, handler: conn, maxQueuedBytes: limits.outgoingQueueBytesMax)
         counters.adjustTransport(.pending, by: 1)
         connections[conn.id] = conn
     }
@@ -109,14 +137,6 @@ final class GatewayLoop {
         FileDescriptor.close(fd)
     }
 
-    /// Called once per connection from `channelClosed`.
-    func connectionClosed(_ conn: ClientConnection) {
-        unbind(conn)
-        partialInput.remove(conn.id)
-        connections[conn.id] = nil
-        gateway.admission.release(host: conn.host)
-    }
-
     private func scheduleSweep() {
         eventLoop.schedule(afterMs: config.sweepIntervalMs) { [weak self] in
             guard let self = self else { return }
@@ -127,185 +147,71 @@ final class GatewayLoop {
             self.scheduleSweep()
         }
     }
+}
 
-    func makeRequestID() -> UInt64 {
+// MARK: - What connections may ask
+
+extension GatewayLoop: ConnectionHost {
+    var limits: Limits { config.limits }
+    var flushRepliesPromptly: Bool { config.flushRepliesPromptly }
+    var nowMs: Int64 { eventLoop.nowMs }
+
+    func linkState(_ shard: Int) -> LinkState {
+        let link = links[shard]
+        return !link.isUp ? .down : link.isBusy ? .busy : .ready
+    }
+
+    func forward(_ request: LinkRequest, toShard shard: Int, from conn: ClientConnection, tag: ReplyTag) {
+        var request = request
         nextRequestID &+= 1
-        return nextRequestID
+        request.requestID = nextRequestID
+        links[shard].send(request, PendingReply(requester: conn, tag: tag))
     }
 
-    // MARK: - Sessions and presence
-
-    /// Binds `conn` to a user and session after a successful login/register/auth.
-    func bind(_ conn: ClientConnection, userID: String, sessionID: String) {
-        if conn.userID == userID {
-            conn.sessionID = sessionID
-            return
-        }
-        unbind(conn)
-        conn.userID = userID
-        conn.sessionID = sessionID
-        if byUser[userID] == nil {
-            // This loop's first connection of the user: every worker must now send its events
-            // here. The subscribe goes on each link before any later request of this connection.
-            byUser[userID] = [conn]
-            for link in links { link.sendSubscriptions([userID], subscribe: true) }
-        } else {
-            byUser[userID]!.append(conn)
-        }
-        gateway.presence.connect(userID)
+    func park(_ conn: ClientConnection, onShard shard: Int) {
+        links[shard].addWaiter(conn)
     }
 
-    /// Makes `conn` unauthenticated (logout, session ended, close).
-    func unbind(_ conn: ClientConnection) {
-        let user = conn.userID
-        guard !user.isEmpty else { return }
-        if var list = byUser[user] {
-            list.removeAll { $0 === conn }
-            if list.isEmpty {
-                byUser[user] = nil
-                // The last one: the workers stop sending this user's events to this loop.
-                for link in links { link.sendSubscriptions([user], subscribe: false) }
-            } else {
-                byUser[user] = list
-            }
-        }
-        conn.userID = ""
-        conn.sessionID = ""
-        gateway.presence.disconnect(user)
+    func presence(_ userIDs: [String]) -> [Bool] {
+        gateway.presence.states(userIDs)
     }
 
-    /// A logout ended `sessionID` of `userID` (`SessionScope.everySession`: all of them, after
-    /// logout_all or change_password): every other connection of it, on every loop, gets
-    /// `session:ended` with `reason` and becomes unauthenticated (PROTOCOL.md 2.1).
-    func endSessionEverywhere(userID: String, sessionID: String, except connectionID: UInt64, reason: String = "logout") {
-        for loop in gateway.loops {
-            if loop === self {
-                endSession(userID: userID, sessionID: sessionID, except: connectionID, reason: reason)
-            } else {
-                loop.eventLoop.execute {
-                    loop.endSession(userID: userID, sessionID: sessionID, except: connectionID, reason: reason)
-                }
-            }
+    func takeGroupQuota(_ userID: String) -> Int64? {
+        gateway.groupQuota.take(userID, nowMs: eventLoop.nowMs)
+    }
+
+    /// Past this loop's share of the bound on unfinished input, the biggest holders are closed
+    /// until the rest fits.
+    func partialInputChanged(_ conn: ClientConnection) {
+        for id in partialInput.update(conn.id, bytes: conn.partialBytes) {
+            connections[id]?.closeForUnfinishedInput(.total)
         }
     }
 
-    func endSession(userID: String, sessionID: String, except connectionID: UInt64, reason: String = "logout") {
-        guard let list = byUser[userID] else { return }
-        let notice = Events.sessionEnded(reason: reason)
-        let every = sessionID == SessionScope.everySession
-        for conn in list where (every || conn.sessionID == sessionID) && conn.id != connectionID {
-            unbind(conn)
-            conn.send(notice)
-            counters.sessionsEnded += 1
-        }
-    }
-
-    // MARK: - Fan-out
-
-    /// Writes each event to every local connection of its users but the excluded one. The JSON
-    /// is framed once per transport, lazily, and the same bytes are queued on every receiver.
-    func deliver(_ events: [LinkEvent]) {
-        for event in events {
-            counters.eventsReceived += 1
-            var frame: OutboundBytes? = nil
-            var line: OutboundBytes? = nil
-            for user in event.userIDs {
-                guard let list = byUser[user] else { continue }
-                for conn in list where conn.id != event.excludeConnectionID && !conn.isClosed {
-                    let bytes: OutboundBytes
-                    if conn.isWebSocketTransport {
-                        if frame == nil { frame = FanOut.textFrame(event.json) }
-                        bytes = frame!
-                    } else {
-                        if line == nil { line = FanOut.line(event.json) }
-                        bytes = line!
-                    }
-                    conn.channel.write(bytes)
-                    counters.deliveries += 1
-                    counters.framesOut += 1
-                    counters.bytesOut += bytes.count
-                }
-            }
-        }
-    }
-
-    // MARK: - Health and metrics
-
-    /// Pings every worker link of this loop and reports the workers that did not answer in time
-    /// (`down`), and among them those whose link is connected but misses its heartbeat
-    /// (`unresponsive`: stopped or stuck, for the supervisor to replace). An unresponsive link is
-    /// down without waiting for a probe.
-    func checkHealth(_ done: @escaping (_ down: [Int], _ unresponsive: [Int]) -> Void) {
-        var remaining = links.count + 1
-        var down: [Int] = []
-        func finish() {
-            remaining -= 1
-            guard remaining == 0 else { return }
-            done(down.sorted(), links.filter(\.isUnresponsive).map(\.worker))
-        }
-        for link in links {
-            if link.isUnresponsive {
-                down.append(link.worker)
-                finish()
-                continue
-            }
-            link.probe(timeoutMs: config.healthTimeoutMs) { ok in
-                if !ok { down.append(link.worker) }
-                finish()
-            }
-        }
-        finish()
-    }
-
-    /// This loop's counters with the live gauges filled in.
-    func snapshotCounters() -> LoopCounters {
-        var c = counters
-        for link in links { c.workerInFlight[link.worker] = link.inFlight }
-        c.partialInputBytes = partialInput.totalBytes
-        return c
-    }
-
-    /// Gathers every loop's counters (each on its own thread) and renders them, on this loop.
-    func gatherMetricsText(_ done: @escaping (String) -> Void) {
-        let loops = gateway.loops
-        var total = LoopCounters(workers: config.workers)
-        var remaining = loops.count
-        for loop in loops {
-            loop.eventLoop.execute { [self] in
-                let c = loop.snapshotCounters()
-                eventLoop.execute {
-                    total.add(c)
-                    remaining -= 1
-                    if remaining == 0 {
-                        let stats = (0..<self.config.workers).map { self.config.workerStats($0) }
-                        done(MetricsRenderer.render(total, loops: loops.count,
-                                                    onlineUsers: self.gateway.presence.onlineUsers, workerStats: stats))
-                    }
-                }
-            }
-        }
+    func connectionClosed(_ conn: ClientConnection) {
+        partialInput.remove(conn.id)
+        connections[conn.id] = nil
+        gateway.admission.release(host: conn.host)
     }
 }
 
-/// The two encodings of a fan-out message or a reply, each built straight into the buffer the
-/// output queues share (one allocation, one copy of the JSON).
-enum FanOut {
-    /// An unmasked, unfragmented text frame (RFC 6455 section 5.6) around `json`.
-    static func textFrame(_ json: [UInt8]) -> OutboundBytes {
-        let headerCount = WebSocketFrameEncoder.headerCount(payloadCount: json.count, masked: false)
-        return OutboundBytes(count: headerCount + json.count) { out in
-            WebSocketFrameEncoder.writeHeader(opcode: .text, payloadCount: json.count, to: out)
-            json.withUnsafeBytes { source in
-                UnsafeMutableRawBufferPointer(rebasing: out[headerCount...]).copyMemory(from: source)
-            }
-        }
+// MARK: - What links report
+
+extension GatewayLoop: WorkerLinkDelegate {
+    func link(_ link: WorkerLink, answered pending: PendingReply, with reply: LinkReply) {
+        pending.requester.drive(.reply(pending.tag, reply))
+        if !reply.events.isEmpty { deliver(reply.events) }
     }
 
-    /// `json` and a newline (an NDJSON line).
-    static func line(_ json: [UInt8]) -> OutboundBytes {
-        OutboundBytes(count: json.count + 1) { out in
-            json.withUnsafeBytes { source in out.copyMemory(from: source) }
-            out[json.count] = 0x0A
-        }
+    func link(_ link: WorkerLink, failed pending: PendingReply) {
+        pending.requester.drive(.failed(pending.tag))
+    }
+
+    func link(_ link: WorkerLink, delivers events: [LinkEvent]) {
+        deliver(events)
+    }
+
+    func subscribedUsers() -> [String] {
+        Array(byUser.keys)
     }
 }

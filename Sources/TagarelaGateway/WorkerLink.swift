@@ -1,14 +1,22 @@
-// WorkerLink: one loop's connection to one worker: request correlation, bounded in-flight work, backpressure and reconnection.
+// WorkerLink: one loop's link to one worker, on any carrier: request correlation, deadlines, heartbeat, backpressure and reconnection.
 import TagarelaEventLoop
 import TagarelaLink
-import TagarelaSystem
 
-/// What to do with a worker's reply (nil reply: the link dropped before it came).
-enum PendingReply {
-    /// A client request forwarded as is: the reply goes back to the client.
-    case client(ClientConnection, RequestLabel)
-    /// A step of a multi-shard plan (existence check, scatter part).
-    case step((LinkReply?) -> Void)
+/// What a link tells the loop that owns it (on the loop's thread).
+protocol WorkerLinkDelegate: AnyObject {
+    /// The worker answered `pending`.
+    func link(_ link: WorkerLink, answered pending: PendingReply, with reply: LinkReply)
+    /// `pending` will not be answered: the link dropped, or its deadline passed.
+    func link(_ link: WorkerLink, failed pending: PendingReply)
+    /// Events for this loop's connections (with no request of ours waiting for them).
+    func link(_ link: WorkerLink, delivers events: [LinkEvent])
+    /// Every user this loop holds a connection of: a fresh link subscribes them all first.
+    func subscribedUsers() -> [String]
+}
+
+/// A client paused because a link it sent to was busy; told once the link drains.
+protocol LinkWaiter: AnyObject {
+    func linkDrained()
 }
 
 /// A request on its way to the worker: what to do with the answer, and when to stop waiting.
@@ -18,19 +26,35 @@ struct InFlight {
     var deadlineMs: Int64
 }
 
-/// The `type` and `request_id` an answer must carry (PROTOCOL.md 2).
-struct RequestLabel {
-    var type: String
-    var requestID: String?
+/// The settings every link of a loop shares.
+struct WorkerLinkSettings {
+    var loopIndex: Int
+    var inFlightMax: Int
+    var queueBusyBytes: Int
+    var requestTimeoutMs: Int64
+    var heartbeatIntervalMs: Int64
+    var heartbeatTimeoutMs: Int64
+    var reconnectMinMs: Int64
+    var reconnectMaxMs: Int64
+    var log: (String) -> Void
 }
 
-/// The link from one gateway loop to one worker (ARCHITECTURE.md "Gateway-worker link").
+/// What a link counted (the loop adds them into its `/metrics` counters when gathered).
+struct WorkerLinkStats {
+    /// Requests answered `unavailable` because the worker passed their deadline.
+    var requestTimeouts = 0
+    /// User ids sent in `subscribe` / `unsubscribe` frames.
+    var subscribes = 0
+    var unsubscribes = 0
+}
+
+/// The link from one gateway loop to one worker (README.md "How it is built"; its frames: TagarelaLink's `LinkFrame`).
 ///
 /// Each loop has its own link to every worker, so replies come back to the loop that asked
 /// and no lock sits on the request path. In-flight requests are bounded: past
-/// `Limits.inFlightRequestsPerWorkerMax`, or with more than `queueHighWaterBytes` unsent,
-/// the clients feeding this link stop being read until it drains (backpressure), instead of
-/// queueing without bound. When the link drops, every request in flight is answered
+/// `Limits.inFlightRequestsPerWorkerMax`, or with more than `Limits.linkQueueBusyBytes` unsent,
+/// the link is busy and the clients feeding it stop being read until it drains (backpressure),
+/// instead of queueing without bound. When the link drops, every request in flight is answered
 /// `unavailable` and the link reconnects with doubling delays while the supervisor restarts
 /// the worker.
 ///
@@ -39,19 +63,19 @@ struct RequestLabel {
 /// heartbeat (a ping every `workerHeartbeatIntervalMs`) marks the link unresponsive once a ping
 /// has waited `workerHeartbeatTimeoutMs`: new requests then fail at once, `/healthz` lists the
 /// worker, and the supervisor kills and restarts it. A pong makes the link trusted again.
-final class WorkerLink: ChannelHandler {
-    /// Unsent bytes past which the link counts as busy: a few hundred typical requests, well
-    /// under the channel's own bound (which would close the link).
-    static let queueHighWaterBytes = 4 << 20
-
-    unowned let loop: GatewayLoop
+///
+/// All of this is carrier-independent: the bytes travel through a `LinkTransport`.
+final class WorkerLink: LinkTransportDelegate {
     let worker: Int
-    let path: String
-    private(set) var channel: Channel?
-    private var decoder: LinkDecoder
+    private let settings: WorkerLinkSettings
+    private let transport: LinkTransport
+    private unowned let eventLoop: EventLoop
+    unowned let delegate: WorkerLinkDelegate
+    /// Where the carrier goes (for the log).
+    private let address: String
     private var pending: [UInt64: InFlight] = [:]
     /// Clients paused because this link was busy when they sent to it.
-    private var waiters: [ClientConnection] = []
+    private var waiters: [LinkWaiter] = []
     private var probes: [UInt64: (Bool) -> Void] = [:]
     private var nextNonce: UInt64 = 0
     private var retryDelayMs: Int64
@@ -62,77 +86,71 @@ final class WorkerLink: ChannelHandler {
     private var heartbeatSentMs: Int64 = 0
     /// True while the connected worker leaves a heartbeat unanswered past its timeout.
     private(set) var isUnresponsive = false
+    private(set) var stats = WorkerLinkStats()
 
-    init(loop: GatewayLoop, worker: Int, path: String) {
-        self.loop = loop
+    init(worker: Int, transport: LinkTransport, address: String, settings: WorkerLinkSettings,
+         eventLoop: EventLoop, delegate: WorkerLinkDelegate) {
         self.worker = worker
-        self.path = path
-        self.decoder = LinkDecoder(maxFrameBytes: loop.config.limits.linkFrameBytesMax)
-        self.retryDelayMs = loop.config.linkReconnectMinMs
+        self.transport = transport
+        self.address = address
+        self.settings = settings
+        self.eventLoop = eventLoop
+        self.delegate = delegate
+        self.retryDelayMs = settings.reconnectMinMs
+        transport.delegate = self
     }
 
     /// Connected, and answering its heartbeat: requests may be sent.
-    var isUp: Bool { channel != nil && !isUnresponsive }
+    var isUp: Bool { transport.isConnected && !isUnresponsive }
+    var isConnected: Bool { transport.isConnected }
     var inFlight: Int { pending.count }
+    var queuedBytes: Int { transport.queuedBytes }
 
     /// True when new work should make its sender wait.
     var isBusy: Bool {
-        guard let channel = channel else { return false }
-        return pending.count >= loop.config.limits.inFlightRequestsPerWorkerMax
-            || channel.queuedBytes >= WorkerLink.queueHighWaterBytes
+        guard transport.isConnected else { return false }
+        return pending.count >= settings.inFlightMax || transport.queuedBytes >= settings.queueBusyBytes
     }
 
     // MARK: - Connecting
 
-    /// Connects now, or schedules another attempt after the current back-off delay.
+    /// Starts connecting, or schedules another attempt after the current back-off delay.
     func connect() {
-        guard !stopped, channel == nil else { return }
-        do {
-            let fd = try Socket.connectUnix(path: path)
-            decoder = LinkDecoder(maxFrameBytes: loop.config.limits.linkFrameBytesMax)
-            let ch = loop.eventLoop.register(fd: fd, handler: self)
-            // The link's own bound is far above the busy mark: reaching it means the worker is
-            // wedged, and closing the link (answering `unavailable`) is then the right call.
-            ch.maxQueuedBytes = 64 << 20
-            channel = ch
-            heartbeatNonce = nil
-            setUnresponsive(false)
-            retryDelayMs = loop.config.linkReconnectMinMs
-            // The worker routes events by subscription: before anything else on this link, it
-            // learns every user this loop holds (a fresh or restarted worker knows none).
-            sendSubscriptions(Array(loop.byUser.keys), subscribe: true)
-            loop.counters.workerLinkUp[worker] = 1
-            if everConnected || loop.index == 0 {
-                loop.config.log("loop \(loop.index): link to worker \(worker) up (\(path))")
-            }
-            everConnected = true
-        } catch {
-            scheduleReconnect()
-        }
+        guard !stopped, !transport.isConnected else { return }
+        if !transport.connect() { scheduleReconnect() }
     }
 
     private func scheduleReconnect() {
         guard !stopped else { return }
         let delay = retryDelayMs
-        retryDelayMs = min(loop.config.linkReconnectMaxMs, retryDelayMs * 2)
-        loop.eventLoop.schedule(afterMs: delay) { [weak self] in self?.connect() }
+        retryDelayMs = min(settings.reconnectMaxMs, retryDelayMs * 2)
+        eventLoop.schedule(afterMs: delay) { [weak self] in self?.connect() }
+    }
+
+    func transportConnected() {
+        heartbeatNonce = nil
+        setUnresponsive(false)
+        retryDelayMs = settings.reconnectMinMs
+        // The worker routes events by subscription: before anything else on this link, it
+        // learns every user this loop holds (a fresh or restarted worker knows none).
+        sendSubscriptions(delegate.subscribedUsers(), subscribe: true)
+        if everConnected || settings.loopIndex == 0 {
+            settings.log("loop \(settings.loopIndex): link to worker \(worker) up (\(address))")
+        }
+        everConnected = true
     }
 
     // MARK: - Requests
 
-    /// Sends `request`; `reply` runs when its answer comes, or with nil if the link drops.
-    /// The caller checked `isUp`.
+    /// Sends `request`; the delegate hears of `reply` when its answer comes, or when it fails.
+    /// Only while `isUp` (the caller checked): it never fails from inside this call.
     func send(_ request: LinkRequest, _ reply: PendingReply) {
-        guard let channel = channel else {
-            fail(reply)
-            return
-        }
+        precondition(transport.isConnected, "a request sent on a link that is down")
         var bytes: [UInt8] = []
         bytes.reserveCapacity(64 + request.json.count + request.userID.utf8.count + request.sessionID.utf8.count)
         LinkCodec.encode(.request(request), into: &bytes)
-        pending[request.requestID] = InFlight(reply: reply,
-                                              deadlineMs: loop.eventLoop.nowMs + loop.config.limits.workerRequestTimeoutMs)
-        channel.write(bytes)
+        pending[request.requestID] = InFlight(reply: reply, deadlineMs: eventLoop.nowMs + settings.requestTimeoutMs)
+        transport.send(bytes)
     }
 
     /// Users per subscribe frame when the whole set is sent (keeps frames far under the limit).
@@ -144,9 +162,9 @@ final class WorkerLink: ChannelHandler {
     /// coalescing), so by the time the client reads its login answer the subscribe is on its
     /// way. Events produced on another shard before the subscribe arrived there are missed,
     /// exactly as events produced before the bind always were; clients catch up with
-    /// `after_seq` (PROTOCOL.md 3). No-op while the link is down: `connect` sends the whole set.
+    /// `after_seq` (PROTOCOL.md 3). No-op while the link is down: connecting sends the whole set.
     func sendSubscriptions(_ users: [String], subscribe: Bool) {
-        guard let channel = channel, !users.isEmpty else { return }
+        guard transport.isConnected, !users.isEmpty else { return }
         var bytes: [UInt8] = []
         var start = 0
         while start < users.count {
@@ -155,79 +173,61 @@ final class WorkerLink: ChannelHandler {
             LinkCodec.encode(subscribe ? .subscribe(part) : .unsubscribe(part), into: &bytes)
             start = end
         }
-        channel.write(bytes)
-        channel.flushPromptly()
-        if subscribe { loop.counters.linkSubscribes += users.count } else { loop.counters.linkUnsubscribes += users.count }
+        transport.send(bytes)
+        transport.flushPromptly()
+        if subscribe { stats.subscribes += users.count } else { stats.unsubscribes += users.count }
     }
 
-    /// Pauses `client` until this link drains.
-    func park(_ client: ClientConnection) {
-        guard !client.pausedForLink, !client.isClosed else { return }
-        client.pausedForLink = true
-        client.channel.pauseReading()
-        waiters.append(client)
-        loop.counters.backpressurePauses += 1
+    /// Tells `waiter` once this link drains (it paused reading because the link was busy).
+    func addWaiter(_ waiter: LinkWaiter) {
+        waiters.append(waiter)
     }
 
-    /// Resumes the parked clients once the link is below half its in-flight bound and its
-    /// queue below the high-water mark (hysteresis, so clients do not flap).
+    /// Resumes the waiting clients once the link is below half its in-flight bound and its
+    /// queue below the busy mark (hysteresis, so clients do not flap).
     private func resumeWaitersIfDrained(force: Bool = false) {
         guard !waiters.isEmpty else { return }
-        if !force, let channel = channel {
-            guard pending.count <= loop.config.limits.inFlightRequestsPerWorkerMax / 2,
-                  channel.queuedBytes < WorkerLink.queueHighWaterBytes else { return }
+        if !force && transport.isConnected {
+            guard pending.count <= settings.inFlightMax / 2, transport.queuedBytes < settings.queueBusyBytes else { return }
         }
         let resumed = waiters
         waiters = []
-        for client in resumed where client.pausedForLink {
-            client.pausedForLink = false
-            // What it read past the bound waited; it goes out now, and may park it again.
-            if !client.isClosed { loop.releaseHeld(client) }
-        }
+        // What each read past the bound waited; it goes out now, and may make it wait again.
+        for waiter in resumed { waiter.linkDrained() }
     }
 
     /// Sends a link ping and reports whether the pong came within `timeoutMs`.
     func probe(timeoutMs: Int64, _ done: @escaping (Bool) -> Void) {
-        guard let channel = channel else {
+        guard transport.isConnected else {
             done(false)
             return
         }
         nextNonce += 1
         let nonce = nextNonce
         probes[nonce] = done
-        channel.write(LinkCodec.encoded(.ping(nonce)))
-        loop.eventLoop.schedule(afterMs: timeoutMs) { [weak self] in
+        transport.send(LinkCodec.encoded(.ping(nonce)))
+        eventLoop.schedule(afterMs: timeoutMs) { [weak self] in
             self?.probes.removeValue(forKey: nonce)?(false)
         }
     }
 
-    // MARK: - Channel events
+    // MARK: - Transport events
 
-    func channelRead(_ channel: Channel, _ bytes: UnsafeMutableRawBufferPointer) {
-        do {
-            try decoder.feed(UnsafeRawBufferPointer(bytes)) { frame in handle(frame) }
-        } catch {
-            loop.config.log("loop \(loop.index): link to worker \(worker) sent a bad frame (\(error)); reconnecting")
-            channel.close()
-        }
-        resumeWaitersIfDrained()
-    }
-
-    private func handle(_ frame: LinkFrame) {
+    func transportReceived(_ frame: LinkFrame) {
         switch frame {
         case .reply(let reply):
             if let p = pending.removeValue(forKey: reply.requestID) {
-                loop.complete(p.reply, reply)
-            } else {
+                delegate.link(self, answered: p.reply, with: reply)
+            } else if !reply.events.isEmpty {
                 // Answered `unavailable` at its deadline already (a stale id cannot happen on a
                 // fresh link): the answer is dropped, but the change it reports did happen, so
                 // its events still belong to their receivers.
-                loop.deliver(reply.events)
+                delegate.link(self, delivers: reply.events)
             }
         case .events(let events):
-            loop.deliver(events)
+            delegate.link(self, delivers: events)
         case .ping(let nonce):
-            channel?.write(LinkCodec.encoded(.pong(nonce)))
+            transport.send(LinkCodec.encoded(.pong(nonce)))
         case .pong(let nonce):
             if nonce == heartbeatNonce {
                 heartbeatNonce = nil
@@ -236,34 +236,36 @@ final class WorkerLink: ChannelHandler {
                 probes.removeValue(forKey: nonce)?(true)
             }
         case .request, .subscribe, .unsubscribe:
-            loop.config.log("loop \(loop.index): worker \(worker) sent a gateway-only frame; ignored")
+            settings.log("loop \(settings.loopIndex): worker \(worker) sent a gateway-only frame; ignored")
         }
     }
 
-    func channelWritable(_ channel: Channel) {
+    func transportDeliveredBatch() {
         resumeWaitersIfDrained()
     }
 
-    func channelClosed(_ channel: Channel) {
-        self.channel = nil
+    func transportWritable() {
+        resumeWaitersIfDrained()
+    }
+
+    func transportRefusedInput(_ reason: String) {
+        settings.log("loop \(settings.loopIndex): link to worker \(worker) sent a bad frame (\(reason)); reconnecting")
+    }
+
+    func transportClosed() {
         heartbeatNonce = nil
         setUnresponsive(false)
-        loop.counters.workerLinkUp[worker] = 0
         let failed = pending.values.map(\.reply)
         pending = [:]
         let waiting = probes
         probes = [:]
         if !stopped {
-            loop.config.log("loop \(loop.index): link to worker \(worker) down; \(failed.count) requests answered unavailable")
+            settings.log("loop \(settings.loopIndex): link to worker \(worker) down; \(failed.count) requests answered unavailable")
         }
-        for p in failed { fail(p) }
+        for p in failed { delegate.link(self, failed: p) }
         for (_, done) in waiting { done(false) }
         resumeWaitersIfDrained(force: true)
         scheduleReconnect()
-    }
-
-    private func fail(_ p: PendingReply) {
-        loop.fail(p)
     }
 
     // MARK: - Deadlines and heartbeat
@@ -272,14 +274,14 @@ final class WorkerLink: ChannelHandler {
     /// then sends the next heartbeat ping or notices the last one went unanswered too long.
     func tick(nowMs: Int64) {
         expireOverdue(nowMs: nowMs)
-        guard let channel = channel else { return }
+        guard transport.isConnected else { return }
         if heartbeatNonce != nil {
-            if nowMs - heartbeatSentMs >= loop.config.limits.workerHeartbeatTimeoutMs { setUnresponsive(true) }
-        } else if nowMs - heartbeatSentMs >= loop.config.limits.workerHeartbeatIntervalMs {
+            if nowMs - heartbeatSentMs >= settings.heartbeatTimeoutMs { setUnresponsive(true) }
+        } else if nowMs - heartbeatSentMs >= settings.heartbeatIntervalMs {
             nextNonce += 1
             heartbeatNonce = nextNonce
             heartbeatSentMs = nowMs
-            channel.write(LinkCodec.encoded(.ping(nextNonce)))
+            transport.send(LinkCodec.encoded(.ping(nextNonce)))
         }
     }
 
@@ -290,22 +292,21 @@ final class WorkerLink: ChannelHandler {
         let overdue = pending.filter { $0.value.deadlineMs <= nowMs }
         guard !overdue.isEmpty else { return }
         for id in overdue.keys { pending[id] = nil }
-        loop.counters.workerRequestTimeouts[worker] += overdue.count
-        loop.config.log("loop \(loop.index): worker \(worker) did not answer \(overdue.count) requests within "
-                        + "\(loop.config.limits.workerRequestTimeoutMs) ms; answered unavailable")
+        stats.requestTimeouts += overdue.count
+        settings.log("loop \(settings.loopIndex): worker \(worker) did not answer \(overdue.count) requests within "
+                     + "\(settings.requestTimeoutMs) ms; answered unavailable")
         // In sending order, so a connection's answers keep the order of its requests.
-        for (_, p) in overdue.sorted(by: { $0.key < $1.key }) { fail(p.reply) }
+        for (_, p) in overdue.sorted(by: { $0.key < $1.key }) { delegate.link(self, failed: p.reply) }
         resumeWaitersIfDrained()
     }
 
     private func setUnresponsive(_ value: Bool) {
         guard value != isUnresponsive else { return }
         isUnresponsive = value
-        loop.counters.workerLinkUnresponsive[worker] = value ? 1 : 0
-        guard channel != nil else { return }
-        loop.config.log(value
-            ? "loop \(loop.index): worker \(worker) has not answered a heartbeat in \(loop.config.limits.workerHeartbeatTimeoutMs) ms; "
+        guard transport.isConnected else { return }
+        settings.log(value
+            ? "loop \(settings.loopIndex): worker \(worker) has not answered a heartbeat in \(settings.heartbeatTimeoutMs) ms; "
                 + "unresponsive, new requests answered unavailable"
-            : "loop \(loop.index): worker \(worker) answers its heartbeat again")
+            : "loop \(settings.loopIndex): worker \(worker) answers its heartbeat again")
     }
 }

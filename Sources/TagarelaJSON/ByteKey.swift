@@ -43,7 +43,7 @@ public struct ByteKey: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Byte equality of two buffers of the same, non-zero length.
-@inlinable @usableFromInline
+@usableFromInline @inline(__always)
 func memcmpBytes(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
     var i = 0
     let n = x.count

@@ -3,7 +3,7 @@
 /// A parse failure: the broken rule and the byte offset where it was found.
 public struct JSONParseError: Error, Equatable, CustomStringConvertible {
     /// The rule of RFC 8259 (or of this parser's limits) that the input broke.
-    public enum Kind: String, Equatable {
+    public enum Kind: String, Equatable, Sendable {
         /// The input ended inside a value (or was empty).
         case unexpectedEnd
         /// A byte that cannot start or continue the value here (RFC 8259 section 2).

@@ -87,7 +87,9 @@ public enum LinkFrame: Equatable {
     case request(LinkRequest)
     /// Worker -> gateway: the answer to a request, with its events.
     case reply(LinkReply)
-    /// Worker -> gateway: events not tied to a request (reserved for timers and the like).
+    /// Worker -> gateway: events that follow a reply in frames of their own, because with the
+    /// reply they would pass the gateway's frame bound (`LinkCodec.encodeBounded`); the gateway
+    /// delivers them like a reply's events.
     case events([LinkEvent])
     /// Either way: a liveness probe carrying an opaque nonce.
     case ping(UInt64)

@@ -1,7 +1,7 @@
 // ErrorCode: the closed set of protocol error codes (PROTOCOL.md section 2) and the error that carries one.
 
 /// What went wrong, for clients to switch on. Raw values are the wire spellings.
-public enum ErrorCode: String, Equatable, CaseIterable {
+public enum ErrorCode: String, Equatable, CaseIterable, Sendable {
     /// Malformed JSON, a missing or wrongly typed field, a field out of bounds, an unknown type.
     case badRequest = "bad_request"
     /// A raw TCP line over the limit, or the connection holding the most unfinished input when

@@ -82,18 +82,6 @@ public enum SessionScope {
     public static let everySession = "*"
 }
 
-/// Where the gateway sends a request (ARCHITECTURE.md "Routing").
-public enum RoutingKey: Equatable {
-    /// The shard owning the slot of this key (a username or a chat id).
-    case key(String)
-    /// A new group: the gateway mints a fresh group id and routes by it.
-    case newGroup
-    /// Every shard; the gateway merges the answers (see `ScatterMerge`).
-    case allShards
-    /// The gateway answers alone (presence).
-    case gateway
-}
-
 /// One parsed, validated request.
 public struct Request: Equatable {
     /// The request type.
@@ -113,13 +101,23 @@ public struct Request: Equatable {
     /// Parses and validates one request from raw JSON bytes.
     /// - Parameter allowInternal: accept the gateway-internal types (link flag bit0).
     public static func parse(_ bytes: UnsafeRawBufferPointer, allowInternal: Bool = false) throws(RequestFailure) -> Request {
+        var parser = RequestParser(object: try jsonObject(bytes), allowInternal: allowInternal)
+        return try parser.parse()
+    }
+
+    /// The JSON object of a request, or the failure a request that is not one gets.
+    static func jsonObject(_ bytes: UnsafeRawBufferPointer) throws(RequestFailure) -> JSONObject {
         let json: JSON
         do {
             json = try JSON.parse(bytes)
         } catch {
-            throw RequestFailure(type: "error", requestID: nil, error: RequestError(.badRequest, "malformed JSON: \(error)"))
+            throw RequestFailure(type: "error", requestID: RequestIDSalvage.read(bytes),
+                                 error: RequestError(.badRequest, "request is not valid JSON (\(error))"))
         }
-        return try parse(json: json, allowInternal: allowInternal)
+        guard case .object(let object) = json else {
+            throw RequestFailure(type: "error", requestID: nil, error: RequestError(.badRequest, "request must be a JSON object"))
+        }
+        return object
     }
 
     /// Parses and validates one request from raw JSON bytes.
@@ -128,31 +126,6 @@ public struct Request: Equatable {
             do throws(RequestFailure) { return .success(try parse(raw, allowInternal: allowInternal)) } catch { return .failure(error) }
         }
         return try r.get()
-    }
-
-    /// Validates an already parsed JSON value.
-    public static func parse(json: JSON, allowInternal: Bool = false) throws(RequestFailure) -> Request {
-        guard case .object(let object) = json else {
-            throw RequestFailure(type: "error", requestID: nil, error: RequestError(.badRequest, "a request must be a JSON object"))
-        }
-        var parser = RequestParser(object: object, allowInternal: allowInternal)
-        return try parser.parse()
-    }
-
-    /// Where the gateway routes this request for a connection authenticated as `requesterID`
-    /// ("" before authentication).
-    public func routingKey(requesterID: String) -> RoutingKey {
-        switch body {
-        case .register(let u, _, _), .login(let u, _): return .key(u)
-        case .auth(let token): return .key(FieldRules.tokenUsername(token) ?? token)
-        case .logout, .logoutAll, .changePassword: return .key(requesterID)
-        case .createChat(let other): return .key(FieldRules.directChatID(requesterID, other))
-        case .createGroup: return .newGroup
-        case .addGroupMember(let g, _), .removeGroupMember(let g, _), .leaveGroup(let g): return .key(g)
-        case .message(let c, _, _), .getMessages(let c, _, _, _, _), .markRead(let c, _), .typing(let c): return .key(c)
-        case .searchUsers, .getUserChats, .userChats, .usersExist: return .allShards
-        case .getPresence: return .gateway
-        }
     }
 }
 
@@ -165,12 +138,18 @@ public struct RequestFailure: Error, Equatable {
     public var requestID: String?
     /// Code and text.
     public var error: RequestError
+    /// The request's type when the failure is in the fields of a type the server knows; nil when
+    /// what every request shares failed (not JSON, not an object, `request_id`, `type`). The
+    /// gateway answers a field failure only after the checks every request of its type gets
+    /// (authentication first), as the worker did when it alone read the fields.
+    public var knownType: RequestType?
 
     /// Makes a failure.
-    public init(type: String, requestID: String?, error: RequestError) {
+    public init(type: String, requestID: String?, error: RequestError, knownType: RequestType? = nil) {
         self.type = type
         self.requestID = requestID
         self.error = error
+        self.knownType = knownType
     }
 
     /// The encoded error response.

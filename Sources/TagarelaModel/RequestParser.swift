@@ -1,4 +1,4 @@
-// RequestParser: reads and bounds-checks the fields of each request type from a JSON object.
+// RequestParser: reads and bounds-checks the fields of each request type from a JSON object: all of them (the worker) or those its route needs (the gateway).
 
 import TagarelaJSON
 
@@ -15,7 +15,28 @@ struct RequestParser {
         self.allowInternal = allowInternal
     }
 
+    /// The whole request: what every request shares, then every field of its type (the worker).
     mutating func parse() throws(RequestFailure) -> Request {
+        let kind = try envelope()
+        do {
+            return Request(type: kind, requestID: requestID, body: try body(for: kind))
+        } catch {
+            throw fieldFailure(error, of: kind)
+        }
+    }
+
+    /// What every request shares, then only the fields its route reads (the gateway).
+    mutating func routing() throws(RequestFailure) -> RoutingFacts {
+        let kind = try envelope()
+        do {
+            return RoutingFacts(type: kind, requestID: requestID, key: try routingKey(for: kind))
+        } catch {
+            throw fieldFailure(error, of: kind)
+        }
+    }
+
+    /// The checks every request shares (PROTOCOL.md 2): `type` and `request_id`.
+    private mutating func envelope() throws(RequestFailure) -> RequestType {
         // The type first, so even a bad request_id is answered under the right type.
         let rawType = object["type"]?.string
         if let t = rawType, FieldRules.hasAtMost(t, FieldLimits.idMax) { type = t }
@@ -31,11 +52,36 @@ struct RequestParser {
         guard let kind = RequestType(rawValue: t), allowInternal || !kind.isInternal else {
             throw fail(RequestError(.badRequest, "unknown request type"))
         }
-        do {
-            let body = try body(for: kind)
-            return Request(type: kind, requestID: requestID, body: body)
-        } catch {
-            throw fail(error)
+        return kind
+    }
+
+    private func fieldFailure(_ e: RequestError, of kind: RequestType) -> RequestFailure {
+        var failure = fail(e)
+        failure.knownType = kind
+        return failure
+    }
+
+    /// The fields the gateway routes by, read by the same readers and in the same order as
+    /// `body(for:)` reads them first: a request refused here is refused there with the same
+    /// answer, and what is not read here is the worker's to refuse. Types the gateway serves
+    /// itself or checks across shards are read whole.
+    func routingKey(for kind: RequestType) throws(RequestError) -> RoutingKey {
+        switch kind {
+        case .register, .login:
+            return .key(try username())
+        case .auth:
+            // A token of no valid form still reaches a shard, which answers `bad_credentials`
+            // as for any token it does not know: a forged token must not look like a bad request.
+            return .key(FieldRules.tokenUsername(try token()) ?? "")
+        case .logout, .logoutAll, .changePassword:
+            return .requester
+        case .message, .getMessages, .markRead, .typing:
+            return .key(try chatID("chat_id"))
+        case .removeGroupMember, .leaveGroup:
+            return .key(try chatID("group_id"))
+        case .createChat, .addGroupMember, .createGroup, .getUserChats, .searchUsers, .getPresence,
+             .usersExist, .userChats:
+            return RoutingKey(wholeBody: try body(for: kind))
         }
     }
 
@@ -54,7 +100,7 @@ struct RequestParser {
         case .login:
             return .login(username: try username(), password: try password())
         case .auth:
-            return .auth(token: try string("token", max: FieldLimits.tokenMax))
+            return .auth(token: try token())
         case .logout:
             return .logout
         case .logoutAll:
@@ -159,6 +205,10 @@ struct RequestParser {
             throw RequestError(.badRequest, "field 'username' must be 3-32 characters of a-z, 0-9, '_', '.', '-'")
         }
         return u
+    }
+
+    func token() throws(RequestError) -> String {
+        try string("token", max: FieldLimits.tokenMax)
     }
 
     func password(_ name: String = "password") throws(RequestError) -> String {

@@ -3,21 +3,40 @@
 import TagarelaJSON
 import TagarelaModel
 
-/// A member's read marker and how it got there. Markers only move forward; each move is kept
-/// as (seq, time) so that `read_at` of a message is the time the member's marker first
-/// reached it, not the time of the member's latest read.
+/// A member's read marker, and of its moves only those `read_at` can still ask for.
+///
+/// `read_at` of a message is the earliest time a current member other than its sender had
+/// their marker reach it (PROTOCOL.md 2.3, 3.3). So each member's contribution is a step
+/// function: a move (seq, time) answers "time" for every message after the previous move up
+/// to seq. Which of those steps can a future answer still need?
+/// - A step that covers only the member's own messages: `read_at` never asks a message's
+///   sender. Sending with every earlier message read makes exactly such a step, and a chatty
+///   sender made one per message. It is kept only while it is the last (it holds the marker's
+///   position) and replaced by the next move, which then answers for the messages in between,
+///   all the member's own.
+/// - A step with the same time as the one before: the two answer alike, so they become one.
+/// - Every other step: any other member may leave (their marker is dropped with them), so any
+///   member can become a message's only reader; its time is then the answer. Kept.
+/// A member keeps one step per move that reached another member's message at a new time,
+/// plus one, instead of one per move. Snapshots store the kept steps in the same
+/// `h` list as before; a snapshot that holds every move (older versions wrote those) loads
+/// through the same `move`, so it is pruned on load and answers the same.
 struct ReadMarker: Equatable {
-    /// Seqs reached, strictly increasing.
-    var seqs: [Int64] = []
+    /// Seqs reached, strictly increasing; the last is the marker.
+    private(set) var seqs: [Int64] = []
     /// When each seq in `seqs` was reached.
-    var times: [Int64] = []
+    private(set) var times: [Int64] = []
+    /// The last step covers only the member's own messages (then the next move replaces it).
+    private var lastStepIsOwn = false
 
     /// The current marker (0: nothing read).
     var seq: Int64 { seqs.last ?? 0 }
 
-    /// When the marker first reached `seq` or beyond, if it has.
+    /// When the marker first reached `seq`, if it has. Exact for a message of another member;
+    /// for one of the member's own messages it may be a later move's time, which `read_at`
+    /// never asks for.
     func reachedAt(_ seq: Int64) -> Int64? {
-        // Binary search for the first move with seqs[k] >= seq.
+        // Binary search for the first kept step with seqs[k] >= seq.
         var lo = 0
         var hi = seqs.count
         while lo < hi {
@@ -27,11 +46,23 @@ struct ReadMarker: Equatable {
         return lo < seqs.count ? times[lo] : nil
     }
 
-    /// Moves forward; returns false (and changes nothing) when `seq` is not past the marker.
-    mutating func move(to seq: Int64, at time: Int64) -> Bool {
-        guard seq > self.seq else { return false }
+    /// Moves forward to `seq` at `time`; returns false (and changes nothing) when `seq` is not
+    /// past the marker. `coversOthers(from)` says whether a message of another member lies in
+    /// `from+1 ... seq` (`from` is the marker before the move); it is asked only then.
+    mutating func move(to seq: Int64, at time: Int64, coversOthers: (_ from: Int64) -> Bool) -> Bool {
+        let from = self.seq
+        guard seq > from else { return false }
+        var covers = coversOthers(from)
+        if let last = times.last, lastStepIsOwn || last == time {
+            // The merged step answers for the dropped one's messages too: a covered message
+            // of another member keeps the same time (equal times), or there was none (own).
+            covers = covers || !lastStepIsOwn
+            seqs.removeLast()
+            times.removeLast()
+        }
         seqs.append(seq)
         times.append(time)
+        lastStepIsOwn = !covers
         return true
     }
 }
@@ -87,7 +118,18 @@ final class ChatState {
     /// Moves a member's marker forward; false when it would not move.
     @discardableResult
     func moveMarker(of user: String, to seq: Int64, at time: Int64) -> Bool {
-        markers[user, default: ReadMarker()].move(to: seq, at: time)
+        markers[user, default: ReadMarker()].move(to: seq, at: time) { from in
+            // Stops at the first message of another member. Moves of one member cover
+            // disjoint ranges, so over its life a marker looks at each message at most once;
+            // sending looks at one (the sender's own) or stops at the first unread one.
+            var k = from + 1
+            while k <= seq {
+                guard k <= lastSeq else { return true }  // not stored (cannot happen): assume others'
+                if messages[Int(k - 1)].senderID != user { return true }
+                k += 1
+            }
+            return false
+        }
     }
 
     func addMember(_ user: String) {

@@ -1,15 +1,11 @@
 // EngineTypes: the values that go in and out of the shard engine: config, request, result, step, password job.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import TagarelaCrypto
 import TagarelaModel
 
 /// Settings and injected effects. The engine itself does no I/O: time and randomness come
-/// from here so tests can fix them.
+/// from here, and have no default: the worker passes the real clock and the kernel's
+/// randomness (`EngineConfig.withRealEffects` in TagarelaWorker), tests pass fixed ones.
 public struct EngineConfig {
     /// PBKDF2-HMAC-SHA256 iterations for new passwords (existing users keep theirs).
     public var pbkdf2Iterations: Int
@@ -45,12 +41,12 @@ public struct EngineConfig {
     /// Per-account back-off after failed password checks (login, change_password).
     public var loginThrottle = LoginThrottlePolicy()
 
-    /// Production defaults: 100 000 iterations, 30-day tokens, the real clock and kernel randomness,
-    /// a single shard owning every user.
+    /// Production defaults (100 000 iterations, 30-day tokens, a single shard owning every
+    /// user) around the given clock and randomness.
     public init(pbkdf2Iterations: Int = 100_000,
                 tokenTTLms: Int64 = 30 * 24 * 3600 * 1000,
-                clock: @escaping () -> Int64 = EngineConfig.wallClockMs,
-                random: @escaping (Int) -> [UInt8] = { SecureRandom.bytes(count: $0) },
+                clock: @escaping () -> Int64,
+                random: @escaping (Int) -> [UInt8],
                 ownsUser: @escaping (String) -> Bool = { _ in true },
                 groupMembersMax: Int = FieldLimits.groupMembersMax,
                 chatsPerUserMax: Int = 2000,
@@ -64,13 +60,6 @@ public struct EngineConfig {
         self.groupMembersMax = groupMembersMax
         self.chatsPerUserMax = chatsPerUserMax
         self.chatsAddedByOthersPerUserMax = chatsAddedByOthersPerUserMax
-    }
-
-    /// CLOCK_REALTIME in milliseconds.
-    public static func wallClockMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
 
@@ -116,7 +105,7 @@ public struct EngineEvent: Equatable {
 }
 
 /// What one request produced. Records must be made durable before `response` and `events`
-/// are released (ARCHITECTURE.md "Store").
+/// are released (README.md "How it is built", Store).
 public struct EngineResult {
     /// The encoded response for the requesting connection.
     public var response: [UInt8]

@@ -37,7 +37,7 @@ public final class ShardEngine {
     var userChats: [String: Set<String>] = [:]
 
     /// An empty shard.
-    public init(config: EngineConfig = EngineConfig()) {
+    public init(config: EngineConfig) {
         self.config = config
         self.loginThrottle = LoginThrottle(policy: config.loginThrottle)
     }

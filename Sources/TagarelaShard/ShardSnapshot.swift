@@ -10,7 +10,7 @@ import TagarelaModel
 ///      "sessions":[{"sid","u","exp"}],                        // by session id
 ///      "chats":[{"c","kind","name","m":[members],"at","by",  // by chat id
 ///                "msgs":[[sender, content, timestamp, client_msg_id|null]],  // seq = index + 1
-///                "read":[{"u","h":[seq,at,seq,at,...]}]}]}   // marker history, by user
+///                "read":[{"u","h":[seq,at,seq,at,...]}]}]}   // marker steps kept (ReadMarker), by user
 extension ShardEngine {
     /// Snapshot format version written by `snapshot()`.
     public static let snapshotVersion: Int64 = 1
@@ -186,21 +186,21 @@ extension ShardEngine {
             chat.messages.append(m)
             if let cmid = m.clientMsgID { chat.clientMsgIndex[ChatState.clientKey(sender: sender, clientMsgID: cmid)] = m.seq }
         }
-        // Markers are restored as saved (not re-derived from messages) so histories match exactly.
+        // Markers are restored from their saved steps (not re-derived from messages), through the
+        // same moves as live requests: a snapshot that kept every move (older versions) is
+        // pruned here to what read_at can still need, with the same answers (ReadMarker).
         for item in try r.array("read") {
             let mr = FieldReader(json: item, what: "snapshot read marker")
             let user = try mr.string("u")
             let flat = try mr.array("h")
             guard flat.count % 2 == 0 else { throw .corrupt("chat \(id) marker of \(user) is malformed") }
-            var marker = ReadMarker()
             var k = 0
             while k < flat.count {
-                guard let s = flat[k].int, let t = flat[k + 1].int, marker.move(to: s, at: t) else {
+                guard let s = flat[k].int, let t = flat[k + 1].int, chat.moveMarker(of: user, to: s, at: t) else {
                     throw .corrupt("chat \(id) marker of \(user) is malformed")
                 }
                 k += 2
             }
-            chat.markers[user] = marker
         }
     }
 }

@@ -1,10 +1,14 @@
 // Compaction: one compaction in flight, whose snapshot is written off the loop on a thread of its own.
-import Foundation
+import TagarelaSystem
 
 /// A compaction between `ShardStore.beginCompaction` and `ShardStore.finishCompaction` (both on
 /// the loop). Its snapshot steps (4-6 in `ShardStoreCompaction.swift`) touch only
 /// `snapshot.tmp` and `snapshot.json`, never the store's journals or fields, so they may run on
 /// any thread while the loop keeps appending.
+///
+/// `@unchecked Sendable` (it crosses to the snapshot thread): `directory`, `generation` and
+/// `covers` never change; `started` is the loop's only; `isWritten` is written by the snapshot
+/// thread before it opens `ended` and read by the loop only after that hand-off (see there).
 public final class Compaction: @unchecked Sendable {
     /// The new snapshot's generation, also the journal the loop appends to meanwhile.
     public let generation: UInt64
@@ -17,7 +21,7 @@ public final class Compaction: @unchecked Sendable {
     /// Whether `writeInBackground` started a thread (read and written on the loop only). The
     /// thread is not kept: it holds the engine's image, which must go when the thread ends.
     private var started = false
-    private let ended = DispatchSemaphore(value: 0)
+    private let ended = Latch()
 
     init(directory: String, generation: UInt64, covers: Range<UInt64>) {
         self.directory = directory
@@ -37,25 +41,25 @@ public final class Compaction: @unchecked Sendable {
         let file = SnapshotFile(generation: generation, body: body)
 
         // Step 4: the temporary snapshot, durable on its own before it becomes visible.
-        let fd = try StoreFiles.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+        let fd = try onFile(temporary, try FileIO.open(temporary, [.writeOnly, .create, .truncate]))
         do throws(StoreError) {
-            try StoreFiles.writeAll(fd, file.header, path: temporary)
-            try StoreFiles.writeAll(fd, body, path: temporary)
-            try StoreFiles.writeAll(fd, SnapshotFile.trailer, path: temporary)
-            try StoreFiles.fsync(fd, path: temporary)
+            try onFile(temporary, try FileIO.writeAll(fd, file.header))
+            try onFile(temporary, try FileIO.writeAll(fd, body))
+            try onFile(temporary, try FileIO.writeAll(fd, SnapshotFile.trailer))
+            try onFile(temporary, try FileIO.fsync(fd))
         } catch {
-            StoreFiles.close(fd)
+            FileDescriptor.close(fd)
             throw error
         }
-        StoreFiles.close(fd)
+        FileDescriptor.close(fd)
         if crash.reached("wrote snapshot.tmp") { return false }
 
         // Step 5: the atomic switch of generations.
-        try StoreFiles.rename(temporary, directory + "/" + ShardStore.snapshotName)
+        try onFile(temporary, try FileIO.rename(from: temporary, to: directory + "/" + ShardStore.snapshotName))
         if crash.reached("renamed to snapshot.json") { return false }
 
         // Step 6.
-        try StoreFiles.fsyncDirectory(directory)
+        try onFile(directory, try FileIO.fsyncDirectory(directory))
         if crash.reached("fsynced directory") { return false }
         isWritten = true
         return true
@@ -63,31 +67,34 @@ public final class Compaction: @unchecked Sendable {
 
     /// Runs `serialise` and `writeSnapshot` on a new thread (not a shared pool: it takes as long
     /// as the shard is large) and passes the outcome to `done` on that thread; the caller hops
-    /// back to its loop there. Called at most once per compaction.
+    /// back to its loop there (or on the calling thread, as a failure, when no thread can be
+    /// created). Called at most once per compaction.
     public func writeInBackground(serialise: @escaping @Sendable () -> [UInt8],
                                   done: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
         precondition(!started, "a compaction's snapshot is written once")
         started = true
-        let thread = Thread { [self] in
-            let outcome: Result<Void, StoreError>
-            do throws(StoreError) {
-                try writeSnapshot(serialise())
-                outcome = .success(())
-            } catch {
-                outcome = .failure(error)
+        do {
+            try BackgroundThread.start(name: "tagarela.snap") { [self] in
+                let outcome: Result<Void, StoreError>
+                do throws(StoreError) {
+                    try writeSnapshot(serialise())
+                    outcome = .success(())
+                } catch {
+                    outcome = .failure(error)
+                }
+                ended.open()
+                done(outcome)
             }
-            ended.signal()
-            done(outcome)
+        } catch {
+            ended.open()
+            done(.failure(StoreError(error, file: directory)))
         }
-        thread.name = "tagarela.snapshot"
-        thread.start()
     }
 
     /// Waits until the thread of `writeInBackground` has written (or failed to write) the
     /// snapshot: a worker that stops mid-compaction lets the write end before it exits.
     public func join() {
         guard started else { return }
-        ended.wait()
-        ended.signal()  // later joins return at once
+        ended.wait()  // later joins return at once too
     }
 }

@@ -1,14 +1,17 @@
 // Layout: the data directory's layout.json, recording how many workers the shards are split for.
-import Foundation
+import TagarelaJSON
+import TagarelaSystem
 
-/// `DIR/layout.json`: `{"workers": N, "slots": 1024}`. Written only by resharding (and by the
+/// `DIR/layout.json`: `{"workers": N, "slots": S}`. Written only by resharding (and by the
 /// supervisor on first start); read at startup so a worker never serves a partition made for
 /// another worker count.
+///
+/// The slot count is the data's fact, not the store's: the store never chooses one. The
+/// worker writes the first layout with `Slots.count` (TagarelaLink, the one definition) and
+/// refuses data whose layout states another; a reshard carries the count over unchanged.
 public struct Layout: Equatable {
     /// The file name inside the data directory.
     public static let fileName = "layout.json"
-    /// Must equal `Slots.count` in TagarelaLink (the store does not depend on the link module).
-    public static let defaultSlots = 1024
 
     /// The number of workers (and `shard-K` directories) the data is partitioned for.
     public var workers: Int
@@ -16,7 +19,7 @@ public struct Layout: Equatable {
     public var slots: Int
 
     /// Creates a layout.
-    public init(workers: Int, slots: Int = Layout.defaultSlots) {
+    public init(workers: Int, slots: Int) {
         self.workers = workers
         self.slots = slots
     }
@@ -24,10 +27,8 @@ public struct Layout: Equatable {
     /// The layout in `dataDir`, or nil when the directory has none yet.
     public static func read(dataDir: String) throws(StoreError) -> Layout? {
         let path = dataDir + "/" + fileName
-        guard let bytes = try StoreFiles.readAll(path) else { return nil }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let workers = object["workers"] as? Int, workers > 0,
-              let slots = object["slots"] as? Int, slots > 0 else {
+        guard let bytes = try onFile(path, try FileIO.readFile(path)) else { return nil }
+        guard let workers = positiveInt(in: bytes, key: "workers"), let slots = positiveInt(in: bytes, key: "slots") else {
             throw .inconsistent(path: path, reason: "expected {\"workers\": N, \"slots\": S} with positive integers")
         }
         return Layout(workers: workers, slots: slots)
@@ -36,9 +37,16 @@ public struct Layout: Equatable {
     /// Replaces `dataDir/layout.json` atomically and durably (temp file, fsync, rename, fsync dir).
     public static func write(_ layout: Layout, dataDir: String) throws(StoreError) {
         precondition(layout.workers > 0 && layout.slots > 0, "layout needs workers and slots")
-        try StoreFiles.makeDirectories(dataDir)
+        try onFile(dataDir, try FileTree.makeDirectories(dataDir))
         let text = "{\"workers\": \(layout.workers), \"slots\": \(layout.slots)}\n"
-        try StoreFiles.writeDurably(Array(text.utf8), to: dataDir + "/" + fileName,
-                                    temporary: dataDir + "/" + fileName + ".tmp")
+        let path = dataDir + "/" + fileName
+        try onFile(path, try FileTree.replaceDurably(path, with: Array(text.utf8), temporary: path + ".tmp"))
+    }
+
+    /// The positive integer member `key` of the JSON object in `bytes` (layout.json, the
+    /// resharding marker), or nil when the bytes are not such an object.
+    static func positiveInt(in bytes: [UInt8], key: String) -> Int? {
+        guard let value = (try? JSON.parse(bytes))?[key]?.int, value > 0, value <= Int64(Int32.max) else { return nil }
+        return Int(value)
     }
 }

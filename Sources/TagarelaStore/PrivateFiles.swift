@@ -1,7 +1,7 @@
 // PrivateFiles: tightens folders and files that an older version (or a loose umask) left readable by other accounts.
-import Glibc
+import TagarelaSystem
 
-/// The instance's data is for its own account only (files 0600, folders 0700; see `StoreFiles`).
+/// The instance's data is for its own account only (files 0600, folders 0700; see `FileIO.open`).
 public enum PrivateFiles {
     /// Removes group and other permissions from `path` and, with `recursive`, from everything
     /// under it: folders become 0700 and files 0600 (an owner's execute bit on a file is kept).
@@ -17,24 +17,23 @@ public enum PrivateFiles {
     }
 
     private static func tighten(_ path: String, recursive: Bool, changed: inout [String]) throws(StoreError) {
-        var info = stat()
-        guard lstat(path, &info) == 0 else {
-            if errno == ENOENT { return }  // removed meanwhile (a socket or pid file): nothing to protect
-            throw .io(op: "lstat", path: path, errno: errno)
-        }
-        let type = info.st_mode & S_IFMT
-        if type == S_IFLNK { return }
-        let isDirectory = type == S_IFDIR
-        let mode = info.st_mode & 0o7777
-        let wanted: mode_t = isDirectory ? StoreFiles.directoryMode : (mode & 0o700) | StoreFiles.fileMode
+        // nil: removed meanwhile (a socket or pid file), nothing to protect.
+        guard let found = try onFile(path, try FileTree.status(path)), found.kind != .symbolicLink else { return }
+        let isDirectory = found.kind == .directory
+        let mode = found.permissions
+        let wanted = isDirectory ? FileIO.privateDirectoryPermissions : (mode & 0o700) | FileIO.privateFilePermissions
         if mode != wanted && (mode & 0o077 != 0 || isDirectory && mode & 0o700 != 0o700) {
-            guard chmod(path, wanted) == 0 else {
-                if errno == ENOENT { return }
-                throw .io(op: "chmod", path: path, errno: errno)
+            do throws(SystemError) {
+                try FileIO.setPermissions(path, wanted)
+            } catch {
+                if error.isNotFound { return }
+                throw StoreError(error, file: path)
             }
             changed.append(path)
         }
         guard isDirectory && recursive else { return }
-        for name in try StoreFiles.list(path) { try tighten(path + "/" + name, recursive: true, changed: &changed) }
+        for name in try onFile(path, try FileTree.list(path)) {
+            try tighten(path + "/" + name, recursive: true, changed: &changed)
+        }
     }
 }

@@ -1,5 +1,6 @@
 // Reshard: crash-safe re-partitioning of a data directory's shards for a new worker count.
-import Foundation
+import TagarelaJSON
+import TagarelaSystem
 
 /// Changes the worker count of a data directory `DIR` whose shards are `DIR/shard-K`.
 ///
@@ -10,7 +11,7 @@ import Foundation
 /// 3. write `DIR/.reshard-staging/COMPLETE` holding the new worker count, fsync it and the
 ///    staging directory      <- from here on the new layout wins;
 /// 4. move old `DIR/shard-K` into `DIR/.reshard-old/`, then staging shards into `DIR/`;
-/// 5. write `DIR/layout.json` with the new count;
+/// 5. write `DIR/layout.json` with the new count (and the slot count it stated: `run` needs one);
 /// 6. delete `.reshard-old`, then `COMPLETE`, then the staging directory.
 ///
 /// `recover` (run at every startup, and first thing in `run`): staging without `COMPLETE` is an
@@ -56,7 +57,11 @@ public enum Reshard {
                     split: ([ShardContents]) throws -> [[UInt8]], crash: CrashPoint) throws(StoreError) -> Bool {
         precondition(oldWorkers > 0 && newWorkers > 0, "worker counts must be positive")
         try recover(dataDir: dataDir, log: log)
-        if let layout = try Layout.read(dataDir: dataDir), layout.workers != oldWorkers {
+        // layout.json states the slot count, which the new layout carries over (`finish`).
+        guard let layout = try Layout.read(dataDir: dataDir) else {
+            throw .inconsistent(path: dataDir + "/" + Layout.fileName, reason: "missing: the data's slot count is unknown")
+        }
+        if layout.workers != oldWorkers {
             throw .inconsistent(path: dataDir + "/" + Layout.fileName,
                                 reason: "layout has \(layout.workers) workers, resharding expected \(oldWorkers)")
         }
@@ -66,7 +71,7 @@ public enum Reshard {
         var sideFiles: [String] = []
         for shard in 0..<oldWorkers {
             let directory = shardDirectory(dataDir: dataDir, shard: shard)
-            guard StoreFiles.isDirectory(directory) else {
+            guard FileTree.isDirectory(directory) else {
                 contents.append(ShardContents(snapshot: nil, records: []))
                 continue
             }
@@ -94,17 +99,18 @@ public enum Reshard {
 
         // Step 2: fresh stores in staging.
         let staging = dataDir + "/" + stagingName
-        try StoreFiles.removeTree(staging)
-        try StoreFiles.makeDirectories(staging)
+        try onFile(staging, try FileTree.removeTree(staging))
+        try onFile(staging, try FileTree.makeDirectories(staging))
         for (shard, snapshot) in snapshots.enumerated() {
             try ShardStore.createFresh(directory: staging + "/shard-\(shard)", snapshot: snapshot)
             if crash.reached("staged shard-\(shard)") { return false }
         }
-        try StoreFiles.fsyncDirectory(staging)
+        try onFile(staging, try FileIO.fsyncDirectory(staging))
 
         // Step 3: the commit point.
         let marker = Array("{\"workers\": \(newWorkers)}\n".utf8)
-        try StoreFiles.writeDurably(marker, to: staging + "/" + markerName, temporary: staging + "/" + markerName + ".tmp")
+        let markerPath = staging + "/" + markerName
+        try onFile(markerPath, try FileTree.replaceDurably(markerPath, with: marker, temporary: markerPath + ".tmp"))
         if crash.reached("wrote COMPLETE") { return false }
         log("reshard \(dataDir): staged \(newWorkers) shards from \(oldWorkers); swapping")
 
@@ -120,8 +126,8 @@ public enum Reshard {
     static func recover(dataDir: String, log: (String) -> Void, crash: CrashPoint) throws(StoreError) -> Bool {
         let staging = dataDir + "/" + stagingName
         let old = dataDir + "/" + oldName
-        guard StoreFiles.isDirectory(staging) else {
-            if StoreFiles.exists(old) {
+        guard FileTree.isDirectory(staging) else {
+            if FileTree.exists(old) {
                 // .reshard-old is deleted before the staging directory, so this cannot happen
                 // by a crash; the old shards may be the only copy of something, so stop.
                 throw .inconsistent(path: old, reason: "old shards left without a staging directory; inspect by hand")
@@ -129,17 +135,16 @@ public enum Reshard {
             return true
         }
         let markerPath = staging + "/" + markerName
-        guard let marker = try StoreFiles.readAll(markerPath) else {
-            if StoreFiles.exists(old) {
+        guard let marker = try onFile(markerPath, try FileIO.readFile(markerPath)) else {
+            if FileTree.exists(old) {
                 throw .inconsistent(path: old, reason: "old shards moved aside without a COMPLETE marker; inspect by hand")
             }
             log("reshard \(dataDir): removing an incomplete staging area; the old layout stays")
-            try StoreFiles.removeTree(staging)
-            try StoreFiles.fsyncDirectory(dataDir)
+            try onFile(staging, try FileTree.removeTree(staging))
+            try onFile(dataDir, try FileIO.fsyncDirectory(dataDir))
             return true
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(marker)) as? [String: Any],
-              let workers = object["workers"] as? Int, workers > 0 else {
+        guard let workers = Layout.positiveInt(in: marker, key: "workers") else {
             throw .inconsistent(path: markerPath, reason: "unreadable COMPLETE marker")
         }
         log("reshard \(dataDir): finishing a committed reshard to \(workers) workers")
@@ -150,39 +155,43 @@ public enum Reshard {
     static func finish(dataDir: String, newWorkers: Int, log: (String) -> Void, crash: CrashPoint) throws(StoreError) -> Bool {
         let staging = dataDir + "/" + stagingName
         let old = dataDir + "/" + oldName
-        try StoreFiles.makeDirectories(old)
+        try onFile(old, try FileTree.makeDirectories(old))
 
         // Step 4a: move the old shards aside.
-        for name in try StoreFiles.list(dataDir) {
+        for name in try onFile(dataDir, try FileTree.list(dataDir)) {
             guard let shard = parseShardName(name) else { continue }
-            guard shard >= newWorkers || StoreFiles.exists(staging + "/" + name) else { continue }
-            try StoreFiles.rename(dataDir + "/" + name, old + "/" + name)
+            guard shard >= newWorkers || FileTree.exists(staging + "/" + name) else { continue }
+            try onFile(dataDir + "/" + name, try FileIO.rename(from: dataDir + "/" + name, to: old + "/" + name))
             if crash.reached("moved old \(name) aside") { return false }
         }
-        try StoreFiles.fsyncDirectory(old)
-        try StoreFiles.fsyncDirectory(dataDir)
+        try onFile(old, try FileIO.fsyncDirectory(old))
+        try onFile(dataDir, try FileIO.fsyncDirectory(dataDir))
 
         // Step 4b: move the new shards in.
         for shard in 0..<newWorkers {
             let name = "shard-\(shard)"
-            guard StoreFiles.exists(staging + "/" + name) else { continue }
-            try StoreFiles.rename(staging + "/" + name, dataDir + "/" + name)
+            guard FileTree.exists(staging + "/" + name) else { continue }
+            try onFile(staging + "/" + name, try FileIO.rename(from: staging + "/" + name, to: dataDir + "/" + name))
             if crash.reached("moved new \(name) in") { return false }
         }
-        try StoreFiles.fsyncDirectory(staging)
-        try StoreFiles.fsyncDirectory(dataDir)
+        try onFile(staging, try FileIO.fsyncDirectory(staging))
+        try onFile(dataDir, try FileIO.fsyncDirectory(dataDir))
 
-        // Step 5.
-        try Layout.write(Layout(workers: newWorkers), dataDir: dataDir)
+        // Step 5. The layout read here is the old one or, after a crash past this step, the new
+        // one: both state the same slot count (`run` refused to start without a layout).
+        guard let slots = try Layout.read(dataDir: dataDir)?.slots else {
+            throw .inconsistent(path: dataDir + "/" + Layout.fileName, reason: "missing: the data's slot count is unknown")
+        }
+        try Layout.write(Layout(workers: newWorkers, slots: slots), dataDir: dataDir)
         if crash.reached("wrote layout.json") { return false }
 
         // Step 6: old data first, the marker last but one, so a partial cleanup is still recognised.
-        try StoreFiles.removeTree(old)
+        try onFile(old, try FileTree.removeTree(old))
         if crash.reached("removed \(oldName)") { return false }
-        try StoreFiles.unlink(staging + "/" + markerName)
+        try onFile(staging + "/" + markerName, try FileIO.unlink(staging + "/" + markerName))
         if crash.reached("removed COMPLETE") { return false }
-        try StoreFiles.removeTree(staging)
-        try StoreFiles.fsyncDirectory(dataDir)
+        try onFile(staging, try FileTree.removeTree(staging))
+        try onFile(dataDir, try FileIO.fsyncDirectory(dataDir))
         log("reshard \(dataDir): now \(newWorkers) shards")
         return true
     }

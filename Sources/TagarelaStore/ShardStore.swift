@@ -1,5 +1,5 @@
 // ShardStore: one worker's durable store, a snapshot plus a checksummed journal with group commit.
-import Glibc
+import TagarelaSystem
 
 /// A shard's store in one directory:
 /// - `snapshot.json`: the engine's last snapshot and its generation G (see `SnapshotFile`);
@@ -81,18 +81,18 @@ public final class ShardStore {
     public static func open(directory: String, policy: FsyncPolicy, log: (String) -> Void)
         throws(StoreError) -> (store: ShardStore, snapshot: [UInt8]?, records: [[UInt8]])
     {
-        try StoreFiles.makeDirectories(directory)
+        try onFile(directory, try FileTree.makeDirectories(directory))
         // A store an older version made 0755/0644 stops being readable by other accounts now.
         try PrivateFiles.makePrivate(directory, recursive: true, log: { log("store \(directory): " + $0) })
         let temporary = directory + "/" + temporarySnapshotName
-        if StoreFiles.exists(temporary) {
+        if FileTree.exists(temporary) {
             log("store \(directory): removing \(temporarySnapshotName) left by an interrupted compaction")
-            try StoreFiles.unlink(temporary)
+            try onFile(temporary, try FileIO.unlink(temporary))
         }
         var generation: UInt64 = 0
         var snapshot: [UInt8]?
         let snapshotFile = directory + "/" + snapshotName
-        if let bytes = try StoreFiles.readAll(snapshotFile) {
+        if let bytes = try onFile(snapshotFile, try FileIO.readFile(snapshotFile)) {
             let decoded = try SnapshotFile.decode(bytes, file: snapshotFile)
             generation = decoded.generation
             snapshot = decoded.body
@@ -100,7 +100,7 @@ public final class ShardStore {
         var directoryChanged = false
         var sideFiles: [String] = []
         var journals: [UInt64] = []
-        for name in try StoreFiles.list(directory) {
+        for name in try onFile(directory, try FileTree.list(directory)) {
             if CorruptRecordFile.isSideFile(name) { sideFiles.append(name) }
             guard let journalGeneration = parseJournalName(name) else { continue }
             if journalGeneration >= generation {
@@ -108,7 +108,7 @@ public final class ShardStore {
                 continue
             }
             log("store \(directory): removing \(name), already covered by snapshot generation \(generation)")
-            try StoreFiles.unlink(directory + "/" + name)
+            try onFile(directory + "/" + name, try FileIO.unlink(directory + "/" + name))
             directoryChanged = true
         }
         journals.sort()
@@ -122,7 +122,7 @@ public final class ShardStore {
         // Every journal but the last was complete and synced before the next one was created.
         for journalGeneration in journals.dropLast() {
             let path = directory + "/" + journalName(journalGeneration)
-            let bytes = try StoreFiles.readAll(path) ?? []
+            let bytes = try onFile(path, try FileIO.readFile(path)) ?? []
             let scan = try JournalFormat.scan(bytes, file: path)
             guard scan.validEnd == bytes.count else {
                 throw .corruptJournal(file: path, offset: scan.validEnd,
@@ -137,7 +137,7 @@ public final class ShardStore {
         journalBytes += last.bytes
         if let side = last.sideFile { sideFiles.append(side) }
         if directoryChanged || last.created {
-            do { try StoreFiles.fsyncDirectory(directory) } catch { StoreFiles.close(last.fd); throw error }
+            do { try onFile(directory, try FileIO.fsyncDirectory(directory)) } catch { FileDescriptor.close(last.fd); throw error }
         }
         let store = ShardStore(directory: directory, policy: policy, generation: generation, journalGeneration: current,
                                journalFD: last.fd, journalBytes: journalBytes)
@@ -152,16 +152,16 @@ public final class ShardStore {
         throws(StoreError) -> (fd: Int32, records: [[UInt8]], bytes: Int, sideFile: String?, created: Bool)
     {
         let journal = directory + "/" + journalName(generation)
-        guard let bytes = try StoreFiles.readAll(journal) else {
+        guard let bytes = try onFile(journal, try FileIO.readFile(journal)) else {
             // A new journal: the file and its directory entry (the caller's fsync) are made
             // durable before any record is acknowledged into it.
-            let fd = try StoreFiles.open(journal, O_WRONLY | O_APPEND | O_CREAT)
-            do { try StoreFiles.fsync(fd, path: journal) } catch { StoreFiles.close(fd); throw error }
+            let fd = try onFile(journal, try FileIO.open(journal, [.writeOnly, .append, .create]))
+            do { try onFile(journal, try FileIO.fsync(fd)) } catch { FileDescriptor.close(fd); throw error }
             return (fd, [], 0, nil, true)
         }
         let scan = try JournalFormat.scan(bytes, file: journal)
         let records = scan.records
-        let fd = try StoreFiles.open(journal, O_WRONLY | O_APPEND)
+        let fd = try onFile(journal, try FileIO.open(journal, [.writeOnly, .append]))
         var sideFile: String?
         if scan.validEnd < bytes.count {
             let name = journalName(generation)
@@ -172,7 +172,7 @@ public final class ShardStore {
                     side = try CorruptRecordFile.save(bytes[scan.validEnd...], directory: directory,
                                                       journal: name, offset: scan.validEnd)
                 } catch {
-                    StoreFiles.close(fd)
+                    FileDescriptor.close(fd)
                     throw error
                 }
                 sideFile = side
@@ -185,10 +185,10 @@ public final class ShardStore {
             }
             do {
                 // The cut is made durable before anything is appended after it.
-                try StoreFiles.truncate(fd, length: scan.validEnd, path: journal)
-                try StoreFiles.fsync(fd, path: journal)
+                try onFile(journal, try FileIO.truncate(fd, length: scan.validEnd))
+                try onFile(journal, try FileIO.fsync(fd))
             } catch {
-                StoreFiles.close(fd)
+                FileDescriptor.close(fd)
                 throw error
             }
         }
@@ -198,15 +198,15 @@ public final class ShardStore {
     /// Writes a fresh, closed store holding only `snapshot` (generation 0, empty journal), every
     /// file and directory entry fsynced: what resharding stages for each new shard.
     static func createFresh(directory: String, snapshot: [UInt8]) throws(StoreError) {
-        try StoreFiles.makeDirectories(directory)
-        try StoreFiles.writeDurably(SnapshotFile(generation: 0, body: snapshot).encoded(),
-                                    to: directory + "/" + snapshotName,
-                                    temporary: directory + "/" + temporarySnapshotName)
         let journal = directory + "/" + journalName(0)
-        let fd = try StoreFiles.open(journal, O_WRONLY | O_CREAT | O_TRUNC)
-        defer { StoreFiles.close(fd) }
-        try StoreFiles.fsync(fd, path: journal)
-        try StoreFiles.fsyncDirectory(directory)
+        try onFile(directory, try FileTree.makeDirectories(directory))
+        try onFile(directory, try FileTree.replaceDurably(directory + "/" + snapshotName,
+                                                          with: SnapshotFile(generation: 0, body: snapshot).encoded(),
+                                                          temporary: directory + "/" + temporarySnapshotName))
+        let fd = try onFile(journal, try FileIO.open(journal, [.writeOnly, .create, .truncate]))
+        defer { FileDescriptor.close(fd) }
+        try onFile(journal, try FileIO.fsync(fd))
+        try onFile(directory, try FileIO.fsyncDirectory(directory))
     }
 
     /// `journal-<n>.log` -> n.
@@ -235,11 +235,11 @@ public final class ShardStore {
         let path = journalPath(journalGeneration)
         do throws(StoreError) {
             writeCalls += 1
-            try StoreFiles.writeAll(journalFD, pending, path: path)
+            try onFile(path, try FileIO.writeAll(journalFD, pending))
         } catch {
             failed = true
             // Best effort: take a partial record back off so the file ends on a record boundary.
-            _ = Glibc.ftruncate(journalFD, off_t(journalBytes))
+            try? FileIO.truncate(journalFD, length: journalBytes)
             throw error
         }
         journalBytes += pending.count
@@ -267,7 +267,7 @@ public final class ShardStore {
     func syncNow(_ path: String) throws(StoreError) {
         do throws(StoreError) {
             syncCalls += 1
-            try StoreFiles.fdatasync(journalFD, path: path)
+            try onFile(path, try FileIO.fdatasync(journalFD))
             unsynced = false
         } catch {
             failed = true
@@ -279,7 +279,7 @@ public final class ShardStore {
     /// Any further call throws `.unusable`.
     public func close() {
         if journalFD >= 0 {
-            StoreFiles.close(journalFD)
+            FileDescriptor.close(journalFD)
             journalFD = -1
         }
         failed = true

@@ -1,5 +1,5 @@
 // ShardStoreCompaction: replaces the journals with a new snapshot written off the loop, in steps that survive a crash between any two.
-import Glibc
+import TagarelaSystem
 
 extension ShardStore {
     /// Starts a compaction at this point of the record stream. The caller takes its state's
@@ -55,12 +55,12 @@ extension ShardStore {
         let next = journalGeneration + 1
         let newFD: Int32
         do throws(StoreError) {
-            newFD = try StoreFiles.open(journalPath(next), O_WRONLY | O_APPEND | O_CREAT | O_EXCL)
+            newFD = try onFile(journalPath(next), try FileIO.open(journalPath(next), [.writeOnly, .append, .create, .exclusive]))
             do throws(StoreError) {
-                try StoreFiles.fsync(newFD, path: journalPath(next))
-                try StoreFiles.fsyncDirectory(directory)
+                try onFile(journalPath(next), try FileIO.fsync(newFD))
+                try onFile(directory, try FileIO.fsyncDirectory(directory))
             } catch {
-                StoreFiles.close(newFD)
+                FileDescriptor.close(newFD)
                 throw error
             }
         } catch {
@@ -68,13 +68,13 @@ extension ShardStore {
             throw error
         }
         if crash.reached("created \(ShardStore.journalName(next))") {
-            StoreFiles.close(newFD)
+            FileDescriptor.close(newFD)
             close()
             return nil
         }
 
         // Step 3.
-        StoreFiles.close(journalFD)
+        FileDescriptor.close(journalFD)
         journalFD = newFD
         journalGeneration = next
         journalBytes = 0
@@ -97,7 +97,7 @@ extension ShardStore {
         // Not fsynced; if an unlink is lost, open deletes the stale journal again.
         for covered in compaction.covers {
             do throws(StoreError) {
-                try StoreFiles.unlink(journalPath(covered))
+                try onFile(journalPath(covered), try FileIO.unlink(journalPath(covered)))
             } catch {
                 failed = true
                 throw error

@@ -1,5 +1,5 @@
 // StoreError: the operating errors of the shard store, each naming the file involved.
-import Glibc
+import TagarelaSystem
 
 /// Why a store operation failed. Corruption cases name the file (and offset) so an operator can
 /// look at exactly the damaged bytes: the store never guesses past damage.
@@ -22,7 +22,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .io(let op, let path, let errno):
-            return "\(op) \(path): errno \(errno)" + (errno == 0 ? "" : " (\(String(cString: strerror(errno))))")
+            return "\(op) \(path): errno \(errno)" + (errno == 0 ? "" : " (\(SystemError(op: op, errno: errno).message))")
         case .corruptJournal(let file, let offset, let reason):
             return "journal \(file) is damaged at byte offset \(offset): \(reason)"
         case .corruptSnapshot(let file, let reason):
@@ -34,5 +34,24 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .unusable:
             return "the store failed earlier and must be reopened"
         }
+    }
+}
+
+extension StoreError {
+    /// A failed TagarelaSystem call as the store reports it: the path the call named, else `file`.
+    init(_ error: SystemError, file: String) {
+        self = .io(op: error.op, path: error.path ?? file, errno: error.errno)
+    }
+}
+
+/// Runs one TagarelaSystem file call made for `file`; a failure becomes `StoreError.io` naming
+/// it (or the path the call was given). The store's one bridge to the system layer:
+/// `try onFile(journal, try FileIO.fdatasync(fd))`.
+@inline(__always)
+func onFile<T>(_ file: String, _ call: @autoclosure () throws(SystemError) -> T) throws(StoreError) -> T {
+    do {
+        return try call()
+    } catch {
+        throw StoreError(error, file: file)
     }
 }

@@ -1,4 +1,4 @@
-// Clock: monotonic and wall-clock time in milliseconds.
+// Clock: monotonic and wall-clock time in milliseconds, and UTC timestamps for file names.
 import Glibc
 
 /// Millisecond clocks. Use `monotonicMs` for timeouts and intervals (it never jumps), and
@@ -21,5 +21,21 @@ public enum Clock {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// Seconds since the Unix epoch (UTC).
+    public static func wallSeconds() -> Int64 {
+        Int64(time(nil))
+    }
+
+    /// `epochSeconds` as an ISO 8601 basic UTC timestamp, `yyyymmddThhmmssZ`: sorts as text in
+    /// time order and holds no character a file name must avoid.
+    public static func utcStamp(epochSeconds: Int64) -> String {
+        var t = time_t(epochSeconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T"
+            + "\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
     }
 }

@@ -6,7 +6,7 @@ import Glibc
 /// owner thread, like the loop that uses it.
 public final class Epoll {
     /// Interest and readiness bits (`EPOLLIN`, `EPOLLOUT`, ...).
-    public struct Events: OptionSet, Hashable {
+    public struct Events: OptionSet, Hashable, Sendable {
         public let rawValue: UInt32
         /// Creates from raw epoll bits.
         public init(rawValue: UInt32) { self.rawValue = rawValue }
@@ -32,7 +32,7 @@ public final class Epoll {
     private var closed = false
 
     /// Creates the epoll set (`EPOLL_CLOEXEC`) and a buffer for `capacity` events per wait.
-    public init(capacity: Int = 1024) throws {
+    public init(capacity: Int) throws {
         precondition(capacity > 0, "epoll needs room for at least one event")
         fd = try retryingEINTR("epoll_create1") { LinuxCalls.epollCreate1(LinuxCalls.EPOLL_CLOEXEC) }
         self.capacity = capacity

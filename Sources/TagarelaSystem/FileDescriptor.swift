@@ -20,7 +20,7 @@ public enum FileDescriptor {
     }
 
     /// Reads into `buffer`: `.bytes(n)`, `.wouldBlock` or `.eof`.
-    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws -> IOResult {
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> IOResult {
         while true {
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if n > 0 { return .bytes(n) }
@@ -33,7 +33,7 @@ public enum FileDescriptor {
     }
 
     /// Writes from `buffer` (possibly partially): `.bytes(n)` or `.wouldBlock`.
-    public static func write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws -> IOResult {
+    public static func write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws(SystemError) -> IOResult {
         while true {
             let n = Glibc.write(fd, buffer.baseAddress, buffer.count)
             if n >= 0 { return .bytes(n) }
@@ -46,7 +46,7 @@ public enum FileDescriptor {
 
     /// Gathers `count` iovecs into one write (possibly partial): `.bytes(n)` or `.wouldBlock`.
     /// `count` must not exceed `maxIOVectors`.
-    public static func writev(_ fd: Int32, _ iov: UnsafePointer<iovec>, count: Int) throws -> IOResult {
+    public static func writev(_ fd: Int32, _ iov: UnsafePointer<iovec>, count: Int) throws(SystemError) -> IOResult {
         while true {
             let n = Glibc.writev(fd, iov, Int32(count))
             if n >= 0 { return .bytes(n) }
@@ -58,12 +58,14 @@ public enum FileDescriptor {
     }
 
     /// Writes all of `bytes`, waiting in `poll` when the descriptor is non-blocking and full.
-    /// For files and set-up paths, not for event-loop sockets.
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+    /// For files and set-up paths, not for event-loop sockets. A write that takes nothing from a
+    /// non-empty buffer (a file that cannot grow) fails as `ENOSPC` rather than loop.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) {
         var offset = 0
         while offset < bytes.count {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
             switch try write(fd, rest) {
+            case .bytes(0): throw SystemError(op: "write", errno: ENOSPC)
             case .bytes(let n): offset += n
             case .wouldBlock:
                 var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
@@ -74,8 +76,12 @@ public enum FileDescriptor {
     }
 
     /// Convenience over `writeAll(_:_:)` for an array.
-    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try writeAll(fd, $0) }
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
+        // withUnsafeBytes rethrows untyped; the result carries the typed error out.
+        let outcome: Result<Void, SystemError> = bytes.withUnsafeBytes { raw in
+            do throws(SystemError) { try writeAll(fd, raw); return .success(()) } catch { return .failure(error) }
+        }
+        try outcome.get()
     }
 
     /// The most iovecs one `writev` accepts (`IOV_MAX`, 1024 on Linux).

@@ -17,6 +17,9 @@ public enum ProcessSetup {
         return UInt64(limits.rlim_cur)
     }
 
+    /// This process's id.
+    public static var processID: Int32 { getpid() }
+
     /// Ignores SIGPIPE so writing to a reset socket fails with `EPIPE` instead of killing the process.
     public static func ignoreSIGPIPE() {
         signal(SIGPIPE, SIG_IGN)

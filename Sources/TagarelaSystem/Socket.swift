@@ -108,21 +108,13 @@ public enum Socket {
     }
 
     /// A connected, non-blocking Unix stream socket to `path`. The connect itself is made
-    /// blocking (local and immediate), so a full backlog waits instead of failing with `EAGAIN`.
+    /// blocking, so a full backlog waits instead of failing with `EAGAIN`: for callers that may
+    /// wait (tests, tools); an event loop uses `connectUnixNonBlocking`.
     public static func connectUnix(path: String) throws -> Int32 {
-        var address = try unixAddress(path: path)
-        let fd = try retryingEINTR("socket(AF_UNIX)") {
-            socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        if result != 0 {
-            let error = SystemError(op: "connect(\(path))")
+        let (fd, code) = try startConnectUnix(path: path, nonBlocking: false)
+        if code != 0 {
             FileDescriptor.close(fd)
-            throw error
+            throw SystemError(op: "connect(\(path))", errno: code)
         }
         do {
             try FileDescriptor.setNonBlocking(fd)
@@ -131,6 +123,44 @@ public enum Socket {
             throw error
         }
         return fd
+    }
+
+    /// Where a non-blocking connect stands when `connectUnixNonBlocking` returns.
+    public enum ConnectState: Sendable, Equatable {
+        /// Connected: the listener took it into its backlog at once (the usual local case).
+        case connected
+        /// Still connecting (`EINPROGRESS`): the socket turns writable when done, and a failure
+        /// shows as an error on it.
+        case inProgress
+    }
+
+    /// A non-blocking Unix stream socket to `path`, connected without ever waiting, so an event
+    /// loop can call it. A listener whose backlog is full throws `EAGAIN` (where a blocking
+    /// connect would wait for the peer to accept), an absent one `ENOENT` or `ECONNREFUSED`:
+    /// the caller tries again later.
+    public static func connectUnixNonBlocking(path: String) throws -> (fd: Int32, state: ConnectState) {
+        let (fd, code) = try startConnectUnix(path: path, nonBlocking: true)
+        switch code {
+        case 0: return (fd, .connected)
+        // EINTR: the connect goes on without us, exactly as EINPROGRESS (connect(2)).
+        case EINPROGRESS, EINTR: return (fd, .inProgress)
+        default:
+            FileDescriptor.close(fd)
+            throw SystemError(op: "connect(\(path))", errno: code)
+        }
+    }
+
+    /// A fresh Unix stream socket and the errno of its `connect` to `path` (0 when connected).
+    private static func startConnectUnix(path: String, nonBlocking: Bool) throws -> (fd: Int32, errno: Int32) {
+        var address = try unixAddress(path: path)
+        let flags = SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | (nonBlocking ? SOCK_NONBLOCK.rawValue : 0)
+        let fd = try retryingEINTR("socket(AF_UNIX)") { socket(AF_UNIX, Int32(flags), 0) }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return (fd, result == 0 ? 0 : errno)
     }
 
     /// Accepts one connection as a non-blocking, close-on-exec socket, with the peer's address

@@ -50,6 +50,21 @@ public struct Limits: Sendable, Equatable {
     /// `outgoingQueueBytesMax`) plus a reply's own fields (under 200 bytes). A test checks both.
     public var linkFrameBytesMax: Int = 8 << 20
 
+    /// Unsent bytes on one worker link past which the link is busy: the clients that feed it
+    /// stop being read until it drains (backpressure), as past `inFlightRequestsPerWorkerMax`.
+    /// 4 MiB is some hundreds of typical requests (a chat message request is a few KB), enough
+    /// to keep a worker fed through a slow turn, while each client can carry the link at most
+    /// one request (1 MiB) past it; far under `linkQueuedBytesMax`, so a merely slow worker
+    /// makes clients wait rather than losing the link.
+    public var linkQueueBusyBytes: Int = 4 << 20
+
+    /// Unsent bytes on one worker link past which the link is closed (its in-flight requests are
+    /// answered `unavailable`, then it reconnects): the gateway must not buffer without bound for
+    /// a worker that reads nothing. Backpressure stops at `linkQueueBusyBytes` plus one request
+    /// per client of the loop, so only a wedged worker with thousands of busy clients reaches
+    /// 64 MiB; closing is then the right call.
+    public var linkQueuedBytesMax: Int = 64 << 20
+
     /// Groups one user may create in `groupsCreatedWindowMs`, across all their connections
     /// (a gateway-wide token bucket per user: this many at once, then one every window/this).
     /// `create_group` needs no consent from its members, so group creation is how one user
@@ -136,6 +151,22 @@ public struct Limits: Sendable, Equatable {
 
     /// The window for `rateLimitedErrorsMax`.
     public var rateLimitedWindowMs: Int64 = 10_000
+
+    /// TCP keepalive on every client socket: after this long without traffic the kernel starts
+    /// probing the peer. Raw TCP clients have no ping of their own, so a peer that vanished
+    /// without a FIN (a pulled cable, a NAT that forgot the mapping) would otherwise hold its
+    /// connection, presence and output queue forever. 60 s is well under the common NAT idle
+    /// timeouts (a few minutes) and costs one small packet a minute per idle connection;
+    /// WebSocket clients are pinged sooner on top (`idlePingIntervalMs`).
+    public var tcpKeepAliveIdleSeconds: Int = 60
+
+    /// Between two unanswered keepalive probes. With `tcpKeepAliveProbesMax` a vanished peer is
+    /// dropped 60 s after probing starts: two minutes after its last byte in all.
+    public var tcpKeepAliveIntervalSeconds: Int = 10
+
+    /// Unanswered keepalive probes before the kernel gives the connection up. 6 rides out a
+    /// lost probe or two on a lossy mobile link without keeping a dead peer for long.
+    public var tcpKeepAliveProbesMax: Int = 6
 
     // The journal size that triggers a snapshot is the worker's setting
     // (`WorkerConfig.compactJournalBytes`): the gateway never sees the store.

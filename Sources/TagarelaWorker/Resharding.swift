@@ -29,15 +29,19 @@ public enum Resharding {
         try recover(dataDirectory: dataDirectory, workers: nil, log: log)
         // Without a layout file (an instance started before the supervisor recorded one), the
         // shard folders on disk say how the data is split: assuming 1 would drop shards 1...N-1.
-        let current = try Layout.read(dataDir: dataDirectory)?.workers ?? shardFolderCount(dataDirectory)
+        // Its slots are this build's (`recover` refuses any other), and the reshard needs them stated.
+        let current: Int
+        if let layout = try Layout.read(dataDir: dataDirectory) {
+            current = layout.workers
+        } else {
+            current = shardFolderCount(dataDirectory)
+            try Layout.write(Layout(workers: current, slots: Slots.count), dataDir: dataDirectory)
+        }
         if current == workers {
-            if try Layout.read(dataDir: dataDirectory) == nil {
-                try Layout.write(Layout(workers: workers, slots: Slots.count), dataDir: dataDirectory)
-            }
             log("already partitioned for \(workers) workers")
             return
         }
-        let config = EngineConfig()
+        let config = EngineConfig.withRealEffects()
         try Reshard.run(dataDir: dataDirectory, from: current, to: workers, log: log) { shards in
             try ShardEngine.reshard(shards: shards.map { ($0.snapshot, $0.records) }, into: workers,
                                     config: config, slotOf: Slots.slot(for:))

@@ -21,7 +21,8 @@ public struct WorkerConfig {
     /// Journal size that triggers compaction into a new snapshot. 64 MiB bounds recovery time
     /// (replaying 64 MiB takes about a second) without snapshotting often under load.
     public var compactJournalBytes: Int = 64 << 20
-    /// Threads that run PBKDF2, so a burst of logins never stalls the event loop.
+    /// Password hashes (PBKDF2) that run at once, off the event loop, so a burst of logins
+    /// never stalls it: the cap on the hasher's concurrency (and so on the cores logins take).
     public var hashThreads: Int = 2
     /// Password hashes allowed to wait for the pool. At 100,000 iterations a hash costs about
     /// 40 ms of a core, so 256 queued ones are five seconds of work for two threads: past that,
@@ -43,6 +44,11 @@ public struct WorkerConfig {
     /// A link whose unsent replies pass this is not read until it drains, so a gateway that
     /// stops reading cannot make the worker buffer without bound.
     public var maxLinkQueuedBytes: Int = 64 << 20
+    /// A link whose unsent replies pass this is closed (the gateway answers its requests in
+    /// flight `unavailable` and reconnects). Reading stopped at `maxLinkQueuedBytes`, so what
+    /// can still add to the queue is the replies to requests read before, and events; twice
+    /// the pause mark leaves room for those while a gateway that reads nothing is cut off.
+    public var linkQueueCloseBytes: Int = 128 << 20
 
     /// The only user id whose processes may use the socket (checked with `SO_PEERCRED` at
     /// accept): the gateway runs as the same account. The socket's mode (0600) and its 0700

@@ -13,7 +13,7 @@ import TagarelaSystem
 /// Every turn of the loop gathers the replies of all requests applied in that turn, then in the
 /// before-sleep hook writes their journal records with one `write` and (policy `always`) one
 /// `fdatasync`, and only then encodes the replies and events onto the links (group commit,
-/// ARCHITECTURE.md "Store"). A reply is never sent for a change the disk has not taken.
+/// README.md "How it is built", Worker). A reply is never sent for a change the disk has not taken.
 public final class WorkerServer {
     let config: WorkerConfig
     let loop: EventLoop
@@ -30,8 +30,6 @@ public final class WorkerServer {
     /// Replies computed this turn, waiting for the group commit.
     private var pending: [(link: GatewayLink, reply: LinkReply)] = []
     private var syncTimer: TimerHandle?
-    /// Password hashes queued or running on the pool.
-    private var hashJobsInFlight = 0
     let log: (String) -> Void
     /// Test hook: runs on the snapshot thread before it serialises (WorkerServer+Compaction).
     var snapshotWillSerialise: (() -> Void)?
@@ -46,7 +44,7 @@ public final class WorkerServer {
         self.loop = try EventLoop()
         let opened = try ShardStore.open(directory: config.storeDirectory, policy: config.fsync, log: log)
         self.store = opened.store
-        var engineConfig = EngineConfig()
+        var engineConfig = EngineConfig.withRealEffects()
         engineConfig.pbkdf2Iterations = config.pbkdf2Iterations
         let (shard, workers) = (config.shard, config.workers)
         engineConfig.ownsUser = { Slots.worker(for: $0, workers: workers) == shard }
@@ -58,7 +56,7 @@ public final class WorkerServer {
         }
         WorkerServer.publishStats(socketPath: config.socketPath,
                                   [(WorkerStatsFile.journalCorruptRecords, store.corruptRecordFiles.count)], log: log)
-        self.hasher = PasswordHasher(threads: config.hashThreads, loop: loop)
+        self.hasher = PasswordHasher(threads: config.hashThreads, jobsMax: config.hashJobsMax, loop: loop)
         listenFD = try Socket.listenUnix(path: config.socketPath)
         loop.addListener(fd: listenFD) { [unowned self] fd, _ in self.accept(fd: fd) }
         loop.addBeforeSleep { [unowned self] in self.commitAndRelease() }
@@ -100,6 +98,7 @@ public final class WorkerServer {
     public func run() {
         log("shard \(config.shard)/\(config.workers) serving on \(config.socketPath)")
         loop.run()
+        hasher.stop()
         commitAndRelease()
         endCompactionOnStop()
         try? store.sync()
@@ -129,8 +128,7 @@ public final class WorkerServer {
             return
         }
         let link = GatewayLink(server: self, maxFrameBytes: config.maxLinkFrameBytes)
-        link.channel = loop.register(fd: fd, handler: link)
-        link.channel.maxQueuedBytes = config.maxLinkQueuedBytes * 2
+        link.channel = loop.register(fd: fd, handler: link, maxQueuedBytes: config.linkQueueCloseBytes)
         links[ObjectIdentifier(link)] = link
     }
 
@@ -176,7 +174,12 @@ public final class WorkerServer {
         case .done(let result):
             finish(result, request: request, link: link)
         case .needsPasswordHash(let job):
-            guard hashJobsInFlight < config.hashJobsMax else {
+            let queued = hasher.derive(password: job.password, salt: job.salt, iterations: job.iterations) { [weak self, weak link] key in
+                guard let self else { return }
+                guard let link else { return self.engine.abandon(job) }
+                self.run(self.engine.resume(job, derivedKey: key), request: request, link: link)
+            }
+            guard queued else {
                 // The pool is this far behind: queueing more would only grow memory and make
                 // every login slower. Say so at once; the client retries after a second.
                 let label = WorkerServer.label(of: request)
@@ -186,13 +189,6 @@ public final class WorkerServer {
                 engine.abandon(job)
                 finish(EngineResult(response: response), request: request, link: link)
                 return
-            }
-            hashJobsInFlight += 1
-            hasher.derive(password: job.password, salt: job.salt, iterations: job.iterations) { [weak self, weak link] key in
-                guard let self else { return }
-                self.hashJobsInFlight -= 1
-                guard let link else { return self.engine.abandon(job) }
-                self.run(self.engine.resume(job, derivedKey: key), request: request, link: link)
             }
         }
     }
@@ -306,88 +302,5 @@ public final class WorkerServer {
             }
             self.scheduleIntervalSync()
         }
-    }
-}
-
-/// One gateway event loop's link to this worker: decodes request frames and batches outgoing frames.
-final class GatewayLink: ChannelHandler {
-    unowned let server: WorkerServer
-    var channel: Channel!
-    private var decoder: LinkDecoder
-    private var out: [UInt8] = []
-    /// The users this gateway loop holds connections of (its subscriptions).
-    var subscribed: Set<String> = []
-    /// Routing scratch (WorkerServer.route): the events of the reply being routed for this
-    /// link, the users of the current event on it, and the pass that last touched it.
-    var routed: [LinkEvent] = []
-    var routeUsers: [String] = []
-    var routeMark: UInt64 = 0
-
-    init(server: WorkerServer, maxFrameBytes: Int) {
-        self.server = server
-        self.decoder = LinkDecoder(maxFrameBytes: maxFrameBytes)
-    }
-
-    func channelRead(_ channel: Channel, _ bytes: UnsafeMutableRawBufferPointer) {
-        do {
-            try decoder.feed(UnsafeRawBufferPointer(bytes)) { frame in
-                switch frame {
-                case .request(let request): server.handle(request, from: self)
-                case .ping(let nonce): enqueue(.pong(nonce))
-                case .subscribe(let users): server.subscribe(users, link: self)
-                case .unsubscribe(let users): server.unsubscribe(users, link: self)
-                case .reply, .events, .pong: break  // the gateway never sends these; ignore
-                }
-            }
-        } catch {
-            // A broken frame means the byte stream can no longer be trusted: drop the link;
-            // the gateway answers its in-flight requests with `unavailable` and reconnects.
-            channel.close()
-        }
-        if channel.queuedBytes > server.config.maxLinkQueuedBytes { channel.pauseReading() }
-    }
-
-    func channelWritable(_ channel: Channel) {
-        if channel.isReadingPaused { channel.resumeReading() }
-    }
-
-    func channelClosed(_ channel: Channel) {
-        server.linkClosed(self)
-    }
-
-    func enqueue(_ frame: LinkFrame) {
-        LinkCodec.encode(frame, into: &out)
-    }
-
-    /// Queues a reply and its events in frames the gateway accepts (`replyFrameBytesMax`).
-    func enqueue(_ reply: LinkReply) {
-        var dropped = 0
-        let fits = LinkCodec.encodeBounded(reply, frameBytesMax: server.config.replyFrameBytesMax, into: &out,
-                                           droppedEvents: &dropped)
-        // `finish` bounded the response below the frame bound with room for the reply's fields.
-        precondition(fits, "a reply larger than its frame bound passed finish()")
-        reportDropped(dropped)
-    }
-
-    /// Queues events in frames the gateway accepts.
-    func enqueue(events: [LinkEvent]) {
-        var dropped = 0
-        LinkCodec.encodeBounded(events: events[...], frameBytesMax: server.config.replyFrameBytesMax, into: &out,
-                                droppedEvents: &dropped)
-        reportDropped(dropped)
-    }
-
-    /// An event larger than a whole frame cannot be built from the protocol's limits (the
-    /// largest is a chat object and 1000 user ids, about 100 KB); if one ever is, it is left
-    /// out and logged rather than dropping the link with everything in flight on it.
-    private func reportDropped(_ count: Int) {
-        if count > 0 { server.logLine("an event larger than a link frame was not sent (\(count))") }
-    }
-
-    /// Hands this turn's frames to the channel as one chunk (one writev for the whole batch).
-    func flush() {
-        guard !out.isEmpty else { return }
-        channel.write(out)
-        out.removeAll(keepingCapacity: true)
     }
 }

@@ -246,7 +246,7 @@ final class ChannelIOTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(fd, 0)
         let handler = TestHandler()
         let loop = runner.loop
-        let channel = runner.sync { loop.register(fd: fd, handler: handler) }
+        let channel = runner.sync { loop.register(fd: fd, handler: handler, maxQueuedBytes: LoopRunner.queuedBytesMax) }
         XCTAssertTrue(runner.waitUntil { handler.closedCount == 1 && loop.channelCount == 0 })
         XCTAssertEqual(runner.sync { channel?.isClosed }, true)
     }
@@ -263,7 +263,7 @@ final class ChannelFootprintTests: XCTestCase {
         defer { FileDescriptor.close(fds[1]) }
         let handler = TestHandler()
         let size = runner.sync { () -> Int in
-            let channel = loop.register(fd: fds[0], handler: handler)
+            let channel = loop.register(fd: fds[0], handler: handler, maxQueuedBytes: LoopRunner.queuedBytesMax)
             // malloc_usable_size lives in <malloc.h>, which the Glibc module does not import.
             typealias UsableSize = @convention(c) (UnsafeMutableRawPointer?) -> Int
             guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_usable_size") else { return -1 }

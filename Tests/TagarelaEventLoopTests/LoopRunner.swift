@@ -7,6 +7,10 @@ import XCTest
 /// Owns a loop thread. `sync` runs a closure on the loop and waits (5 s at most); `stop` ends the
 /// thread and is safe to call twice (tests call it in `defer` so a failing test still stops it).
 final class LoopRunner {
+    /// The output bound of the tests' channels (`EventLoop.register` asks each owner for one):
+    /// far above what a test writes, unless the test sets a smaller one to pass it.
+    static let queuedBytesMax = 8 << 20
+
     let loop: EventLoop
     private let finished = DispatchSemaphore(value: 0)
     private var stopped = false
@@ -110,7 +114,7 @@ final class TestServer {
             loop.addListener(fd: fd) { [unowned self] clientFD, _ in
                 let handler = makeHandler()
                 self.handlers.append(handler)
-                self.channels.append(loop.register(fd: clientFD, handler: handler))
+                self.channels.append(loop.register(fd: clientFD, handler: handler, maxQueuedBytes: LoopRunner.queuedBytesMax))
             }
         }
     }

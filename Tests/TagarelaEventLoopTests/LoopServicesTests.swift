@@ -1,4 +1,4 @@
-// LoopServicesTests: timers, cross-thread execute, before-sleep ordering and Unix sockets on the loop.
+// LoopServicesTests: timers, cross-thread execute, before-sleep ordering, Unix sockets and more ready descriptors than one wait reports.
 import Foundation
 import Glibc
 @testable import TagarelaEventLoop
@@ -114,7 +114,7 @@ final class LoopServicesTests: XCTestCase {
         runner.sync {
             loop.addListener(fd: listener) { fd, peer in
                 peers.append(peer)
-                _ = loop.register(fd: fd, handler: echo)
+                _ = loop.register(fd: fd, handler: echo, maxQueuedBytes: LoopRunner.queuedBytesMax)
             }
         }
         let client = try LoopbackClient(unixPath: path)
@@ -138,10 +138,41 @@ final class LoopServicesTests: XCTestCase {
                 XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue), 0, &fds), 0)
                 FileDescriptor.close(fds[1])
                 let handler = TestHandler()
-                if let id = runner.sync({ loop.register(fd: fds[0], handler: handler).id }) { ids.append(id) }
+                if let id = runner.sync({ loop.register(fd: fds[0], handler: handler, maxQueuedBytes: LoopRunner.queuedBytesMax).id }) { ids.append(id) }
             }
         }
         XCTAssertEqual(Set(ids).count, 4)
         XCTAssertFalse(ids.contains(0))
+    }
+    /// `EventLoop.readyEventsPerWaitMax` bounds one wait's report, not who is served: with more
+    /// descriptors ready at once than that, every one is still read (the rest in later turns).
+    func testMoreReadyDescriptorsThanOneWaitReportsAreAllServed() throws {
+        let count = EventLoop.readyEventsPerWaitMax + 100
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let needed = rlim_t(2 * count + 200)
+        if limit.rlim_cur < needed {
+            limit.rlim_cur = min(needed, limit.rlim_max)
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        guard limit.rlim_cur >= needed else { throw XCTSkip("needs \(needed) descriptors, may open \(limit.rlim_cur)") }
+        let runner = try LoopRunner()
+        defer { runner.stop() }
+        let loop = runner.loop
+        var peers: [Int32] = []
+        defer { for fd in peers { FileDescriptor.close(fd) } }
+        let handler = TestHandler()
+        for _ in 0..<count {
+            var fds: [Int32] = [0, 0]
+            XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue), 0, &fds), 0)
+            peers.append(fds[1])
+            runner.sync { _ = loop.register(fd: fds[0], handler: handler, maxQueuedBytes: LoopRunner.queuedBytesMax) }
+        }
+        // Every peer writes while the loop runs this block, so all are ready for the same wait.
+        runner.sync {
+            for fd in peers { XCTAssertEqual(write(fd, "x", 1), 1) }
+        }
+        XCTAssertTrue(runner.waitUntil { handler.received.count == count }, "every descriptor read once")
+        XCTAssertEqual(runner.sync { handler.received.count }, count)
     }
 }

@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 import TagarelaLink
+import TagarelaWire
 @testable import TagarelaGateway
 
 final class BackpressureTests: GatewayTestCase {
@@ -42,7 +43,7 @@ final class BackpressureTests: GatewayTestCase {
         onLoop(h) { loop in
             users.map { user in
                 guard let conn = loop.byUser[user]?.first else { return (false, true, -1) }
-                return (conn.pausedForLink, !conn.channel.isReadingPaused, conn.heldRequests.count)
+                return (conn.session.pausedForLink, !conn.channel.isReadingPaused, conn.session.heldCount)
             }
         }
     }
@@ -140,12 +141,12 @@ final class BackpressureTests: GatewayTestCase {
                 for line in lines { client.send(line) }
             }
         }
-        let highWater = WorkerLink.queueHighWaterBytes
+        let highWater = Limits().linkQueueBusyBytes
         XCTAssertTrue(waitUntil(timeoutMs: 10_000) {
             self.clientStates(h, users).allSatisfy { $0.paused }
         }, "both clients are parked once the link's queue passes \(highWater) bytes")
         _ = barrier(observer, "b1")
-        let link = onLoop(h) { loop in (up: loop.links[0].isUp, queued: loop.links[0].channel?.queuedBytes ?? -1) }
+        let link = onLoop(h) { loop in (up: loop.links[0].isUp, queued: loop.links[0].queuedBytes) }
         XCTAssertTrue(link.up, "the link is not dropped: its hard bound is far above the busy mark")
         XCTAssertGreaterThanOrEqual(link.queued, highWater - requestBytes)
         XCTAssertLessThanOrEqual(link.queued, highWater + users.count * (requestBytes + 256),
@@ -169,7 +170,7 @@ final class BackpressureTests: GatewayTestCase {
         let all = typingIDs(fake)
         XCTAssertEqual(all.count, users.count * perClient)
         XCTAssertEqual(Set(all).count, all.count)
-        XCTAssertEqual(onLoop(h) { $0.links[0].channel?.queuedBytes }, 0)
+        XCTAssertEqual(onLoop(h) { $0.links[0].queuedBytes }, 0)
     }
 
     /// Requests behind a login wait for the login's own answer; the answer to a request sent

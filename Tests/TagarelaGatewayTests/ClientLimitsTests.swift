@@ -1,7 +1,9 @@
-// ClientLimitsTests: the per-client bounds of PROTOCOL.md 2.5 and 1 on a live gateway: slow readers, handshake timeouts, connections per IP and in total.
+// ClientLimitsTests: the per-client bounds of PROTOCOL.md 2.5 and 1 on a live gateway: slow readers, handshake timeouts, connections per IP and in total, keepalive, the close handshake.
 import Foundation
+import Glibc
 import XCTest
 import TagarelaLink
+import TagarelaWire
 @testable import TagarelaGateway
 
 final class ClientLimitsTests: GatewayTestCase {
@@ -149,6 +151,74 @@ final class ClientLimitsTests: GatewayTestCase {
             c.send("{\"type\":\"typing\",\"request_id\":\"again\(i)\",\"chat_id\":\"c\"}\n")
             XCTAssertEqual(json(c.readLine())?["request_id"]?.string, "again\(i)")
         }
+    }
+
+    // MARK: - Keepalive and the close handshake
+
+    /// The gateway's end of `client`'s connection: the socket in this process whose peer is the
+    /// client's local address (the gateway runs in the test process).
+    private func serverSocket(of client: TestClient, port: Int) -> Int32? {
+        func address(_ fd: Int32, peer: Bool) -> sockaddr_in? {
+            var a = sockaddr_in()
+            var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let rc = withUnsafeMutablePointer(to: &a) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { peer ? getpeername(fd, $0, &size) : getsockname(fd, $0, &size) }
+            }
+            return rc == 0 && a.sin_family == sa_family_t(AF_INET) ? a : nil
+        }
+        guard let local = address(client.fd, peer: false) else { return nil }
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return fds.compactMap(Int32.init).first { fd in
+            guard fd != client.fd, let mine = address(fd, peer: false), let theirs = address(fd, peer: true) else { return false }
+            return Int(UInt16(bigEndian: mine.sin_port)) == port && theirs.sin_port == local.sin_port
+        }
+    }
+
+    /// A raw TCP peer that vanishes without a FIN is only noticed by the kernel's keepalive:
+    /// every accepted socket gets the times `Limits` gives (the kernel then drops the peer, which
+    /// no test can wait for in bounded time; the system test checks that the options work).
+    func testAcceptedSocketsGetTheKeepaliveOfLimits() throws {
+        let h = try start(workers: 0, configure: { c in
+            c.limits.tcpKeepAliveIdleSeconds = 71
+            c.limits.tcpKeepAliveIntervalSeconds = 13
+            c.limits.tcpKeepAliveProbesMax = 4
+        })
+        let c = try h.client()
+        c.send("{\"type\":\"typing\",\"request_id\":\"t\",\"chat_id\":\"c\"}\n")
+        XCTAssertEqual(json(c.readLine())?["code"]?.string, "unauthenticated", "accepted and served")
+        let fd = try XCTUnwrap(serverSocket(of: c, port: h.port))
+        func option(_ level: Int32, _ name: Int32) -> Int32 {
+            var value: Int32 = -1
+            var size = socklen_t(MemoryLayout<Int32>.size)
+            XCTAssertEqual(getsockopt(fd, level, name, &value, &size), 0)
+            return value
+        }
+        XCTAssertEqual(option(SOL_SOCKET, SO_KEEPALIVE), 1)
+        XCTAssertEqual(option(Int32(IPPROTO_TCP), TCP_KEEPIDLE), 71)
+        XCTAssertEqual(option(Int32(IPPROTO_TCP), TCP_KEEPINTVL), 13)
+        XCTAssertEqual(option(Int32(IPPROTO_TCP), TCP_KEEPCNT), 4)
+    }
+
+    /// RFC 6455 section 7.1.1: after its close frame the server waits `closeHandshakeTimeoutMs`
+    /// for the peer's, then drops the TCP connection: a peer that never answers the close does
+    /// not keep its descriptor.
+    func testAPeerThatNeverAnswersTheCloseIsDroppedAfterTheCloseHandshakeTimeout() throws {
+        let h = try start(workers: 0, configure: { c in
+            c.limits.partialInputTimeoutMs = 100
+            c.limits.closeHandshakeTimeoutMs = 200
+        })
+        let silent = try TestClient(port: h.port, timeoutMs: 5_000)
+        XCTAssertTrue(silent.upgrade()?.hasPrefix("HTTP/1.1 101") ?? false)
+        // A message left unfinished draws the gateway's close 1008 (a close that waits for the peer's).
+        let frame = WebSocketFrameEncoder.encode(opcode: .text, payload: Array(repeating: 0x78, count: 100),
+                                                 maskKey: WebSocketMaskKey(0x1234_5678))
+        silent.send(Array(frame.prefix(20)))
+        let close = silent.readFrame()
+        XCTAssertEqual(close?.opcode, 0x8)
+        XCTAssertEqual(close.map { UInt16($0.payload[0]) << 8 | UInt16($0.payload[1]) }, 1008)
+        // No close frame back: the gateway ends the connection by itself.
+        XCTAssertTrue(silent.waitForClose(), "dropped once the close handshake timed out")
+        XCTAssertTrue(waitUntil { h.gateway.admission.openConnections == 0 })
     }
 
     func testAdmissionCountsPerHostAndInTotal() {

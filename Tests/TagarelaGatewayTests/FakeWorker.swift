@@ -35,7 +35,8 @@ final class FakeWorker {
         let thread = Thread { [self] in
             loop.addListener(fd: listenFD) { [self] fd, _ in
                 let handler = LinkHandler(worker: self)
-                let channel = loop.register(fd: fd, handler: handler)
+                // Far above the replies any test queues on a link it has not paused.
+                let channel = loop.register(fd: fd, handler: handler, maxQueuedBytes: 8 << 20)
                 if readingPaused { channel.pauseReading() }
                 links.append(channel)
             }

@@ -156,8 +156,8 @@ final class GatewayLoopbackTests: GatewayTestCase {
         }
         let holders = (0..<2).filter { i in onLoop(h, i) { $0.byUser["alice"] != nil } }
         XCTAssertEqual(holders.count, 1, "alice is bound on exactly one loop")
-        XCTAssertEqual(onLoop(h, holders[0]) { $0.counters.linkSubscribes }, 2, "one subscribe per worker link")
-        XCTAssertEqual(onLoop(h, 1 - holders[0]) { $0.counters.linkSubscribes }, 0, "the other loop sends none")
+        XCTAssertEqual(onLoop(h, holders[0]) { $0.snapshotCounters().linkSubscribes }, 2, "one subscribe per worker link")
+        XCTAssertEqual(onLoop(h, 1 - holders[0]) { $0.snapshotCounters().linkSubscribes }, 0, "the other loop sends none")
 
         // A dropped link comes back and learns the set again.
         h.workers[1].dropLinks()

@@ -50,6 +50,21 @@ final class ScatterMergeTests: XCTestCase {
         XCTAssertNil(ScatterMerge.missingUsers(parse(#"{"status":"error","code":"internal"}"#)))
     }
 
+    /// Moved from TagarelaModelTests with `ScatterMerge` (gateway logic, issue 9).
+    func testScatterMergeOfFullResponses() {
+        let p1 = #"{"type":"get_user_chats","status":"ok","chats":[{"id":"a","created_at":5,"last_message":null},{"id":"b","created_at":1,"last_message":{"timestamp":9}}]}"#
+        let p2 = #"{"type":"get_user_chats","status":"ok","chats":[{"id":"c","created_at":7,"last_message":null}]}"#
+        let merged = decode(ScatterMerge.userChats([try! JSON.parse(p1), try! JSON.parse(p2)], requestID: "r", limit: 20))
+        XCTAssertEqual(merged["chats"]?.array?.compactMap { $0["id"]?.string }, ["b", "c", "a"])
+        XCTAssertEqual(merged["request_id"], "r")
+        let err = Responses.unavailable(type: "get_user_chats", requestID: nil)
+        XCTAssertEqual(decode(ScatterMerge.userChats([try! JSON.parse(p1), try! JSON.parse(err)], requestID: nil, limit: 20))["code"], "unavailable")
+        let u1 = #"{"status":"ok","users":[{"id":"bo"},{"id":"bz"}]}"#
+        let u2 = #"{"status":"ok","users":[{"id":"bb"}]}"#
+        let users = decode(ScatterMerge.searchUsers([try! JSON.parse(u1), try! JSON.parse(u2)], requestID: nil, limit: 2))
+        XCTAssertEqual(users["users"]?.array?.compactMap { $0["id"]?.string }, ["bb", "bo"])
+    }
+
     func testGatewayResponses() {
         let e = parse(String(decoding: Responses.error(type: "message", requestID: "q", code: .rateLimited,
                                                        message: "slow down", retryAfterMs: 20), as: UTF8.self))

@@ -47,24 +47,4 @@ final class EncodingTests: XCTestCase {
                        #"{"type":"message:new","payload":{"seq":1}}"#)
         XCTAssertEqual(text(Events.sessionEnded()), #"{"type":"session:ended","payload":{"reason":"logout"}}"#)
     }
-
-    func bytes(_ outcome: ScatterMerge.Outcome) -> [UInt8] {
-        switch outcome {
-        case .ok(let b), .error(let b): return b
-        }
-    }
-
-    func testScatterMerge() {
-        let p1 = #"{"type":"get_user_chats","status":"ok","chats":[{"id":"a","created_at":5,"last_message":null},{"id":"b","created_at":1,"last_message":{"timestamp":9}}]}"#
-        let p2 = #"{"type":"get_user_chats","status":"ok","chats":[{"id":"c","created_at":7,"last_message":null}]}"#
-        let merged = try! JSON.parse(bytes(ScatterMerge.userChats([try! JSON.parse(p1), try! JSON.parse(p2)], requestID: "r", limit: 20)))
-        XCTAssertEqual(merged["chats"]?.array?.compactMap { $0["id"]?.string }, ["b", "c", "a"])
-        XCTAssertEqual(merged["request_id"], "r")
-        let err = Responses.unavailable(type: "get_user_chats", requestID: nil)
-        XCTAssertEqual(try! JSON.parse(bytes(ScatterMerge.userChats([try! JSON.parse(p1), try! JSON.parse(err)], requestID: nil, limit: 20)))["code"], "unavailable")
-        let u1 = #"{"status":"ok","users":[{"id":"bo"},{"id":"bz"}]}"#
-        let u2 = #"{"status":"ok","users":[{"id":"bb"}]}"#
-        let users = try! JSON.parse(bytes(ScatterMerge.searchUsers([try! JSON.parse(u1), try! JSON.parse(u2)], requestID: nil, limit: 2)))
-        XCTAssertEqual(users["users"]?.array?.compactMap { $0["id"]?.string }, ["bb", "bo"])
-    }
 }

@@ -9,6 +9,14 @@ final class RequestParserTests: XCTestCase {
         try Request.parse(Array(s.utf8), allowInternal: inner)
     }
 
+    /// What the gateway reads of `s` (`Request.routing`).
+    func routingKey(_ s: String) throws -> RoutingKey {
+        let r: Result<RoutingFacts, RequestFailure> = Array(s.utf8).withUnsafeBytes { raw in
+            do throws(RequestFailure) { return .success(try Request.routing(raw)) } catch { return .failure(error) }
+        }
+        return try r.get().key
+    }
+
     func failure(_ s: String, inner: Bool = false) -> RequestFailure? {
         do {
             _ = try Request.parse(Array(s.utf8), allowInternal: inner)
@@ -49,7 +57,8 @@ final class RequestParserTests: XCTestCase {
     func testRegisterAndLogin() throws {
         let r = try parse(#"{"type":"register","username":"Alice_1","password":"12345678","display_name":"Al"}"#)
         XCTAssertEqual(r.body, .register(username: "alice_1", password: "12345678", displayName: "Al"))
-        XCTAssertEqual(r.routingKey(requesterID: ""), .key("alice_1"))
+        XCTAssertEqual(try routingKey(#"{"type":"register","username":"Alice_1","password":"x"}"#), .key("alice_1"),
+                       "the gateway reads the username only; the password is the worker's to refuse")
         XCTAssertEqual(try parse(#"{"type":"register","username":"bob","password":"12345678","display_name":""}"#).body,
                        .register(username: "bob", password: "12345678", displayName: nil))
         for bad in [#""ab""#, #""a b c""#, #""ñandu""#, "\"\(String(repeating: "a", count: 33))\"", "7"] {
@@ -64,25 +73,28 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testAuthRouting() throws {
-        let r = try parse(#"{"type":"auth","token":"a.b-c.QUJD"}"#)
-        XCTAssertEqual(r.routingKey(requesterID: ""), .key("a.b-c"))
+        XCTAssertEqual(try routingKey(#"{"type":"auth","token":"a.b-c.QUJD"}"#), .key("a.b-c"))
+        XCTAssertEqual(try routingKey(#"{"type":"auth","token":"nodot"}"#), .key(""), "still sent to a shard")
         XCTAssertEqual(FieldRules.tokenUsername("nodot"), nil)
     }
 
     func testChatsAndGroups() throws {
-        XCTAssertEqual(try parse(#"{"type":"create_chat","user_id":"Bob"}"#).routingKey(requesterID: "alice"), .key("d:alice:bob"))
+        XCTAssertEqual(try routingKey(#"{"type":"create_chat","user_id":"Bob"}"#), .directChat(userID: "bob"))
         XCTAssertEqual(FieldRules.directChatID("zed", "amy"), "d:amy:zed")
         XCTAssertEqual(failure(#"{"type":"create_chat","user_id":"x y"}"#)?.error.code, .notFound)
         let g = try parse(#"{"type":"create_group","group_name":"G","member_ids":["bob","BOB","carol"]}"#)
         XCTAssertEqual(g.body, .createGroup(name: "G", memberIDs: ["bob", "carol"]))
-        XCTAssertEqual(g.routingKey(requesterID: "a"), .newGroup)
+        XCTAssertEqual(try routingKey(#"{"type":"create_group","group_name":"G","member_ids":["bob","BOB","carol"]}"#),
+                       .newGroup(memberIDs: ["bob", "carol"]))
         XCTAssertEqual(failure(#"{"type":"create_group","group_name":"","member_ids":[]}"#)?.error.code, .badRequest)
         XCTAssertEqual(failure(#"{"type":"create_group","group_name":"\#(String(repeating: "n", count: 101))","member_ids":[]}"#)?.error.code, .badRequest)
         let many = (0..<101).map { "\"user\($0)\"" }.joined(separator: ",")
         XCTAssertEqual(failure(#"{"type":"create_group","group_name":"G","member_ids":[\#(many)]}"#)?.error.code, .badRequest)
         XCTAssertEqual(failure(#"{"type":"create_group","group_name":"G","member_ids":"bob"}"#)?.error.code, .badRequest)
-        XCTAssertEqual(try parse(#"{"type":"add_group_member","group_id":"g:1","user_id":"bob"}"#).routingKey(requesterID: "a"), .key("g:1"))
-        XCTAssertEqual(try parse(#"{"type":"get_user_chats"}"#).routingKey(requesterID: "a"), .allShards)
+        XCTAssertEqual(try routingKey(#"{"type":"add_group_member","group_id":"g:1","user_id":"Bob"}"#), .addMember(groupID: "g:1", userID: "bob"))
+        XCTAssertEqual(try routingKey(#"{"type":"remove_group_member","group_id":"g:1","user_id":7}"#), .key("g:1"))
+        XCTAssertEqual(try routingKey(#"{"type":"get_user_chats"}"#), .userChats(limit: 20, cursor: nil))
+        XCTAssertEqual(try routingKey(#"{"type":"logout_all"}"#), .requester)
     }
 
     func testMessages() throws {

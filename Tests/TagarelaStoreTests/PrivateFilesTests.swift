@@ -2,6 +2,7 @@
 import Glibc
 import XCTest
 @testable import TagarelaStore
+import TagarelaSystem
 import TestSupport
 
 final class PrivateFilesTests: XCTestCase {
@@ -31,7 +32,7 @@ final class PrivateFilesTests: XCTestCase {
         XCTAssertEqual(String(mode(root), radix: 8), "700", root, file: file, line: line)
         for name in directoryNames(root) {
             let path = root + "/" + name
-            if StoreFiles.isDirectory(path) {
+            if FileTree.isDirectory(path) {
                 assertPrivateTree(path, file: file, line: line)
             } else {
                 XCTAssertEqual(String(mode(path), radix: 8), "600", path, file: file, line: line)
@@ -41,7 +42,7 @@ final class PrivateFilesTests: XCTestCase {
 
     func testStoreLayoutAndReshardCreatePrivateFilesUnderUmaskZero() throws {
         let data = temp.file("data")
-        try Layout.write(Layout(workers: 1), dataDir: data)
+        try Layout.write(Layout(workers: 1, slots: 1024), dataDir: data)
         let shard = Reshard.shardDirectory(dataDir: data, shard: 0)
         let store = try ShardStore.open(directory: shard, policy: .always, log: { _ in }).store
         store.append(record(1))

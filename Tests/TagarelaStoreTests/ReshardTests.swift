@@ -1,6 +1,8 @@
 // ReshardTests: layout.json, a full reshard, and a crash after every step of resharding and of its recovery.
+import Foundation
 import XCTest
 @testable import TagarelaStore
+import TagarelaSystem
 import TestSupport
 
 final class ReshardTests: XCTestCase {
@@ -13,10 +15,12 @@ final class ReshardTests: XCTestCase {
     private func entry(_ n: Int) -> String { "k\(n)=v\(n)" }
     private func key(_ entry: String) -> Int { Int(entry.dropFirst().prefix { $0 != "=" })! }
     private let entryCount = 40
+    /// Not the link's 1024: the store keeps whatever slot count layout.json states.
+    private let slots = 16
 
     /// Builds `workers` shards; shard 0 is compacted halfway so snapshots and journals both matter.
     private func makeData(_ dataDir: String, workers: Int) throws {
-        try Layout.write(Layout(workers: workers), dataDir: dataDir)
+        try Layout.write(Layout(workers: workers, slots: slots), dataDir: dataDir)
         for shard in 0..<workers {
             let store = try ShardStore.open(directory: Reshard.shardDirectory(dataDir: dataDir, shard: shard),
                                             policy: .always, log: { _ in }).store
@@ -41,7 +45,7 @@ final class ReshardTests: XCTestCase {
 
     /// Every shard holds exactly its entries and nothing of the reshard machinery is left.
     private func assertLayout(_ dataDir: String, workers: Int, _ message: String) throws {
-        XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: workers), message)
+        XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: workers, slots: slots), message)
         var seen: [String] = []
         for shard in 0..<workers {
             let got = try loadEntries(Reshard.shardDirectory(dataDir: dataDir, shard: shard))
@@ -56,7 +60,7 @@ final class ReshardTests: XCTestCase {
 
     func testLayoutReadWrite() throws {
         XCTAssertNil(try Layout.read(dataDir: temp.path))
-        try Layout.write(Layout(workers: 3), dataDir: temp.path)
+        try Layout.write(Layout(workers: 3, slots: 1024), dataDir: temp.path)
         XCTAssertEqual(String(decoding: fileBytes(temp.path + "/layout.json"), as: UTF8.self),
                        "{\"workers\": 3, \"slots\": 1024}\n")
         XCTAssertEqual(try Layout.read(dataDir: temp.path), Layout(workers: 3, slots: 1024))
@@ -76,6 +80,14 @@ final class ReshardTests: XCTestCase {
     func testRefusals() throws {
         let dataDir = temp.path + "/data"
         try makeData(dataDir, workers: 2)
+        // Without layout.json the data's slot count is unknown, and the new layout could not state it.
+        let bare = temp.path + "/bare"
+        try makeData(bare, workers: 2)
+        try FileManager.default.removeItem(atPath: bare + "/" + Layout.fileName)
+        XCTAssertThrowsError(try Reshard.run(dataDir: bare, from: 2, to: 3, split: split(to: 3))) {
+            guard case .inconsistent(let path, _) = $0 as? StoreError else { return XCTFail("\($0)") }
+            XCTAssertEqual(path, bare + "/" + Layout.fileName)
+        }
         XCTAssertThrowsError(try Reshard.run(dataDir: dataDir, from: 3, to: 4, split: split(to: 4))) {
             guard case .inconsistent = $0 as? StoreError else { return XCTFail("\($0)") }
         }
@@ -101,10 +113,10 @@ final class ReshardTests: XCTestCase {
             sideFile = path
         }
         XCTAssertTrue(sideFile.hasPrefix(shard1 + "/journal-0.log.corrupt-"), sideFile)
-        XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: 2), "nothing changed")
-        try StoreFiles.rename(sideFile, temp.path + "/inspected")
+        XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: 2, slots: slots), "nothing changed")
+        try FileIO.rename(from: sideFile, to: temp.path + "/inspected")
         try Reshard.run(dataDir: dataDir, from: 2, to: 3, split: split(to: 3))
-        XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: 3))
+        XCTAssertEqual(try Layout.read(dataDir: dataDir), Layout(workers: 3, slots: slots))
     }
 
     /// A crash after every step: before COMPLETE the old layout is intact, after it `recover`

@@ -11,6 +11,19 @@ final class ShardStoreTests: XCTestCase {
     override func setUp() { temp = TempDirectory(prefix: "tagarela-store") }
     override func tearDown() { temp.remove() }
 
+    func testASystemCallFailureIsATypedErrorNamingTheFile() throws {
+        // A file where the store's folder should be: the system layer's failure reaches the
+        // caller as StoreError.io naming the file it was reading, with the call and its errno.
+        writeBytes([], dir)
+        XCTAssertThrowsError(try ShardStore.open(directory: dir, policy: .always, log: { _ in })) { error in
+            guard case .io(let op, let path, let code) = error as? StoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(op, "open")
+            XCTAssertEqual(path, dir + "/snapshot.json")
+            XCTAssertEqual(code, 20, "ENOTDIR")
+            XCTAssertEqual("\(error)", "open \(dir)/snapshot.json: errno 20 (Not a directory)")
+        }
+    }
+
     func testRoundTripAcrossReopen() throws {
         var (store, snapshot, records) = try ShardStore.open(directory: dir, policy: .always, log: { _ in })
         XCTAssertNil(snapshot)

@@ -55,8 +55,8 @@ final class PrimitivesTests: XCTestCase {
 
     func testDurableReplaceSequence() throws {
         let dir = loopbackTemporaryPath("dir")
-        try FileIO.makeDirectory(dir)
-        try FileIO.makeDirectory(dir)  // existing: fine
+        XCTAssertTrue(try FileTree.makeDirectory(dir))
+        XCTAssertFalse(try FileTree.makeDirectory(dir))  // existing: fine
         defer {
             try? FileIO.unlink(dir + "/final")
             try? FileIO.unlink(dir + "/temp")
@@ -64,7 +64,7 @@ final class PrimitivesTests: XCTestCase {
         }
         XCTAssertNil(try FileIO.readFile(dir + "/final"))
 
-        let fd = try FileIO.open(dir + "/temp", flags: O_WRONLY | O_CREAT | O_TRUNC)
+        let fd = try FileIO.open(dir + "/temp", [.writeOnly, .create, .truncate])
         try FileDescriptor.writeAll(fd, Array("snapshot v1 plus tail".utf8))
         try FileIO.fdatasync(fd)
         try FileIO.truncate(fd, length: 11)

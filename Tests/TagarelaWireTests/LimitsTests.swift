@@ -17,6 +17,10 @@ final class LimitsTests: XCTestCase {
         XCTAssertEqual(limits.requestBurst, 100)
         XCTAssertEqual(limits.rateLimitedErrorsMax, 100)
         XCTAssertEqual(limits.rateLimitedWindowMs, 10_000)
+        // README: "TCP keepalive (60 s idle, 6 probes 10 s apart)".
+        XCTAssertEqual(limits.tcpKeepAliveIdleSeconds, 60)
+        XCTAssertEqual(limits.tcpKeepAliveIntervalSeconds, 10)
+        XCTAssertEqual(limits.tcpKeepAliveProbesMax, 6)
     }
 
     /// The gateway keeps one of each per connection and must stay under 2 KiB per idle one.

@@ -141,7 +141,9 @@ public enum E2EForeignUser {
             }
             var offset = 0
             while offset < request.count {
-                let n = Glibc.write(fd, request.baseAddress! + offset, request.count - offset)
+                // MSG_NOSIGNAL: a worker that refused the link may have closed it already, and
+                // SIGPIPE would kill the probe before it reports (seen: "status 13").
+                let n = Glibc.send(fd, request.baseAddress! + offset, request.count - offset, Int32(MSG_NOSIGNAL))
                 if n <= 0 { break }  // the peer closed on us: what it said (nothing) is the answer
                 offset += n
             }

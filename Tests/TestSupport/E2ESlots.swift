@@ -1,6 +1,6 @@
 // E2ESlots: the routing hash recomputed on the test side (FNV-1a 64 over UTF-8, 1024 slots, slot % workers) to place users and chats on chosen shards.
 
-/// The key-to-worker mapping of ARCHITECTURE.md "Routing", written again here so the tests
+/// The key-to-worker mapping of README.md "How it is built", Routing, written again here so the tests
 /// check the server's placement instead of sharing its code.
 public enum E2ESlots {
     /// Slots in the ring (fixed by the data format).

@@ -1,14 +1,15 @@
 // ScatterMerge: combines the per-shard answers of get_user_chats and search_users into the one response the client gets.
 
 import TagarelaJSON
+import TagarelaModel
 
-/// The gateway sends `user_chats` and `search_users` to every shard (ARCHITECTURE.md
-/// "Routing": "every shard; the gateway merges the answers") and merges the parts here. When
+/// The gateway sends `user_chats` and `search_users` to every shard (README.md "How it is
+/// built", Gateway: scatter-gather) and merges the parts here. When
 /// any part is an error or missing, the merged answer is that error, since a partial list
 /// would silently hide chats.
-public enum ScatterMerge {
+enum ScatterMerge {
     /// The outcome of a scatter: the bytes for the client.
-    public enum Outcome: Equatable {
+    enum Outcome: Equatable {
         case ok([UInt8])
         case error([UInt8])
     }
@@ -40,7 +41,7 @@ public enum ScatterMerge {
     /// true page is among its own shard's first `limit`, so none is missed. `has_more` when a
     /// shard had more or chats were left over here; `next_cursor` is the last chat's position
     /// then (null otherwise).
-    public static func userChats(_ replies: [JSON?], requestID: String?, limit: Int) -> Outcome {
+    static func userChats(_ replies: [JSON?], requestID: String?, limit: Int) -> Outcome {
         let type = RequestType.getUserChats.rawValue
         if let err = firstError(replies, type: type, requestID: requestID) { return .error(err) }
         var keyed: [(at: ChatCursor, chat: JSON)] = []
@@ -73,7 +74,7 @@ public enum ScatterMerge {
     }
 
     /// The users of every shard ordered by username, without duplicates, cut to `limit`.
-    public static func searchUsers(_ replies: [JSON?], requestID: String?, limit: Int) -> Outcome {
+    static func searchUsers(_ replies: [JSON?], requestID: String?, limit: Int) -> Outcome {
         let type = RequestType.searchUsers.rawValue
         if let err = firstError(replies, type: type, requestID: requestID) { return .error(err) }
         var users: [(name: String, user: JSON)] = []
@@ -95,7 +96,7 @@ public enum ScatterMerge {
     }
 
     /// The user ids a `users_exist` answer reports missing; nil when the answer is an error.
-    public static func missingUsers(_ reply: JSON) -> [String]? {
+    static func missingUsers(_ reply: JSON) -> [String]? {
         guard reply["status"]?.string == "ok" else { return nil }
         return (reply["missing"]?.array ?? []).compactMap { $0.string }
     }

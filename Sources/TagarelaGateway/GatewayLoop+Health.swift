@@ -1,0 +1,66 @@
+// GatewayLoop+Health: what /healthz and /metrics learn from every loop: worker links' liveness and the loops' counters.
+
+extension GatewayLoop {
+    /// Pings every worker link of this loop and reports the workers that did not answer in time
+    /// (`down`), and among them those whose link is connected but misses its heartbeat
+    /// (`unresponsive`: stopped or stuck, for the supervisor to replace). An unresponsive link is
+    /// down without waiting for a probe.
+    func checkHealth(_ done: @escaping (_ down: [Int], _ unresponsive: [Int]) -> Void) {
+        var remaining = links.count + 1
+        var down: [Int] = []
+        let links = self.links
+        func finish() {
+            remaining -= 1
+            guard remaining == 0 else { return }
+            done(down.sorted(), links.filter(\.isUnresponsive).map(\.worker))
+        }
+        for link in links {
+            if link.isUnresponsive {
+                down.append(link.worker)
+                finish()
+                continue
+            }
+            link.probe(timeoutMs: config.healthTimeoutMs) { ok in
+                if !ok { down.append(link.worker) }
+                finish()
+            }
+        }
+        finish()
+    }
+
+    /// This loop's counters with the live gauges and the links' own counts filled in.
+    func snapshotCounters() -> LoopCounters {
+        var c = counters
+        for link in links {
+            c.workerLinkUp[link.worker] = link.isConnected ? 1 : 0
+            c.workerLinkUnresponsive[link.worker] = link.isConnected && link.isUnresponsive ? 1 : 0
+            c.workerInFlight[link.worker] = link.inFlight
+            c.workerRequestTimeouts[link.worker] = link.stats.requestTimeouts
+            c.linkSubscribes += link.stats.subscribes
+            c.linkUnsubscribes += link.stats.unsubscribes
+        }
+        c.partialInputBytes = partialInput.totalBytes
+        return c
+    }
+
+    /// Gathers every loop's counters (each on its own thread) and renders them, on this loop.
+    func gatherMetricsText(_ done: @escaping (String) -> Void) {
+        let loops = gateway.loops
+        var total = LoopCounters(workers: config.workers)
+        var remaining = loops.count
+        for loop in loops {
+            loop.eventLoop.execute { [self] in
+                let c = loop.snapshotCounters()
+                eventLoop.execute {
+                    total.add(c)
+                    remaining -= 1
+                    if remaining == 0 {
+                        let stats = (0..<self.config.workers).map { self.config.workerStats($0) }
+                        done(MetricsRenderer.render(total, loops: loops.count,
+                                                    onlineUsers: self.gateway.presence.onlineUsers, workerStats: stats))
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+// GatewayLink: the worker's end of one gateway loop's link: decodes the gateway's frames and batches the worker's.
+import TagarelaEventLoop
+import TagarelaLink
+
+/// One gateway event loop's link to this worker: decodes request frames and batches outgoing frames.
+final class GatewayLink: ChannelHandler {
+    unowned let server: WorkerServer
+    var channel: Channel!
+    private var decoder: LinkDecoder
+    private var out: [UInt8] = []
+    /// The users this gateway loop holds connections of (its subscriptions).
+    var subscribed: Set<String> = []
+    /// Routing scratch (WorkerServer.route): the events of the reply being routed for this
+    /// link, the users of the current event on it, and the pass that last touched it.
+    var routed: [LinkEvent] = []
+    var routeUsers: [String] = []
+    var routeMark: UInt64 = 0
+
+    init(server: WorkerServer, maxFrameBytes: Int) {
+        self.server = server
+        self.decoder = LinkDecoder(maxFrameBytes: maxFrameBytes)
+    }
+
+    func channelRead(_ channel: Channel, _ bytes: UnsafeMutableRawBufferPointer) {
+        do {
+            try decoder.feed(UnsafeRawBufferPointer(bytes)) { frame in
+                switch frame {
+                case .request(let request): server.handle(request, from: self)
+                case .ping(let nonce): enqueue(.pong(nonce))
+                case .subscribe(let users): server.subscribe(users, link: self)
+                case .unsubscribe(let users): server.unsubscribe(users, link: self)
+                case .reply, .events, .pong: break  // the gateway never sends these; ignore
+                }
+            }
+        } catch {
+            // A broken frame means the byte stream can no longer be trusted: drop the link;
+            // the gateway answers its in-flight requests with `unavailable` and reconnects.
+            channel.close()
+        }
+        if channel.queuedBytes > server.config.maxLinkQueuedBytes { channel.pauseReading() }
+    }
+
+    func channelWritable(_ channel: Channel) {
+        if channel.isReadingPaused { channel.resumeReading() }
+    }
+
+    func channelClosed(_ channel: Channel) {
+        server.linkClosed(self)
+    }
+
+    func enqueue(_ frame: LinkFrame) {
+        LinkCodec.encode(frame, into: &out)
+    }
+
+    /// Queues a reply and its events in frames the gateway accepts (`replyFrameBytesMax`).
+    func enqueue(_ reply: LinkReply) {
+        var dropped = 0
+        let fits = LinkCodec.encodeBounded(reply, frameBytesMax: server.config.replyFrameBytesMax, into: &out,
+                                           droppedEvents: &dropped)
+        // `finish` bounded the response below the frame bound with room for the reply's fields.
+        precondition(fits, "a reply larger than its frame bound passed finish()")
+        reportDropped(dropped)
+    }
+
+    /// Queues events in frames the gateway accepts.
+    func enqueue(events: [LinkEvent]) {
+        var dropped = 0
+        LinkCodec.encodeBounded(events: events[...], frameBytesMax: server.config.replyFrameBytesMax, into: &out,
+                                droppedEvents: &dropped)
+        reportDropped(dropped)
+    }
+
+    /// An event larger than a whole frame cannot be built from the protocol's limits (the
+    /// largest is a chat object and 1000 user ids, about 100 KB); if one ever is, it is left
+    /// out and logged rather than dropping the link with everything in flight on it.
+    private func reportDropped(_ count: Int) {
+        if count > 0 { server.logLine("an event larger than a link frame was not sent (\(count))") }
+    }
+
+    /// Hands this turn's frames to the channel as one chunk (one writev for the whole batch).
+    func flush() {
+        guard !out.isEmpty else { return }
+        channel.write(out)
+        out.removeAll(keepingCapacity: true)
+    }
+}
