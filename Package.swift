@@ -43,7 +43,7 @@ let package = Package(
                 swiftSettings: settings),
         .target(name: "TagarelaBench",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaJSON",
-                               "TagarelaCrypto", "TagarelaStore"],
+                               "TagarelaCrypto", "TagarelaStore", "TagarelaShard"],
                 path: "Benchmarks/TagarelaBench", swiftSettings: settings),
         // Layer 3
         .executableTarget(name: "tagarela",

@@ -4,13 +4,15 @@ import TagarelaSystem
 
 /// The load generator. `tagarela bench` hands its arguments here.
 public enum Bench {
-    /// Runs one scenario (`connect`, `chat`, `storm`, `journal`) or `summarize`, with `arguments` being
+    /// Runs one scenario (`connect`, `chat`, `storm`, `journal`, `compaction`) or `summarize`, with `arguments` being
     /// everything after `bench`. Prints progress on stderr, then a table and one JSON line on stdout.
     /// Returns the process exit status: 0 when the run completed cleanly, 1 when it completed with
     /// trouble (failed connections, missed messages, not drained), 2 on a usage error.
     public static func main(_ arguments: [String]) -> Int32 {
-        // The journal scenario needs no server: it measures the store on its own.
+        // The journal and compaction scenarios need no server: they measure the store (and the
+        // shard engine) on their own.
         if arguments.first == "journal" { return JournalScenario.main(Array(arguments.dropFirst())) }
+        if arguments.first == "compaction" { return CompactionScenario.main(Array(arguments.dropFirst())) }
         let options: BenchOptions
         do {
             options = try BenchOptions.parse(arguments)

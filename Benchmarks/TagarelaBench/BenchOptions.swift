@@ -106,6 +106,7 @@ public struct BenchOptions: Equatable {
     Usage: tagarela bench SCENARIO --port P [options]
       SCENARIO: connect | chat | storm | summarize (reads earlier JSON result lines on stdin)
                 | journal (the store alone, no server: tagarela bench journal --help)
+                | compaction (a large shard compacted while it serves, no server; Benchmarks/README.md)
     Common:   --port P  --pids-from RUNDIR  --transport ws|raw  --loops N  --run-id ID
               --batch N (handshakes in flight while ramping)  --timeout S  --quiet
               --source-ips N (connect from 127.0.0.1..N; default one per 5000 connections)

@@ -74,8 +74,8 @@ final class ChatState {
     var chat: Chat
     /// Membership test in O(1) beside the ordered `chat.memberIDs`.
     var memberSet: Set<String>
-    /// History: `messages[k].seq == k + 1`.
-    var messages: [Message] = []
+    /// History: `messages[k].seq == k + 1` (chunked, see `MessageLog`).
+    var messages = MessageLog()
     /// Read markers of current members.
     var markers: [String: ReadMarker] = [:]
     /// Idempotency index: `sender \0 client_msg_id` -> seq. Keyed by bytes: two ids that are

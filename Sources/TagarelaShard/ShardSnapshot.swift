@@ -16,7 +16,42 @@ extension ShardEngine {
     public static let snapshotVersion: Int64 = 1
 
     /// The whole state as bytes; `load(snapshot:records:config:)` rebuilds it exactly.
-    public func snapshot() -> [UInt8] {
+    public func snapshot() -> [UInt8] { image().serialised() }
+
+    /// The state as it is now, as values that later changes to the engine do not reach, so that
+    /// `serialised()` can run on another thread while the engine keeps serving. Costs one copy of
+    /// each chat's handles (O(chats), no message is copied): the histories, markers, users and
+    /// sessions are copy-on-write, so the engine's next write to one of them copies that one (a
+    /// chat's next message copies the last chunk of its history, see `MessageLog`; the first
+    /// login or registration the whole users or sessions table, which are far smaller).
+    public func image() -> ShardImage {
+        var images: [ChatImage] = []
+        images.reserveCapacity(chats.count)
+        for chat in chats.values {
+            images.append(ChatImage(chat: chat.chat, messages: chat.messages, markers: chat.markers))
+        }
+        return ShardImage(users: users, sortedUsernames: sortedUsernames, sessions: sessions, chats: images)
+    }
+}
+
+/// One chat inside a `ShardImage`.
+struct ChatImage {
+    let chat: Chat
+    let messages: MessageLog
+    let markers: [String: ReadMarker]
+}
+
+/// A shard's state at one instant, made only of values (see `ShardEngine.image()`): safe to
+/// hand to another thread and serialise there.
+public struct ShardImage: @unchecked Sendable {
+    let users: [String: UserRecord]
+    let sortedUsernames: [String]
+    let sessions: [String: Session]
+    /// In no particular order: sorting happens in `serialised()`, off the engine's thread.
+    let chats: [ChatImage]
+
+    /// The snapshot bytes (layout above); equal states give equal bytes.
+    public func serialised() -> [UInt8] {
         var w = JSONWriter(capacity: 4096)
         w.beginObject()
         w.key("version"); w.int(ShardEngine.snapshotVersion)
@@ -47,15 +82,15 @@ extension ShardEngine {
         w.endArray()
         w.key("chats")
         w.beginArray()
-        for id in chats.keys.sorted() { ShardEngine.writeChat(chats[id]!, to: &w) }
+        for c in chats.sorted(by: { $0.chat.id < $1.chat.id }) { ShardImage.writeChat(c, to: &w) }
         w.endArray()
         w.endObject()
         return w.bytes
     }
 
-    static func writeChat(_ c: ChatState, to w: inout JSONWriter) {
+    static func writeChat(_ c: ChatImage, to w: inout JSONWriter) {
         w.beginObject()
-        w.key("c"); w.string(c.id)
+        w.key("c"); w.string(c.chat.id)
         w.key("kind"); w.string(c.chat.kind.rawValue)
         w.key("name"); w.stringOrNull(c.chat.name)
         w.key("m")
@@ -93,7 +128,9 @@ extension ShardEngine {
         w.endArray()
         w.endObject()
     }
+}
 
+extension ShardEngine {
     /// Rebuilds an engine from a snapshot (nil: empty) and the journal records written after it.
     public static func load(snapshot: [UInt8]?, records: [[UInt8]], config: EngineConfig) throws(ShardDataError) -> ShardEngine {
         let engine = ShardEngine(config: config)

@@ -4,20 +4,30 @@ import TagarelaSystem
 /// A shard's store in one directory:
 /// - `snapshot.json`: the engine's last snapshot and its generation G (see `SnapshotFile`);
 ///   absent until the first compaction, which means generation 0 and no snapshot;
-/// - `journal-G.log`: every record committed since that snapshot (see `JournalFormat`).
+/// - `journal-G.log`: every record committed since that snapshot (see `JournalFormat`);
+/// - while a compaction's snapshot is being written (and after a crash during one),
+///   `journal-(G+1).log` (and so on) beside it: the records committed since that compaction
+///   began. Recovery replays G, G+1, ... in order (see `ShardStoreCompaction.swift`).
 ///
 /// Records are opaque bytes; the shard engine decides what they mean. The store is used from
 /// one thread (the worker's loop): `append` during a turn, `commit` once before the turn's
-/// replies are released, `sync` from the interval timer, `compact` when the journal is large.
+/// replies are released, `sync` from the interval timer, `beginCompaction`/`finishCompaction`
+/// when the journal is large (the snapshot itself is written on a thread of its own).
 public final class ShardStore {
     /// The store's directory.
     public let directory: String
     /// When committed records are forced to disk.
     public let policy: FsyncPolicy
-    /// The current generation: the snapshot's, and the journal's in `journal-<generation>.log`.
+    /// The snapshot's generation: the first journal a restart replays, `journal-<generation>.log`.
     public internal(set) var generation: UInt64
-    /// Bytes committed (written) to the current journal; the worker compacts when it grows past its limit.
+    /// The journal appended to, `journal-<journalGeneration>.log`: `generation` except while a
+    /// compaction is in flight or after a crash interrupted one.
+    public internal(set) var journalGeneration: UInt64
+    /// Bytes committed to journals that no snapshot (written or being written) covers: what a
+    /// restart would replay beyond the last compaction. The worker compacts past its limit.
     public internal(set) var journalBytes: Int
+    /// The compaction begun and not yet finished (at most one).
+    public internal(set) var compactionInFlight: Compaction?
     /// Side files holding corrupt journal records cut at recovery (`CorruptRecordFile`), by
     /// name: one per record with a bad checksum found at some startup, until an operator removes it.
     public internal(set) var corruptRecordFiles: [String] = []
@@ -31,7 +41,7 @@ public final class ShardStore {
 
     var journalFD: Int32
     private var pending: [UInt8] = []
-    private var unsynced = false
+    var unsynced = false
     var failed = false
     /// Syscall counters, so tests can check what each policy does.
     private(set) var writeCalls = 0
@@ -43,10 +53,12 @@ public final class ShardStore {
     var temporarySnapshotPath: String { directory + "/" + ShardStore.temporarySnapshotName }
     func journalPath(_ generation: UInt64) -> String { directory + "/" + ShardStore.journalName(generation) }
 
-    init(directory: String, policy: FsyncPolicy, generation: UInt64, journalFD: Int32, journalBytes: Int) {
+    init(directory: String, policy: FsyncPolicy, generation: UInt64, journalGeneration: UInt64, journalFD: Int32,
+         journalBytes: Int) {
         self.directory = directory
         self.policy = policy
         self.generation = generation
+        self.journalGeneration = journalGeneration
         self.journalFD = journalFD
         self.journalBytes = journalBytes
     }
@@ -57,10 +69,11 @@ public final class ShardStore {
     ///
     /// Its folder and files are made private first (0700/0600, see `PrivateFiles.makePrivate`).
     /// Recovery: a leftover `snapshot.tmp` (a compaction that never renamed it) is deleted; the
-    /// snapshot is loaded; journals older than its generation (already inside it) are deleted; a
-    /// journal newer than it is refused (it cannot exist under the compaction protocol); the
-    /// snapshot's journal is replayed, a torn tail is cut off with `ftruncate` and logged as a
-    /// warning; a complete last record with a bad checksum is cut the same way, but its bytes are
+    /// snapshot is loaded; journals older than its generation (already inside it) are deleted; the
+    /// journals from its generation on must be consecutive (a gap is refused: it cannot happen
+    /// under the compaction protocol) and are replayed in order, every one but the last whole
+    /// (each was synced before the next was created, so damage there is refused too); the last
+    /// one's torn tail is cut off with `ftruncate` and logged as a warning; a complete last record with a bad checksum is cut the same way, but its bytes are
     /// first kept in a side file (`CorruptRecordFile`) and it is logged as an error; damage
     /// before the tail throws `StoreError.corruptJournal` naming the file and offset.
     /// - Returns: the store, the snapshot bytes (nil before the first compaction) and the journal
@@ -86,69 +99,100 @@ public final class ShardStore {
         }
         var directoryChanged = false
         var sideFiles: [String] = []
+        var journals: [UInt64] = []
         for name in try onFile(directory, try FileTree.list(directory)) {
             if CorruptRecordFile.isSideFile(name) { sideFiles.append(name) }
-            guard let journalGeneration = parseJournalName(name), journalGeneration != generation else { continue }
-            if journalGeneration > generation {
-                throw .inconsistent(path: directory + "/" + name,
-                                    reason: "journal is newer than the snapshot's generation \(generation)")
+            guard let journalGeneration = parseJournalName(name) else { continue }
+            if journalGeneration >= generation {
+                journals.append(journalGeneration)
+                continue
             }
             log("store \(directory): removing \(name), already covered by snapshot generation \(generation)")
             try onFile(directory + "/" + name, try FileIO.unlink(directory + "/" + name))
             directoryChanged = true
         }
-        let journal = directory + "/" + journalName(generation)
+        journals.sort()
+        for (k, journalGeneration) in journals.enumerated() where journalGeneration != generation + UInt64(k) {
+            throw .inconsistent(path: directory + "/" + journalName(journalGeneration),
+                                reason: "journal is newer than the snapshot's generation \(generation) and "
+                                    + "\(journalName(generation + UInt64(k))) is missing")
+        }
         var records: [[UInt8]] = []
         var journalBytes = 0
-        let fd: Int32
-        if let bytes = try onFile(journal, try FileIO.readFile(journal)) {
-            let scan = try JournalFormat.scan(bytes, file: journal)
-            records = scan.records
-            journalBytes = scan.validEnd
-            fd = try onFile(journal, try FileIO.open(journal, [.writeOnly, .append]))
-            if scan.validEnd < bytes.count {
-                let name = journalName(generation)
-                let cut = bytes.count - scan.validEnd
-                if scan.tail == .badChecksum {
-                    let side: String
-                    do {
-                        side = try CorruptRecordFile.save(bytes[scan.validEnd...], directory: directory,
-                                                          journal: name, offset: scan.validEnd)
-                    } catch {
-                        FileDescriptor.close(fd)
-                        throw error
-                    }
-                    sideFiles.append(side)
-                    log("store \(directory): error: \(name) has a complete record with a bad checksum at offset "
-                        + "\(scan.validEnd); cut it and the \(cut) bytes from there to the end, kept in \(side); "
-                        + "kept \(records.count) records")
-                } else {
-                    log("store \(directory): warning: cut a torn tail of \(cut) bytes from \(name) "
-                        + "at offset \(scan.validEnd) (\(scan.tailReason ?? "incomplete")); kept \(records.count) records")
-                }
+        // Every journal but the last was complete and synced before the next one was created.
+        for journalGeneration in journals.dropLast() {
+            let path = directory + "/" + journalName(journalGeneration)
+            let bytes = try onFile(path, try FileIO.readFile(path)) ?? []
+            let scan = try JournalFormat.scan(bytes, file: path)
+            guard scan.validEnd == bytes.count else {
+                throw .corruptJournal(file: path, offset: scan.validEnd,
+                                      reason: "\(scan.tailReason ?? "damaged record") in a journal that a newer one follows")
+            }
+            records += scan.records
+            journalBytes += bytes.count
+        }
+        let current = journals.last ?? generation
+        let last = try openLastJournal(directory: directory, generation: current, log: log)
+        records += last.records
+        journalBytes += last.bytes
+        if let side = last.sideFile { sideFiles.append(side) }
+        if directoryChanged || last.created {
+            do { try onFile(directory, try FileIO.fsyncDirectory(directory)) } catch { FileDescriptor.close(last.fd); throw error }
+        }
+        let store = ShardStore(directory: directory, policy: policy, generation: generation, journalGeneration: current,
+                               journalFD: last.fd, journalBytes: journalBytes)
+        store.corruptRecordFiles = sideFiles
+        return (store, snapshot, records)
+    }
+
+    /// Opens the journal appended to (creating it when absent) and reads its records: a torn
+    /// tail is cut and logged as a warning; a complete last record with a bad checksum is cut
+    /// too, its bytes kept in a side file and it is logged as an error (see `open`).
+    private static func openLastJournal(directory: String, generation: UInt64, log: (String) -> Void)
+        throws(StoreError) -> (fd: Int32, records: [[UInt8]], bytes: Int, sideFile: String?, created: Bool)
+    {
+        let journal = directory + "/" + journalName(generation)
+        guard let bytes = try onFile(journal, try FileIO.readFile(journal)) else {
+            // A new journal: the file and its directory entry (the caller's fsync) are made
+            // durable before any record is acknowledged into it.
+            let fd = try onFile(journal, try FileIO.open(journal, [.writeOnly, .append, .create]))
+            do { try onFile(journal, try FileIO.fsync(fd)) } catch { FileDescriptor.close(fd); throw error }
+            return (fd, [], 0, nil, true)
+        }
+        let scan = try JournalFormat.scan(bytes, file: journal)
+        let records = scan.records
+        let fd = try onFile(journal, try FileIO.open(journal, [.writeOnly, .append]))
+        var sideFile: String?
+        if scan.validEnd < bytes.count {
+            let name = journalName(generation)
+            let cut = bytes.count - scan.validEnd
+            if scan.tail == .badChecksum {
+                let side: String
                 do {
-                    // The cut is made durable before anything is appended after it.
-                    try onFile(journal, try FileIO.truncate(fd, length: scan.validEnd))
-                    try onFile(journal, try FileIO.fsync(fd))
+                    side = try CorruptRecordFile.save(bytes[scan.validEnd...], directory: directory,
+                                                      journal: name, offset: scan.validEnd)
                 } catch {
                     FileDescriptor.close(fd)
                     throw error
                 }
+                sideFile = side
+                log("store \(directory): error: \(name) has a complete record with a bad checksum at offset "
+                    + "\(scan.validEnd); cut it and the \(cut) bytes from there to the end, kept in \(side); "
+                    + "kept \(records.count) records")
+            } else {
+                log("store \(directory): warning: cut a torn tail of \(cut) bytes from \(name) "
+                    + "at offset \(scan.validEnd) (\(scan.tailReason ?? "incomplete")); kept \(records.count) records")
             }
-        } else {
-            // A new journal: the file and its directory entry are made durable before any record
-            // is acknowledged into it.
-            fd = try onFile(journal, try FileIO.open(journal, [.writeOnly, .append, .create]))
-            do { try onFile(journal, try FileIO.fsync(fd)) } catch { FileDescriptor.close(fd); throw error }
-            directoryChanged = true
+            do {
+                // The cut is made durable before anything is appended after it.
+                try onFile(journal, try FileIO.truncate(fd, length: scan.validEnd))
+                try onFile(journal, try FileIO.fsync(fd))
+            } catch {
+                FileDescriptor.close(fd)
+                throw error
+            }
         }
-        if directoryChanged {
-            do { try onFile(directory, try FileIO.fsyncDirectory(directory)) } catch { FileDescriptor.close(fd); throw error }
-        }
-        let store = ShardStore(directory: directory, policy: policy, generation: generation,
-                               journalFD: fd, journalBytes: journalBytes)
-        store.corruptRecordFiles = sideFiles
-        return (store, snapshot, records)
+        return (fd, records, scan.validEnd, sideFile, false)
     }
 
     /// Writes a fresh, closed store holding only `snapshot` (generation 0, empty journal), every
@@ -188,7 +232,7 @@ public final class ShardStore {
     public func commit() throws(StoreError) {
         guard !failed else { throw .unusable }
         if pending.isEmpty { return }
-        let path = journalPath(generation)
+        let path = journalPath(journalGeneration)
         do throws(StoreError) {
             writeCalls += 1
             try onFile(path, try FileIO.writeAll(journalFD, pending))
@@ -217,10 +261,10 @@ public final class ShardStore {
     public func sync() throws(StoreError) {
         guard !failed else { throw .unusable }
         guard unsynced, policy != .never else { return }
-        try syncNow(journalPath(generation))
+        try syncNow(journalPath(journalGeneration))
     }
 
-    private func syncNow(_ path: String) throws(StoreError) {
+    func syncNow(_ path: String) throws(StoreError) {
         do throws(StoreError) {
             syncCalls += 1
             try onFile(path, try FileIO.fdatasync(journalFD))

@@ -18,15 +18,22 @@ struct SnapshotFile {
     var body: [UInt8]
 
     func encoded() -> [UInt8] {
-        let header = "{\"format\":\(SnapshotFile.formatVersion),\"generation\":\(generation),"
-            + "\"length\":\(body.count),\"crc32c\":\(CRC32C.checksum(body)),\"snapshot\":"
-        var bytes = Array(header.utf8)
-        bytes.reserveCapacity(bytes.count + body.count + 2)
+        var bytes = header
+        bytes.reserveCapacity(bytes.count + body.count + SnapshotFile.trailer.count)
         bytes.append(contentsOf: body)
-        bytes.append(UInt8(ascii: "}"))
-        bytes.append(UInt8(ascii: "\n"))
+        bytes.append(contentsOf: SnapshotFile.trailer)
         return bytes
     }
+
+    /// The bytes before the body; a large snapshot is written as header, body, trailer, so
+    /// that its body (hundreds of megabytes for a large shard) is never copied.
+    var header: [UInt8] {
+        Array(("{\"format\":\(SnapshotFile.formatVersion),\"generation\":\(generation),"
+            + "\"length\":\(body.count),\"crc32c\":\(CRC32C.checksum(body)),\"snapshot\":").utf8)
+    }
+
+    /// The bytes after the body.
+    static let trailer: [UInt8] = [UInt8(ascii: "}"), UInt8(ascii: "\n")]
 
     /// Parses a snapshot file; `file` names it in errors.
     static func decode(_ bytes: [UInt8], file: String) throws(StoreError) -> SnapshotFile {

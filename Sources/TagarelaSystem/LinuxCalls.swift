@@ -1,8 +1,8 @@
-// LinuxCalls: epoll, eventfd and accept4 entry points and constants (and SO_PEERCRED), which the Swift Glibc module does not import.
+// LinuxCalls: epoll, eventfd, accept4 and pthread_setname_np entry points and constants (and SO_PEERCRED), which the Swift Glibc module does not import.
 import Glibc
 
 // Why dlsym: the toolchain's SwiftGlibc.h includes neither <sys/epoll.h> nor <sys/eventfd.h>,
-// it declares accept4 only under _GNU_SOURCE, and the package has no C shim target (no dependencies, fixed Package.swift). Resolving the
+// it declares accept4 and pthread_setname_np only under _GNU_SOURCE, and the package has no C shim target (no dependencies, fixed Package.swift). Resolving the
 // libc symbols once and calling them through `@convention(c)` pointers is well-defined C
 // interop, unlike `@_silgen_name`, which would assume the Swift calling convention.
 enum LinuxCalls {
@@ -11,12 +11,14 @@ enum LinuxCalls {
     typealias EpollWait = @convention(c) (Int32, UnsafeMutableRawPointer?, Int32, Int32) -> Int32
     typealias EventFDCreate = @convention(c) (UInt32, Int32) -> Int32
     typealias Accept4 = @convention(c) (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32) -> Int32
+    typealias PthreadSetName = @convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32
 
     static let epollCreate1: EpollCreate1 = resolve("epoll_create1")
     static let epollCtl: EpollCtl = resolve("epoll_ctl")
     static let epollWait: EpollWait = resolve("epoll_wait")
     static let eventfd: EventFDCreate = resolve("eventfd")
     static let accept4: Accept4 = resolve("accept4")
+    static let pthreadSetName: PthreadSetName = resolve("pthread_setname_np")
 
     private static func resolve<F>(_ name: String) -> F {
         // RTLD_DEFAULT is the null handle in glibc: search the global symbol scope (libc is always there).

@@ -30,7 +30,9 @@ public final class WorkerServer {
     /// Replies computed this turn, waiting for the group commit.
     private var pending: [(link: GatewayLink, reply: LinkReply)] = []
     private var syncTimer: TimerHandle?
-    private let log: (String) -> Void
+    let log: (String) -> Void
+    /// Test hook: runs on the snapshot thread before it serialises (WorkerServer+Compaction).
+    var snapshotWillSerialise: (() -> Void)?
 
     /// Logs a line for this shard (for the links).
     func logLine(_ text: String) { log("shard \(config.shard): \(text)") }
@@ -99,6 +101,7 @@ public final class WorkerServer {
         loop.run()
         hasher.stop()
         commitAndRelease()
+        endCompactionOnStop()
         try? store.sync()
         store.close()
         unlink(config.socketPath)
@@ -260,9 +263,7 @@ public final class WorkerServer {
             }
             touched.removeAll(keepingCapacity: true)
         }
-        if store.journalBytes > config.compactJournalBytes {
-            compact()
-        }
+        compactIfDue()
     }
 
     /// Splits `events` by subscription: each link's `routed` gets the events that have at least
@@ -294,17 +295,6 @@ public final class WorkerServer {
 
     /// Distinguishes one event's routing pass from the next (see `GatewayLink.routeMark`).
     private var routeStamp: UInt64 = 1
-
-    private func compact() {
-        do {
-            let started = Clock.monotonicMs()
-            try store.compact(snapshot: engine.snapshot())
-            log("shard \(config.shard): compacted into a snapshot in \(Clock.monotonicMs() - started) ms")
-        } catch {
-            log("shard \(config.shard): compaction failed: \(error); stopping")
-            exit(70)
-        }
-    }
 
     private func scheduleIntervalSync() {
         syncTimer = loop.schedule(afterMs: 1000) { [unowned self] in

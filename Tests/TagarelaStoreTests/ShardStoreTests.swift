@@ -207,14 +207,15 @@ final class ShardStoreTests: XCTestCase {
         XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(text.utf8)), "the envelope is JSON")
     }
 
-    /// A journal newer than the snapshot cannot come from the compaction protocol: refuse.
-    func testJournalNewerThanSnapshotRefuses() throws {
+    /// Journals after the snapshot's are consecutive under the compaction protocol (one per
+    /// compaction begun): a gap cannot come from it, so refuse.
+    func testJournalAfterAGapRefuses() throws {
         let store = try ShardStore.open(directory: dir, policy: .always, log: { _ in }).store
         store.close()
-        writeBytes([], dir + "/journal-1.log")
+        writeBytes([], dir + "/journal-2.log")
         XCTAssertThrowsError(try ShardStore.open(directory: dir, policy: .always, log: { _ in })) { error in
             guard case .inconsistent(let path, _) = error as? StoreError else { return XCTFail("\(error)") }
-            XCTAssertEqual(path, dir + "/journal-1.log")
+            XCTAssertEqual(path, dir + "/journal-2.log")
         }
     }
 }

@@ -6,15 +6,17 @@ import XCTest
 
 extension XCTestCase {
     /// Runs a WorkerServer (one shard, fsync never) with `configure` applied, its log lines going
-    /// to `log`; `body` gets its socket path. The server is stopped at the end whatever happens.
+    /// to `log` and `prepare` called before its loop starts; `body` gets its socket path. The
+    /// server is stopped at the end whatever happens.
     func withWorker(_ configure: (inout WorkerConfig) -> Void, log: @escaping (String) -> Void = { _ in },
-                    _ body: (String) throws -> Void) throws {
+                    prepare: (WorkerServer) -> Void = { _ in }, _ body: (String) throws -> Void) throws {
         let dir = TempDirectory(prefix: "tagarela-inproc")
         defer { dir.remove() }
         var config = WorkerConfig(shard: 0, workers: 1, dataDirectory: dir.path, socketPath: dir.path + "/w.sock")
         config.fsync = .never
         configure(&config)
         let server = try WorkerServer(config: config, log: log)
+        prepare(server)
         let finished = DispatchSemaphore(value: 0)
         let thread = Thread { server.run(); finished.signal() }
         thread.start()
