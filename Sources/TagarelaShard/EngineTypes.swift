@@ -38,7 +38,7 @@ public struct EngineConfig {
     /// own: others can fill at most this much, leaving `chatsPerUserMax` minus this for the
     /// user's own chats (who can also leave a group to make room).
     public var chatsAddedByOthersPerUserMax: Int
-    /// Per-account back-off after failed password checks (login, change_password).
+    /// Back-off after failed password checks (login, change_password), per account and source.
     public var loginThrottle = LoginThrottlePolicy()
     /// The ceiling of failed password checks per account from every source together
     /// (PROTOCOL.md 3.2). `loginThrottle` counts per account and source (the client's address

@@ -1,4 +1,4 @@
-// LoginThrottle: per-account back-off after failed password checks, in a table of bounded size.
+// LoginThrottle: back-off after failed password checks, per key (an account, or an account and its source), in a table of bounded size.
 
 /// How hard password guessing on one account is throttled (PROTOCOL.md 3.2). The gateway's
 /// per-connection rate limit does not stop it: many connections (or many addresses) can aim
@@ -15,7 +15,8 @@ public struct LoginThrottlePolicy: Equatable {
     /// An account with no failure for this long is forgotten (its count starts again): one hour,
     /// four times the longest wait, so waiting out the back-off does not reset it.
     public var forgetAfterMs: Int64
-    /// Accounts tracked at once per shard. Each entry is about 100 bytes, so 100,000 bound the
+    /// Keys tracked at once per shard, in each of the engine's two tables (per account and
+    /// source, per account). Each entry is about 100 bytes, so 100,000 bound the
     /// table near 10 MB whatever usernames a guesser sprays. When it is full, forgotten entries
     /// go first, then the oldest half by last failure: resetting a target's count that way costs
     /// a guesser 50,000 failed checks, each a full password hash.

@@ -89,8 +89,9 @@ public struct Limits: Sendable, Equatable {
     /// A link whose heartbeat ping waits this long is unresponsive: new requests for that worker
     /// are answered `unavailable` at once instead of after the full request deadline, and
     /// `/healthz` lists it so the supervisor replaces the worker. A worker's loop answers a ping
-    /// within milliseconds unless it is stopped or stuck; 5 s leaves room for a compaction
-    /// written on the loop.
+    /// within milliseconds unless it is stopped or stuck (a compaction writes its snapshot on a
+    /// thread of its own; the loop's part takes tens of milliseconds); 5 s leaves a wide margin
+    /// for a busy machine.
     public var workerHeartbeatTimeoutMs: Int64 = 5_000
 
     /// A line or WebSocket message whose first byte has arrived must be complete within this
