@@ -31,15 +31,25 @@ public enum JournalScenario {
     public static func main(_ arguments: [String]) -> Int32 {
         var dir = FileManager.default.currentDirectoryPath
         var records = 200_000, recordBytes = 300, group = 256
+        let usage = "usage: tagarela bench journal [--dir DIR] [--records N] [--record-bytes N] [--group N]"
         var i = 0
-        while i + 1 < arguments.count {
-            switch arguments[i] {
-            case "--dir": dir = arguments[i + 1]
-            case "--records": records = Int(arguments[i + 1]) ?? records
-            case "--record-bytes": recordBytes = Int(arguments[i + 1]) ?? recordBytes
-            case "--group": group = Int(arguments[i + 1]) ?? group
+        // Every flag takes a value; a lone flag (`--help` included) prints the usage, and so does
+        // a value that is not a positive number, instead of running with a default.
+        while i < arguments.count {
+            let flag = arguments[i]
+            guard i + 1 < arguments.count else {
+                print(flag == "--help" || flag == "-h" ? usage : "\(flag) needs a value\n\(usage)")
+                return flag == "--help" || flag == "-h" ? 0 : 2
+            }
+            let value = arguments[i + 1]
+            func count() -> Int? { Int(value).flatMap { $0 > 0 ? $0 : nil } }
+            switch flag {
+            case "--dir": dir = value
+            case "--records": guard let n = count() else { print(usage); return 2 }; records = n
+            case "--record-bytes": guard let n = count() else { print(usage); return 2 }; recordBytes = n
+            case "--group": guard let n = count() else { print(usage); return 2 }; group = n
             default:
-                print("unknown option \(arguments[i])")
+                print("unknown option \(flag)\n\(usage)")
                 return 2
             }
             i += 2
