@@ -19,6 +19,11 @@ public struct GatewayConfig {
     public var workers: Int = 0
     /// Folder holding `worker-K.sock` for each worker (`--run-dir`).
     public var runDir: String = "."
+    /// The user id a worker must run as: the gateway checks the process behind each worker
+    /// socket (SO_PEERCRED) before it sends a request, since requests carry logins' passwords.
+    /// Another account that binds the socket's path while the worker is down (possible when
+    /// `runDir` is not the instance's private folder) is refused. Default: our own user id.
+    public var workerPeerUID: UInt32 = UInt32(geteuid())
     /// Allowed `Origin` values for WebSocket upgrades; nil accepts any origin (PROTOCOL.md 1.1).
     public var allowedOrigins: [String]? = nil
     /// Every size, rate and time bound (TagarelaWire `Limits`).

@@ -66,7 +66,8 @@ final class GatewayLoop {
         for k in 0..<config.workers {
             let path = config.workerSocketPath(k)
             let transport = UnixSocketLinkTransport(path: path, eventLoop: eventLoop, frameBytesMax: limits.linkFrameBytesMax,
-                                                    queuedBytesMax: limits.linkQueuedBytesMax)
+                                                    queuedBytesMax: limits.linkQueuedBytesMax,
+                                                    peerUID: config.workerPeerUID, log: config.log)
             let link = WorkerLink(worker: k, transport: transport, address: path, settings: settings,
                                   eventLoop: eventLoop, delegate: self)
             links.append(link)

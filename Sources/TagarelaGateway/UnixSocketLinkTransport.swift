@@ -20,17 +20,23 @@ final class UnixSocketLinkTransport: LinkTransport, ChannelHandler {
     private unowned let eventLoop: EventLoop
     private let frameBytesMax: Int
     private let queuedBytesMax: Int
+    private let peerUID: UInt32
+    private let log: (String) -> Void
     private var channel: Channel?
     private var decoder: LinkDecoder
 
     /// A transport to the socket at `path`: frames longer than `frameBytesMax` are refused
     /// (`Limits.linkFrameBytesMax`) and more than `queuedBytesMax` unsent bytes close the link
-    /// (`Limits.linkQueuedBytesMax`).
-    init(path: String, eventLoop: EventLoop, frameBytesMax: Int, queuedBytesMax: Int) {
+    /// (`Limits.linkQueuedBytesMax`); a socket whose listening process does not run as
+    /// `peerUID` is refused (`GatewayConfig.workerPeerUID`) and logged.
+    init(path: String, eventLoop: EventLoop, frameBytesMax: Int, queuedBytesMax: Int, peerUID: UInt32,
+         log: @escaping (String) -> Void) {
         self.path = path
         self.eventLoop = eventLoop
         self.frameBytesMax = frameBytesMax
         self.queuedBytesMax = queuedBytesMax
+        self.peerUID = peerUID
+        self.log = log
         self.decoder = LinkDecoder(maxFrameBytes: frameBytesMax)
     }
 
@@ -43,6 +49,14 @@ final class UnixSocketLinkTransport: LinkTransport, ChannelHandler {
         do {
             fd = try Socket.connectUnixNonBlocking(path: path).fd
         } catch {
+            return false
+        }
+        // The worker checks its peers (SO_PEERCRED); the gateway checks its worker the same way,
+        // since what it sends carries passwords: a socket bound by another account is refused.
+        let uid = (try? Socket.peerCredentials(fd))?.uid
+        guard uid == peerUID else {
+            FileDescriptor.close(fd)
+            log("refused the worker socket \(path): its process runs as uid \(uid.map(String.init) ?? "unknown"), not \(peerUID)")
             return false
         }
         decoder = LinkDecoder(maxFrameBytes: frameBytesMax)

@@ -60,6 +60,22 @@ final class LinkTransportTests: GatewayTestCase {
         }, "the link connects once the worker accepts")
     }
 
+    /// Issue 8 review: only the worker checked its peer; a socket that another account bound
+    /// while the worker was down would have received logins' passwords. The gateway now
+    /// refuses a worker socket whose process runs as another user id.
+    func testAWorkerSocketOfAnotherUserIDIsRefused() throws {
+        let log = LogLines()
+        let h = try start(workers: 1, configure: { c in
+            c.workerPeerUID = UInt32(geteuid()) &+ 1  // the fake worker runs as us: "another" user
+            c.log = { log.add($0) }
+        })
+        let c = try TestClient(port: h.port, timeoutMs: 5_000)
+        c.send("{\"type\":\"login\",\"request_id\":\"l1\",\"username\":\"alice\",\"password\":\"secret-1\"}\n")
+        XCTAssertEqual(json(c.readLine())?["code"]?.string, "unavailable", "nothing is sent to that socket")
+        XCTAssertEqual(h.workers[0].requests.count, 0)
+        XCTAssertTrue(log.all.contains { $0.contains("refused the worker socket") }, "\(log.all)")
+    }
+
     func testALinkPastItsQueueBoundIsClosedAndItsRequestsAreAnsweredUnavailable() throws {
         let log = LogLines()
         let h = try start(workers: 1, configure: { c in
