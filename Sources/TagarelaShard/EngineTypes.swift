@@ -46,6 +46,11 @@ public struct EngineConfig {
     /// owner out by failing on purpose; this looser count still bounds guessing spread over
     /// many addresses (100 free failures, then the same doubling waits).
     public var loginThrottlePerAccount = LoginThrottlePolicy(freeFailures: 100)
+    /// Sessions (live tokens) one user may hold; a login past it ends the user's oldest session
+    /// (its token stops working). Every login adds a 30-day session to memory, the journal and
+    /// the snapshot, so without a bound a script logging in over and over grows them without
+    /// end; 100 is far more devices and browsers than a person uses at once.
+    public var sessionsPerUserMax = 100
 
     /// Production defaults (100 000 iterations, 30-day tokens, a single shard owning every
     /// user) around the given clock and randomness.

@@ -88,6 +88,7 @@ extension ShardEngine {
             }
             let (token, sessionID) = mintToken(username)
             var records: [[UInt8]] = []
+            endOldestSessions(of: username, keeping: config.sessionsPerUserMax - 1, into: &records)
             commit(.sessionStarted(sessionID: sessionID, username: username, expiresAt: config.clock() + config.tokenTTLms), into: &records)
             return .done(EngineResult(response: tokenResponse(type, rid, token, stored.user), records: records,
                                       authUserID: username, authSessionID: sessionID))
@@ -132,6 +133,15 @@ extension ShardEngine {
     func passwordMatches(_ job: PasswordJob, _ derivedKey: [UInt8], _ username: String) -> Bool {
         guard let stored = users[username], stored.salt == job.salt, stored.iterations == job.iterations else { return false }
         return constantTimeEquals(stored.hash, derivedKey)
+    }
+
+    /// Ends `username`'s sessions that expire first until at most `keep` are left (all sessions
+    /// live equally long, so those are the oldest), journaled like a logout of each. Connections
+    /// already bound to an ended session stay until they close; its token no longer authenticates.
+    func endOldestSessions(of username: String, keeping keep: Int, into records: inout [[UInt8]]) {
+        guard let ids = sessionsByUser[username], ids.count > keep else { return }
+        let oldest = ids.sorted { (sessions[$0]?.expiresAt ?? 0, $0) < (sessions[$1]?.expiresAt ?? 0, $1) }
+        for id in oldest.prefix(ids.count - max(0, keep)) { commit(.sessionEnded(sessionID: id), into: &records) }
     }
 
     func mintToken(_ username: String) -> (token: String, sessionID: String) {

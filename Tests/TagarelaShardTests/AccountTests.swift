@@ -82,6 +82,29 @@ final class AccountTests: XCTestCase {
         XCTAssertCode(attempt("password-alice", from: "198.51.100.1"), "rate_limited")  // the account's ceiling
     }
 
+    /// Issue 8 review: every login added a 30-day session, without bound; past the limit a login
+    /// now ends the user's oldest session, durably.
+    func testALoginPastTheSessionLimitEndsTheOldestSession() throws {
+        let h = EngineHarness()
+        var config = h.config
+        config.sessionsPerUserMax = 3
+        h.engine = ShardEngine(config: config)
+        h.register("alice")
+        var tokens: [String] = []
+        for _ in 0..<4 {
+            tokens.append(h.login("alice"))
+            h.clock.advance(ms: 1)
+        }
+        func check(_ engine: ShardEngine, _ label: String) {
+            XCTAssertEqual(engine.sessionCount, 3, label)
+            h.engine = engine
+            XCTAssertCode(h.ask(#"{"type":"auth","token":"\#(tokens[0])"}"#), "bad_credentials")
+            for token in tokens.dropFirst() { XCTAssertOK(h.ask(#"{"type":"auth","token":"\#(token)"}"#)) }
+        }
+        check(h.engine, "live")
+        check(try ShardEngine.load(snapshot: nil, records: h.journal, config: config), "replayed")
+    }
+
     func testThrottleTableIsBounded() {
         let h = EngineHarness()
         var config = h.config
