@@ -106,9 +106,13 @@ extension ShardEngine {
         return (ids.count, byOthers)
     }
 
-    /// The requester may start one more chat of their own.
+    /// The requester may start one more chat of their own. Chats others put the user into count
+    /// at most their share: a `scale` to fewer shards can merge more than that into one shard,
+    /// and the excess must not take the room kept for the user's own chats.
     func requireRoomForOwnChat(_ user: String) throws(RequestError) {
-        guard chatCounts(of: user).total < config.chatsPerUserMax else {
+        let counts = chatCounts(of: user)
+        let counted = counts.total - counts.addedByOthers + min(counts.addedByOthers, config.chatsAddedByOthersPerUserMax)
+        guard counted < config.chatsPerUserMax else {
             throw .limitReached(.chatsPerUser, "you are in \(config.chatsPerUserMax) chats; leave one first")
         }
     }

@@ -132,6 +132,25 @@ final class BoundedOutputTests: XCTestCase {
         XCTAssertEqual(h.ask(#"{"type":"create_chat","user_id":"alice"}"#, as: "bob")["limit"], "chats_per_user")
     }
 
+    /// Issue 8 review: `scale` to fewer shards merges shards, and with them the chats others put
+    /// a user into, past their share on the merged shard; that excess must not lock the user
+    /// out of chats of their own.
+    func testChatsOthersAddedPastTheirShareAfterAMergeLeaveRoomForTheUsersOwn() throws {
+        let wide = EngineHarness { $0.chatsPerUserMax = 100; $0.chatsAddedByOthersPerUserMax = 100 }
+        wide.register("alice", "bob")
+        for k in 0..<4 { wide.group("bob", ["alice"], id: "g:b\(k)") }
+        // The same records on a shard with the usual shares: 4 chats by others against 2.
+        var config = wide.config
+        config.chatsPerUserMax = 4
+        config.chatsAddedByOthersPerUserMax = 2
+        let h = EngineHarness { $0.chatsPerUserMax = 4; $0.chatsAddedByOthersPerUserMax = 2 }
+        h.engine = try ShardEngine.load(snapshot: nil, records: wide.journal, config: config)
+        XCTAssertOK(h.ask(#"{"type":"create_group","group_name":"G","member_ids":[]}"#, as: "alice", arg: "g:a1"))
+        XCTAssertOK(h.ask(#"{"type":"create_group","group_name":"G","member_ids":[]}"#, as: "alice", arg: "g:a2"))
+        let over = h.ask(#"{"type":"create_group","group_name":"G","member_ids":[]}"#, as: "alice", arg: "g:a3")
+        XCTAssertEqual(over["limit"], "chats_per_user", "others' excess counts as their share only")
+    }
+
     func testLeaveGroup() {
         let h = EngineHarness()
         h.register("alice", "bob", "carol")
