@@ -12,7 +12,9 @@ final class GatewayHarness {
 
     /// Starts `workerCount` fakes answering with `respond` (unless `startWorkers` is false,
     /// leaving the sockets absent), then a gateway with `configure` applied.
-    init(workerCount: Int, loops: Int = 1, startWorkers: Bool = true,
+    /// `awaitLinks`: wait until every loop's link to every started fake is up (false for a test
+    /// whose gateway must refuse the fakes).
+    init(workerCount: Int, loops: Int = 1, startWorkers: Bool = true, awaitLinks: Bool = true,
          respond: @escaping FakeWorker.Responder = GatewayHarness.standardReply,
          configure: (inout GatewayConfig) -> Void = { _ in }) throws {
         runDir = NSTemporaryDirectory() + "tgw-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -36,7 +38,7 @@ final class GatewayHarness {
         workers = fakes
         gateway = try Gateway(config: config)
         gateway.start()
-        if startWorkers { waitForLinks(loops: loops) }
+        if startWorkers && awaitLinks { waitForLinks(loops: loops) }
     }
 
     var port: Int { gateway.port }

@@ -15,11 +15,11 @@ class GatewayTestCase: XCTestCase {
         super.tearDown()
     }
 
-    func start(workers: Int, loops: Int = 1, startWorkers: Bool = true,
+    func start(workers: Int, loops: Int = 1, startWorkers: Bool = true, awaitLinks: Bool = true,
                respond: @escaping FakeWorker.Responder = GatewayHarness.standardReply,
                configure: (inout GatewayConfig) -> Void = { _ in }) throws -> GatewayHarness {
         let h = try GatewayHarness(workerCount: workers, loops: loops, startWorkers: startWorkers,
-                                   respond: respond, configure: configure)
+                                   awaitLinks: awaitLinks, respond: respond, configure: configure)
         harness = h
         return h
     }

@@ -65,10 +65,13 @@ final class LinkTransportTests: GatewayTestCase {
     /// refuses a worker socket whose process runs as another user id.
     func testAWorkerSocketOfAnotherUserIDIsRefused() throws {
         let log = LogLines()
-        let h = try start(workers: 1, configure: { c in
+        let h = try start(workers: 1, awaitLinks: false, configure: { c in
             c.workerPeerUID = UInt32(geteuid()) &+ 1  // the fake worker runs as us: "another" user
             c.log = { log.add($0) }
         })
+        // The gateway's first connect attempt is made and refused before it serves anyone.
+        XCTAssertTrue(waitUntil(timeoutMs: 5_000) { log.all.contains { $0.contains("refused the worker socket") } },
+                      "\(log.all)")
         let c = try TestClient(port: h.port, timeoutMs: 5_000)
         c.send("{\"type\":\"login\",\"request_id\":\"l1\",\"username\":\"alice\",\"password\":\"secret-1\"}\n")
         XCTAssertEqual(json(c.readLine())?["code"]?.string, "unavailable", "nothing is sent to that socket")
