@@ -146,7 +146,7 @@ struct Session {
     /// The connection is closing: it is never bound again.
     private var ended = false
     /// Requests let through but not yet handled, oldest first.
-    private var held: [[UInt8]] = []
+    private var held: [(envelope: RequestEnvelope, bytes: [UInt8])] = []
     /// Requests let through the rate limiter and not answered yet.
     private(set) var unanswered = 0
     /// While closing for abuse: when the wait for the owed answers ends (0 once it has).
@@ -216,7 +216,8 @@ struct Session {
         // Let through: it gets exactly one answer, which a close for abuse waits for.
         unanswered += 1
         if isHolding {
-            held.append(Array(payload))
+            // Read once: the envelope waits with its bytes (forwarded as they are).
+            held.append((envelope, Array(payload)))
             return
         }
         process(envelope, payload, held: nil, c, emit)
@@ -257,7 +258,7 @@ struct Session {
     mutating func releaseHeld<C: SessionContext>(_ c: C, _ emit: (SessionAction) -> Void) {
         while !awaitingIdentity && !pausedForLink && !held.isEmpty && !c.isClosed {
             let next = held.removeFirst()
-            next.withUnsafeBytes { process(RequestEnvelope.parse($0), $0, held: next, c, emit) }
+            next.bytes.withUnsafeBytes { process(next.envelope, $0, held: next.bytes, c, emit) }
         }
         if c.isClosed {
             held = []

@@ -27,15 +27,21 @@ extension LinkCodec {
     @discardableResult
     public static func encodeBounded(_ reply: LinkReply, frameBytesMax: Int, into buffer: inout [UInt8],
                                      droppedEvents: inout Int) -> Bool {
-        var head = reply
-        head.events = []
-        var size = replyBodyBytes(head)
+        var size = replyBodyBytes(reply)  // counts no events
         guard size <= frameBytesMax else { return false }
         var index = 0
-        while index < reply.events.count, size + eventBytes(reply.events[index]) <= frameBytesMax {
-            size += eventBytes(reply.events[index])
+        while index < reply.events.count {
+            let n = eventBytes(reply.events[index])
+            guard size + n <= frameBytesMax else { break }
+            size += n
             index += 1
         }
+        // The usual case: everything fits one frame, encoded as is (no copy of the events).
+        if index == reply.events.count {
+            encode(.reply(reply), into: &buffer)
+            return true
+        }
+        var head = reply
         head.events = Array(reply.events[..<index])
         encode(.reply(head), into: &buffer)
         encodeBounded(events: reply.events[index...], frameBytesMax: frameBytesMax, into: &buffer,

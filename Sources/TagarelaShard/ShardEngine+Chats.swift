@@ -110,6 +110,8 @@ extension ShardEngine {
     /// at most their share: a `scale` to fewer shards can merge more than that into one shard,
     /// and the excess must not take the room kept for the user's own chats.
     func requireRoomForOwnChat(_ user: String) throws(RequestError) {
+        // What is counted never passes the total: under the limit, nothing needs scanning.
+        guard (userChats[user]?.count ?? 0) >= config.chatsPerUserMax else { return }
         let counts = chatCounts(of: user)
         let counted = counts.total - counts.addedByOthers + min(counts.addedByOthers, config.chatsAddedByOthersPerUserMax)
         guard counted < config.chatsPerUserMax else {
@@ -122,7 +124,10 @@ extension ShardEngine {
     func requireRoomForChat(addedByOthers users: [String]) throws(RequestError) {
         var full: [String] = []
         var limit = RequestError.Limit.chatsAddedByOthers
-        for user in users {
+        // The share others filled never passes the total: a user under both limits in total
+        // needs no scan of their chats (a large group's creation checks every member).
+        let scanFrom = min(config.chatsPerUserMax, config.chatsAddedByOthersPerUserMax)
+        for user in users where (userChats[user]?.count ?? 0) >= scanFrom {
             let counts = chatCounts(of: user)
             if counts.total >= config.chatsPerUserMax {
                 full.append(user)

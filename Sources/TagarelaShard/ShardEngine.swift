@@ -175,13 +175,13 @@ public final class ShardEngine {
         case let .sessionEnded(sessionID):
             removeSession(sessionID)
         case let .allSessionsEnded(username):
-            for id in sessionsByUser[username] ?? [] { removeSession(id) }
+            removeAllSessions(of: username)
         case let .passwordChanged(username, salt, hash, iterations, sessionID, expiresAt):
             guard users[username] != nil else { throw .corrupt("password changed for unknown user \(username)") }
             users[username]!.salt = salt
             users[username]!.hash = hash
             users[username]!.iterations = iterations
-            for id in sessionsByUser[username] ?? [] { removeSession(id) }
+            removeAllSessions(of: username)
             addSession(sessionID, Session(username: username, expiresAt: expiresAt))
         case let .chatCreated(id, kind, name, members, createdAt, creator):
             guard chats[id] == nil else { throw .corrupt("chat \(id) created twice") }
@@ -212,6 +212,10 @@ public final class ShardEngine {
         if let old = sessions[id] { sessionsByUser[old.username]?.remove(id) }
         sessions[id] = session
         sessionsByUser[session.username, default: []].insert(id)
+    }
+
+    func removeAllSessions(of username: String) {
+        for id in sessionsByUser[username] ?? [] { removeSession(id) }
     }
 
     func removeSession(_ id: String) {

@@ -11,8 +11,6 @@ import TagarelaSystem
 enum CorruptRecordFile {
     /// What follows the journal's name in a side file's name.
     static let infix = ".corrupt-"
-    /// Side files are private like the journal they come from: only the owner reads them.
-    static let permissions: UInt32 = 0o600
 
     /// Whether `name` is a side file of some journal.
     static func isSideFile(_ name: String) -> Bool {
@@ -37,7 +35,7 @@ enum CorruptRecordFile {
         while fd < 0 {
             do throws(SystemError) {
                 // Created with exactly 0600 whatever the umask (FileIO.open fchmods a new file).
-                fd = try FileIO.open(directory + "/" + name, [.writeOnly, .create, .exclusive], permissions: permissions)
+                fd = try FileIO.open(directory + "/" + name, [.writeOnly, .create, .exclusive])
             } catch {
                 guard error.isAlreadyExisting, attempt < 1000 else { throw StoreError(error, file: directory + "/" + name) }
                 attempt += 1

@@ -49,8 +49,6 @@ public final class ShardStore {
 
     static func journalName(_ generation: UInt64) -> String { "journal-\(generation).log" }
 
-    var snapshotPath: String { directory + "/" + ShardStore.snapshotName }
-    var temporarySnapshotPath: String { directory + "/" + ShardStore.temporarySnapshotName }
     func journalPath(_ generation: UInt64) -> String { directory + "/" + ShardStore.journalName(generation) }
 
     init(directory: String, policy: FsyncPolicy, generation: UInt64, journalGeneration: UInt64, journalFD: Int32,

@@ -221,17 +221,9 @@ public enum Socket {
     /// Sends one datagram to the Unix datagram socket at `path` from a fresh unbound socket; a
     /// path starting with `@` names an abstract socket (Linux), as systemd's `NOTIFY_SOCKET` may.
     public static func sendDatagram(_ bytes: [UInt8], toUnixPath path: String) throws {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var name = Array(path.utf8)
-        if name.first == UInt8(ascii: "@") { name[0] = 0 }
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard !name.isEmpty, name.count < capacity else {
-            throw SystemError(op: "unix address(\(path))", errno: ENAMETOOLONG)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: name) }
-        // An abstract name is exactly its bytes long; a path name may carry its NUL.
-        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)! + name.count + (name[0] == 0 ? 0 : 1))
+        let target = try unixAddress(path: path, abstractAllowed: true)
+        var address = target.address
+        let length = target.length
         let fd = try retryingEINTR("socket(AF_UNIX, SOCK_DGRAM)") {
             socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         }
@@ -266,18 +258,27 @@ public enum Socket {
     }
 
     private static func unixAddress(path: String) throws -> sockaddr_un {
+        try unixAddress(path: path, abstractAllowed: false).address
+    }
+
+    /// The address of `path` and its exact length. With `abstractAllowed`, a leading `@` names
+    /// an abstract socket (as systemd's NOTIFY_SOCKET does): a NUL first, exactly its bytes long.
+    private static func unixAddress(path: String, abstractAllowed: Bool) throws -> (address: sockaddr_un, length: socklen_t) {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
+        var bytes = Array(path.utf8)
+        let abstract = abstractAllowed && bytes.first == UInt8(ascii: "@")
+        if abstract { bytes[0] = 0 }
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        // The path needs its terminating NUL inside sun_path (108 bytes on Linux).
+        // A path needs its terminating NUL inside sun_path (108 bytes on Linux).
         guard !bytes.isEmpty, bytes.count < capacity else {
             throw SystemError(op: "unix address(\(path))", errno: ENAMETOOLONG)
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: bytes)
         }
-        return address
+        let length = MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)! + bytes.count + (abstract ? 0 : 1)
+        return (address, socklen_t(length))
     }
 
     private static func peerText(_ storage: inout sockaddr_storage) -> String {

@@ -35,8 +35,6 @@ final class PasswordHasher {
 
     /// Jobs allowed in flight (the worker's `hashJobsMax`).
     let jobsMax: Int
-    /// Threads hashing at once (the worker's `hashThreads`).
-    let threads: Int
     /// Jobs accepted whose result has not yet been handed back on the loop (loop thread only).
     private(set) var inFlight = 0
     private let shared: Shared
@@ -44,11 +42,11 @@ final class PasswordHasher {
     /// Starts `threads` hashing threads (at least one) that take jobs from a queue holding at
     /// most `jobsMax` (at least one).
     init(threads: Int, jobsMax: Int, loop: EventLoop) {
-        self.threads = max(1, threads)
+        let threads = max(1, threads)
         self.jobsMax = max(1, jobsMax)
         shared = Shared(loop: loop)
-        shared.liveThreads = self.threads
-        for index in 0..<self.threads {
+        shared.liveThreads = threads
+        for index in 0..<threads {
             let thread = Thread { [shared] in PasswordHasher.serve(shared) }
             thread.name = "tagarela-pbkdf2-\(index)"
             thread.start()

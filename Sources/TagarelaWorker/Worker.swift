@@ -24,7 +24,7 @@ public enum Worker {
         // folder itself, and the socket's folder when it lies inside it (run/). A socket folder
         // elsewhere is the operator's to choose; the socket itself is 0600 and checks its peers.
         try PrivateFiles.makePrivate(config.dataDirectory, recursive: false, log: log)
-        let socketFolder = (config.socketPath as NSString).deletingLastPathComponent
+        let socketFolder = FileTree.parentDirectory(config.socketPath)
         if socketFolder.hasPrefix(config.dataDirectory + "/") {
             try PrivateFiles.makePrivate(socketFolder, recursive: false, log: log)
         }
