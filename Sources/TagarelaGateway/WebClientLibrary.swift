@@ -134,6 +134,7 @@ export class Tagarela {
     this._early = [];           // events held until connect() has returned
     this._ended = false;
     this._first = new Promise((resolve, reject) => { this._firstSettle = { resolve, reject }; });
+    this._watchNetwork();
     this._open();
   }
 
@@ -220,6 +221,20 @@ export class Tagarela {
     this._resync();
   }
 
+  /** In a browser, the network going away (the `offline` event) drops the socket at once rather than
+   *  when TCP notices, and its return (`online`) reconnects at once rather than after the back-off. */
+  _watchNetwork() {
+    const w = globalThis.window;
+    if (!w || typeof w.addEventListener !== "function" || typeof navigator === "undefined") return;
+    this._onOffline = () => { const ws = this.ws; if (ws) { ws.close(); this._lost(ws); } };
+    this._onOnline = () => {
+      if (this._ended || this.state !== "offline") return;
+      clearTimeout(this._retry); this._attempt = 0; this._open();
+    };
+    w.addEventListener("offline", this._onOffline);
+    w.addEventListener("online", this._onOnline);
+  }
+
   _lost(ws) {
     if (ws !== this.ws) return;
     this.ws = null;
@@ -231,7 +246,8 @@ export class Tagarela {
     const cap = Math.min(this.o.maxDelayMs, this.o.minDelayMs * 2 ** this._attempt);
     this._attempt = Math.min(this._attempt + 1, 30);
     const wait = this.o.minDelayMs + Math.random() * Math.max(0, cap - this.o.minDelayMs);
-    this._retry = setTimeout(() => this._open(), wait);
+    // While the browser knows it is offline, its `online` event does the reconnecting.
+    this._retry = setTimeout(() => { if (globalThis.navigator?.onLine !== false || !this._onOnline) this._open(); }, wait);
   }
 
   _end(code, payload) {
@@ -244,6 +260,7 @@ export class Tagarela {
     for (const e of this._outbox.splice(0)) e.reject(err);
     if (this.ws) { const ws = this.ws; this.ws = null; ws.close(); }
     this._firstSettle.reject(err);
+    if (this._onOffline) { globalThis.window.removeEventListener("offline", this._onOffline); globalThis.window.removeEventListener("online", this._onOnline); }
     if (code === "session_ended") this._emit("session:ended", payload || {});
     this._setState("closed");
   }

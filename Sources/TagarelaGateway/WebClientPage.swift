@@ -50,8 +50,9 @@ const $ = id => document.getElementById(id);
 const URL_WS = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
 // The page's state; `sent` (client_msg_id -> "pending" | "ok" | "failed: code") is what the browser tests read.
 let t = null, me = null, cur = null, lastTyping = 0, typingTimer = null;
-const chats = new Map(), history = new Map(), pending = new Map(), sent = new Map(), blobs = new Map();
-window.tagarelaPage = { get client() { return t; }, sent };
+// `deliveries` lists every message:new the library emitted, as [chat_id, seq], to check it never repeats or reorders one.
+const chats = new Map(), history = new Map(), pending = new Map(), sent = new Map(), blobs = new Map(), deliveries = [];
+window.tagarelaPage = { get client() { return t; }, get chat() { return cur; }, sent, deliveries };
 
 function err(text) { $("err").textContent = text || ""; }
 function showState(s) { $("conn").textContent = s; $("conn").className = s; }
@@ -143,7 +144,7 @@ function readText(m) {
   const more = (m.read_count || 0) - m.read_by.length; return "✓✓ read by " + m.read_by.join(", ") + (more > 0 ? " and " + more + " more" : "");
 }
 function onMessage(m) {
-  store(m); pending.delete(m.client_msg_id && m.sender_id === me.id ? m.client_msg_id : null);
+  deliveries.push([m.chat_id, m.seq]); store(m); pending.delete(m.client_msg_id && m.sender_id === me.id ? m.client_msg_id : null);
   const c = chats.get(m.chat_id);
   if (!c) { loadChats(); return; }
   c.last_message = m;
