@@ -33,6 +33,29 @@ def burst(pages, label, count, during=None, at=None):
     return typed
 
 
+def converge(pages, typed, timeout, logs):
+    """Waits until both pages show every typed message and have every send acknowledged; returns their views."""
+    want = len(typed[0]) + len(typed[1])
+
+    def converged():
+        views = [read(p) for p in pages]
+        for i, v in enumerate(views):
+            if v["pending"] or v["sent"] != ["ok"] * len(typed[i]) or len(v["shown"]) != want:
+                return None
+        return views if views[0]["shown"] == views[1]["shown"] else None
+
+    try:
+        return wait("both pages to agree on %d messages" % want, converged, timeout=timeout, every=0.25)
+    except Fail:
+        for i, p in enumerate(pages):
+            v = read(p)
+            log("page %s: state %s, %d shown, %d pending, sent %s" % ("AB"[i], v["state"], len(v["shown"]), v["pending"],
+                                                                     {s: v["sent"].count(s) for s in set(v["sent"])}))
+        for line in logs[-10:]:
+            log(line)
+        raise
+
+
 def scenario(browser, a):
     logs = []
     suffix = "%06d" % random.randrange(10 ** 6)
@@ -59,10 +82,11 @@ def scenario(browser, a):
     pid, k = owner_worker_pid(a.data, chat)
     add(burst(pages, "kill", 30, during=lambda: os.kill(pid, 9), at=10))
     log("kill burst typed (worker-%d, pid %d, killed)" % (k, pid))
+    converge(pages, typed, a.timeout, logs)
+    log("both pages agree after the restart and the kill")
 
     # 3. Page A's browser goes offline and only B types: A learns of B's messages from its catch-up after
     #    reconnecting (nothing of its own to send that would reveal the gap).
-    wait("both pages online", lambda: all(read(p)["state"] == "online" for p in pages), timeout=a.timeout)
     ctx_a.set_offline(True)
     wait("page A to see it is offline", lambda: read(page_a)["state"] in ("offline", "connecting"))
     for i in range(5):
@@ -70,9 +94,12 @@ def scenario(browser, a):
         type_message(page_b, text)
         typed[1].append(text)
         time.sleep(GAP)
-    wait("page B's sends acknowledged", lambda: read(page_b)["pending"] == 0)
+    wait("page B's sends acknowledged", lambda: read(page_b)["sent"] == ["ok"] * len(typed[1]))
+    away = read(page_a)
+    if len(away["shown"]) != len(typed[0]) + len(typed[1]) - 5 or away["state"] == "online":
+        raise Fail("page A was not offline: it is %s and shows %d messages" % (away["state"], len(away["shown"])))
     ctx_a.set_offline(False)
-    wait("page A to catch up", lambda: len(read(page_a)["shown"]) == len(typed[0]) + len(typed[1]), timeout=a.timeout)
+    converge(pages, typed, a.timeout, logs)
     log("page A caught up with what B typed while A was offline")
 
     # 4. Page A's browser goes offline again; its user types on (the outbox holds them), B too; A comes back.
@@ -86,27 +113,8 @@ def scenario(browser, a):
     ctx_a.set_offline(False)
     log("offline burst typed; page A back online")
 
-    # 5. Both pages converge: the same history, each message once, in seq order, every send acknowledged.
+    views = converge(pages, typed, a.timeout, logs)
     want = sorted(typed[0] + typed[1])
-    acked = {0: len(typed[0]), 1: len(typed[1])}
-
-    def converged():
-        views = [read(p) for p in pages]
-        for i, v in enumerate(views):
-            if v["pending"] or v["sent"] != ["ok"] * acked[i] or len(v["shown"]) != len(want):
-                return None
-        return views if views[0]["shown"] == views[1]["shown"] else None
-
-    try:
-        views = wait("both pages to agree on %d messages" % len(want), converged, timeout=a.timeout, every=0.25)
-    except Fail as e:
-        for i, p in enumerate(pages):
-            v = read(p)
-            log("page %s: state %s, %d shown, %d pending, sent %s" % ("AB"[i], v["state"], len(v["shown"]), v["pending"],
-                                                                     {s: v["sent"].count(s) for s in set(v["sent"])}))
-        for line in logs[-10:]:
-            log(line)
-        raise e
     shown = views[0]["shown"]
     seqs = [s for s, _ in shown]
     if seqs != list(range(1, len(want) + 1)):
