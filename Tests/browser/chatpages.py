@@ -19,6 +19,9 @@ READ_PAGE = """() => ({
 })"""
 
 
+_children = []  # deploy/tagarela runs started here: waited for (or killed) before the scenario returns
+
+
 class Fail(Exception):
     """The scenario's verdict: FAIL with this text."""
 
@@ -51,6 +54,12 @@ def run(scenario, a):
             return 1
         finally:
             browser.close()
+            for proc in _children:  # a scenario that failed mid-restart leaves no supervisor command running
+                try:
+                    proc.wait(timeout=120)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
 
 def wait(what, f, timeout=30, every=0.1):
@@ -102,8 +111,11 @@ def read(page):
     return page.evaluate(READ_PAGE)
 
 
-def deploy(a, *args, timeout=120):
-    return subprocess.Popen([a.deploy, *args, "--data", a.data], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+def deploy(a, *args):
+    """Starts `deploy/tagarela ARGS --data DIR` (finish() waits for it)."""
+    proc = subprocess.Popen([a.deploy, *args, "--data", a.data], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    _children.append(proc)
+    return proc
 
 
 def finish(proc, what, timeout=120):
