@@ -206,7 +206,8 @@ export class Tagarela {
       else r = await this.request("login", this._password, { early: true });
     } catch (e) {
       if (ws !== this.ws) return;
-      if (FINAL_AUTH.has(e.code)) { this._end("session_ended", { reason: e.code }); return; }
+      // A refused first login rejects connect() with the server's code; a refused token later ends the session.
+      if (FINAL_AUTH.has(e.code)) { this.user ? this._end("session_ended", { reason: e.code }) : this._end(e.code, e.response); return; }
       ws.close();
       return;
     }
@@ -371,6 +372,7 @@ export class Tagarela {
     } catch (e) {
       failed = e;
       if (e.code === "forbidden" || e.code === "not_found") this.order.forget(id);
+      else if (e.code !== "disconnected") this._scheduleResync(); // a reconnection resyncs by itself
     } finally {
       c.catching = false;
     }
@@ -390,7 +392,8 @@ export class Tagarela {
         cursor = r.has_more ? r.next_cursor : null;
       } while (cursor);
     } catch (e) {
-      return; // offline again or refused: the next authentication resyncs
+      if (e.code !== "disconnected") this._scheduleResync(); // else the next authentication resyncs
+      return;
     }
     for (const id of this.order.ids()) if (!listed.has(id)) this._catchUp(id);
   }

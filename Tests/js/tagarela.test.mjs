@@ -190,5 +190,18 @@ test("connect rejects when the first login is refused", async () => {
   const server = new FakeServer();
   server.refuse = (ws, r) => (r.type === "login" ? { code: "bad_credentials" } : null);
   await assert.rejects(Tagarela.connect("ws://test/ws", { username: "ana", password: "nope-nope" },
-    { ...fast, WebSocket: server.WebSocket }), e => e.code === "session_ended" || e.code === "bad_credentials");
+    { ...fast, WebSocket: server.WebSocket }), e => e.code === "bad_credentials");
+  assert.equal(server.sockets.length, 1, "no retry after a refused password");
+});
+
+test("an unavailable answer (a worker restarting) resyncs the chats, so events the worker lost are caught up", async () => {
+  const server = new FakeServer();
+  server.addChat("g1", ["ana", "bia"]);
+  const { t, seen } = await client(server);
+  server.store("g1", "bia", "stored, but its event died with the worker");
+  server.refuse = (ws, r) => (r.type === "typing" ? { code: "unavailable" } : null);
+  await assert.rejects(t.request("typing", { chat_id: "g1" }), e => e.code === "unavailable");
+  await until(() => seen.length === 1, "the lost message");
+  assert.deepEqual(seqs(seen, "g1"), [1]);
+  t.close();
 });
