@@ -363,7 +363,7 @@ export class Tagarela {
     } catch (e) {
       failed = e;
       if (e.code === "forbidden" || e.code === "not_found") this.order.forget(id);
-      else if (e.code !== "disconnected") this._scheduleResync(); // a reconnection resyncs by itself
+      else if (TRANSIENT.has(e.code) && e.code !== "disconnected") this._scheduleResync(); // a reconnection resyncs by itself
     } finally {
       c.catching = false;
     }
@@ -383,7 +383,7 @@ export class Tagarela {
         cursor = r.has_more ? r.next_cursor : null;
       } while (cursor);
     } catch (e) {
-      if (e.code !== "disconnected") this._scheduleResync(); // else the next authentication resyncs
+      if (TRANSIENT.has(e.code) && e.code !== "disconnected") this._scheduleResync(); // else the next authentication resyncs
       return;
     }
     for (const id of this.order.ids()) if (!listed.has(id)) this._catchUp(id);
