@@ -45,6 +45,10 @@ def scenario(browser, a):
     wait("page A's send acknowledged", lambda: page_a.evaluate("() => [...window.tagarelaPage.sent.values()]") == ["ok"],
          timeout=a.timeout)
 
+    mine = page_a.evaluate(SHOWN)
+    if not mine or page_a.evaluate("() => !document.querySelector('#msgs .m[data-seq] .att')"):
+        raise Fail("the server's answer carries no attachment (issue 12's server side is needed): page A shows %s" % mine)
+
     def shown():
         views = page_b.evaluate(SHOWN)
         return views if views and views[0]["complete"] and views[0]["width"] else None
