@@ -41,6 +41,8 @@ public enum HTTPEndpoint {
         switch path {
         case "/":
             return .respond(page(headOnly: headOnly))
+        case libraryPath:
+            return .respond(library(headOnly: headOnly))
         case "/healthz":
             return .health(headOnly: headOnly)
         case "/metrics":
@@ -65,6 +67,15 @@ public enum HTTPEndpoint {
     /// The built-in web client page.
     static func page(headOnly: Bool) -> [UInt8] {
         ok(contentType: "text/html; charset=utf-8", body: WebClientPage.bytes, headOnly: headOnly,
+           extraHeaders: [("Cache-Control", "no-cache")])
+    }
+
+    /// Where the JavaScript client library is served (README "JavaScript client").
+    public static let libraryPath = "/tagarela.js"
+
+    /// The JavaScript client library, an ES module (the page imports it from the same origin).
+    static func library(headOnly: Bool) -> [UInt8] {
+        ok(contentType: "text/javascript; charset=utf-8", body: WebClientLibrary.bytes, headOnly: headOnly,
            extraHeaders: [("Cache-Control", "no-cache")])
     }
 

@@ -138,13 +138,19 @@ final class HTTPEndpointTests: EndToEndTestCase {
         }
     }
 
+    /// The page and the library it imports (GET /tagarela.js), both from the gateway itself.
     func testWebClientPageIsSelfContainedHTML() throws {
         let page = try E2EHTTP.get(port: port, "/")
         XCTAssertEqual(page.status, 200)
         XCTAssertTrue(page.header("Content-Type")?.hasPrefix("text/html") ?? false, "\(page.headers)")
         let html = page.text.lowercased()
         XCTAssertTrue(html.contains("<html") && html.contains("</html>"), "an HTML page")
-        XCTAssertTrue(page.text.contains("WebSocket"), "the page talks to the server over WebSocket")
+        XCTAssertTrue(page.text.contains("\"/tagarela.js\""), "the page is written on the client library")
+        let library = try E2EHTTP.get(port: port, "/tagarela.js")
+        XCTAssertEqual(library.status, 200)
+        XCTAssertEqual(library.header("Content-Type"), "text/javascript; charset=utf-8")
+        XCTAssertTrue(library.text.contains("export class Tagarela"), "an ES module")
+        XCTAssertTrue(library.text.contains("WebSocket"), "the library talks to the server over WebSocket")
         let external = try NSRegularExpression(pattern: #"(src|href)\s*=\s*["']?(https?:)?//"#, options: [.caseInsensitive])
         XCTAssertNil(external.firstMatch(in: page.text, range: NSRange(page.text.startIndex..., in: page.text)),
                      "no external assets")

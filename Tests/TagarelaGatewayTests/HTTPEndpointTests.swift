@@ -74,6 +74,20 @@ final class HTTPEndpointTests: XCTestCase {
                                                   allowedOrigins: ["https://chat.example"])), 403)
     }
 
+    /// GET /tagarela.js serves the client library as JavaScript (an ES module); HEAD its head only.
+    func testLibraryIsServed() {
+        guard case .respond(let get) = HTTPEndpoint.action(for: head("/tagarela.js"), echoPath: nil, allowedOrigins: nil),
+              case .respond(let headOnly) = HTTPEndpoint.action(for: head("/tagarela.js", method: "HEAD"), echoPath: nil,
+                                                                 allowedOrigins: nil) else {
+            return XCTFail("/tagarela.js should be answered directly")
+        }
+        let text = String(decoding: get, as: UTF8.self)
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 200"), text)
+        XCTAssertTrue(text.contains("Content-Type: text/javascript; charset=utf-8\r\n"))
+        XCTAssertTrue(get.suffix(WebClientLibrary.bytes.count) == WebClientLibrary.bytes[...])
+        XCTAssertEqual(headOnly, HTTPEndpoint.headOnly(get))
+    }
+
     func testPageIsSelfContained() {
         let page = String(decoding: WebClientPage.bytes, as: UTF8.self)
         XCTAssertTrue(page.hasPrefix("<!doctype html>"))

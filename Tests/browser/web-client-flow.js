@@ -5,11 +5,12 @@
   const $ = id => document.getElementById(id), sleep = ms => new Promise(r => setTimeout(r, ms));
   const until = async (f, what) => { for (let i = 0; i < 100; i++) { if (f()) return; await sleep(50); } throw new Error("timeout: " + what); };
   try {
-    await until(() => $("conn").textContent === "online", "online");
+    await until(() => window.tagarelaPage && !$("auth").hidden, "login form");
     const name = "web" + Math.floor(Math.random() * 1e6);
     $("u").value = name; $("p").value = "password123"; $("dn").value = "Web User";
     $("br").click();
     await until(() => !$("app").hidden, "logged in");
+    await until(() => $("conn").textContent === "online", "online");
     $("gn").value = "solo"; $("gm").value = "";
     $("fg").requestSubmit();
     await until(() => document.querySelectorAll("#chats li").length === 1, "group listed");
