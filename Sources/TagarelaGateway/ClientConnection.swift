@@ -54,6 +54,10 @@ final class ClientConnection: ChannelHandler {
     var partialBytes = 0
     /// A line or message was completed during the current read.
     var completedInput = false
+    /// Delivery timing (`DeliveryClock`): when the oldest unwritten event copy's link frame
+    /// came (0 = none waiting), and how many copies wait with it.
+    var deliveryStampNs: Int64 = 0
+    var deliveriesWaiting: UInt64 = 0
 
     init(loop: any ConnectionHost, host: String, nowMs: Int64) {
         self.loop = loop

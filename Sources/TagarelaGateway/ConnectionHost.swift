@@ -16,6 +16,7 @@ protocol ConnectionHost: AnyObject {
     var flushRepliesPromptly: Bool { get }
     var nowMs: Int64 { get }
     var counters: LoopCounters { get set }
+    var histograms: LoopHistograms { get set }
 
     // MARK: Session actions that reach past the connection
 

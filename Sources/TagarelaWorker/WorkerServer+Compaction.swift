@@ -39,6 +39,8 @@ extension WorkerServer {
         } catch {
             compactionFailed(error)
         }
+        metrics.compactions += 1
+        metrics.compactionNs.observe((Clock.monotonicMs() - startedMs) * 1_000_000)
         log("shard \(config.shard): compacted into snapshot generation \(compaction.generation) in "
             + "\(Clock.monotonicMs() - startedMs) ms (the loop paused \(pauseMs) ms)")
     }
