@@ -33,7 +33,9 @@ extension ClientConnection: SessionContext, LinkWaiter, LinkRequester {
         case .close(let code, let reason):
             closeForSession(code: code, reason: reason)
         case .count(.answered(let type, let arrivedNs)):
-            loop.histograms.requestNs[type.index].observe(Clock.monotonicNs() - arrivedNs)
+            let durationNs = Clock.monotonicNs() - arrivedNs
+            loop.histograms.requestNs[type.index].observe(durationNs)
+            if durationNs >= loop.slowRequestNs { logSlowRequest(type, durationNs: durationNs) }
         case .count(let counter):
             loop.counters.count(counter)
         case .log(let line):

@@ -119,6 +119,7 @@ final class GatewayLoop {
         conn.channel = eventLoop.register(fd: fd, handler: conn, maxQueuedBytes: limits.outgoingQueueBytesMax)
         counters.adjustTransport(.pending, by: 1)
         connections[conn.id] = conn
+        conn.logOpened()
     }
 
     /// What a connection past a limit gets before the close (PROTOCOL.md 2.5: a clear error,
@@ -158,6 +159,9 @@ final class GatewayLoop {
 
 extension GatewayLoop: ConnectionHost {
     var limits: Limits { config.limits }
+    var logWriter: LogWriter { config.logWriter }
+    var slowRequestNs: Int64 { config.slowRequestMs * 1_000_000 }
+    var loopIndex: Int { index }
     var flushRepliesPromptly: Bool { config.flushRepliesPromptly }
     var nowMs: Int64 { eventLoop.nowMs }
 

@@ -36,6 +36,14 @@ public final class WorkerServer {
     /// Test hook: runs on the snapshot thread before it serialises (WorkerServer+Compaction).
     var snapshotWillSerialise: (() -> Void)?
 
+    /// A structured log event (issue 13): in JSON its fields; in text `message` through `log`,
+    /// as this shard's lines have always gone.
+    func logEvent(_ name: String, level: LogLevel = .info, message: String, _ fields: [(String, LogField)]) {
+        guard config.logFormat == .json else { return log("shard \(config.shard): " + message) }
+        LogWriter(process: "worker \(config.shard)", format: .json)
+            .event(name, level: level, message: message, [("shard", .int(Int64(config.shard)))] + fields)
+    }
+
     /// Logs a line for this shard (for the links).
     func logLine(_ text: String) { log("shard \(config.shard): \(text)") }
 
@@ -59,6 +67,9 @@ public final class WorkerServer {
         WorkerServer.publishStats(socketPath: config.socketPath,
                                   [(WorkerStatsFile.journalCorruptRecords, store.corruptRecordFiles.count)], log: log)
         metrics.starts = StartCounter.increment(storeDirectory: config.storeDirectory, log: log)
+        logEvent("worker_started",
+                 message: "start \(metrics.starts) on this shard folder", [("starts", .int(metrics.starts)),
+                 ("journal_records_replayed", .int(Int64(opened.records.count)))])
         self.hasher = PasswordHasher(threads: config.hashThreads, jobsMax: config.hashJobsMax, loop: loop)
         listenFD = try Socket.listenUnix(path: config.socketPath)
         loop.addListener(fd: listenFD) { [unowned self] fd, _ in self.accept(fd: fd) }
