@@ -42,7 +42,7 @@ final class ObservabilityTests: EndToEndTestCase {
         for k in 0..<2 {
             XCTAssertEqual(samples["tagarela_shard_up{shard=\"\(k)\"}"], 1, metrics.text)
             XCTAssertGreaterThanOrEqual(samples["tagarela_shard_users{shard=\"\(k)\"}"] ?? 0, 1)
-            XCTAssertEqual(samples["tagarela_shard_starts_total{shard=\"\(k)\"}"], 1)
+            XCTAssertGreaterThanOrEqual(samples["tagarela_shard_starts_total{shard=\"\(k)\"}"] ?? 0, 1)
             XCTAssertGreaterThan(samples["tagarela_shard_commit_duration_seconds_count{shard=\"\(k)\"}"] ?? 0, 0)
             XCTAssertGreaterThan(samples["tagarela_shard_fdatasync_duration_seconds_count{shard=\"\(k)\"}"] ?? 0, 0,
                                  "fsync always: every commit syncs")
@@ -118,5 +118,29 @@ final class ObservabilityTests: EndToEndTestCase {
         XCTAssertTrue(out.range(of: #"\n0 +1 +[0-9]+"#, options: .regularExpression) != nil, "shard 0 up: \(out)")
         XCTAssertTrue(out.range(of: #"\n1 +1 +[0-9]+"#, options: .regularExpression) != nil, "shard 1 up: \(out)")
         _ = b
+    }
+
+    /// A killed worker comes back counted: its shard's start counter says 2, and the supervisor's
+    /// restart line is JSON like the rest. Runs last in the class (tests run in name order).
+    func testZZAKilledWorkerIsCountedAndLoggedAsARestart() throws {
+        let pid = try XCTUnwrap(instance.workerPID(1))
+        XCTAssertEqual(kill(pid, SIGKILL), 0)
+        var starts: Double?
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            let text = (try? E2EHTTP.get(port: port, "/metrics"))?.text ?? ""
+            for line in text.split(separator: "\n") where line.hasPrefix("tagarela_shard_starts_total{shard=\"1\"} ") {
+                starts = Double(line.split(separator: " ")[1])
+            }
+            if starts == 2 { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTAssertEqual(starts, 2, "the restarted worker's start count")
+        let log = try String(contentsOfFile: instance.runDir + "/worker-1.log", encoding: .utf8)
+        let restart = log.split(separator: "\n").first { $0.contains("\"event\":\"worker_restart\"") }
+        let object = restart.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(object?["process"] as? String, "supervisor", log)
+        XCTAssertEqual(object?["name"] as? String, "worker-1")
+        XCTAssertEqual(object?["status"] as? Int, 137, "128 + SIGKILL")
     }
 }
