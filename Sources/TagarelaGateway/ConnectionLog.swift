@@ -32,8 +32,10 @@ extension ClientConnection {
     /// rare by definition). Its type and duration, never its body.
     func logSlowRequest(_ type: RequestType, durationNs: Int64) {
         let ms = durationNs / 1_000_000
-        loop.logWriter.event("slow_request", level: .warn,
-                             message: "connection \(id): a \(type.rawValue) request took \(ms) ms", [
+        let message = "connection \(id): a \(type.rawValue) request took \(ms) ms"
+        // Text lines go where every other gateway line goes (`GatewayConfig.log`).
+        guard loop.logWriter.format == .json else { return loop.config.log(message) }
+        loop.logWriter.event("slow_request", level: .warn, message: message, [
             ("connection", .int(Int64(bitPattern: id))), ("type", .string(type.rawValue)), ("duration_ms", .int(ms)),
         ])
     }
