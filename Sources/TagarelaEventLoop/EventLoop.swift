@@ -69,6 +69,7 @@ public final class EventLoop {
     var closing: [Channel] = []
     var timers = TimerQueue()
     private var beforeSleep: [() -> Void] = []
+    private var afterFlush: [() -> Void] = []
 
     private let taskLock = Lock()
     private var tasks: [() -> Void] = []
@@ -145,6 +146,12 @@ public final class EventLoop {
         return timer
     }
 
+    /// Adds a hook run every turn right after the flush phase (what was written this turn is
+    /// known: the gateway's delivery histogram reads its connections' queues here).
+    public func addAfterFlush(_ cb: @escaping () -> Void) {
+        afterFlush.append(cb)
+    }
+
     /// Adds a hook run every turn after all I/O callbacks, tasks and timers, and before the
     /// loop flushes output and sleeps. Hooks run in the order they were added.
     public func addBeforeSleep(_ cb: @escaping () -> Void) {
@@ -181,6 +188,7 @@ public final class EventLoop {
             hook += 1
         }
         flushDirty()
+        for cb in afterFlush { cb() }
         closePending()
     }
 

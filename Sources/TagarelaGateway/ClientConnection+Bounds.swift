@@ -21,6 +21,7 @@ extension ClientConnection {
     func closeForSession(code: CloseCode, reason: String) {
         // Already closed another way meanwhile (a bound on unfinished input, the peer).
         guard closeDeadlineMs == 0, !channel.isClosed else { return }
+        closeReason = reason
         switch phase {
         case .busy:
             // Inside this connection's own read: the WebSocket machine is running.
@@ -92,6 +93,7 @@ extension ClientConnection {
     /// `too_large`), then the close; WebSocket gets close 1008 (too slow) or 1009 (too much); a
     /// connection still in its HTTP head gets 503. Its buffers are freed at once.
     func closeForUnfinishedInput(_ why: UnfinishedInputClose) {
+        closeReason = "unfinished input (\(why))"
         partialSinceMs = 0
         partialBytes = 0
         if closeDeadlineMs != 0 {

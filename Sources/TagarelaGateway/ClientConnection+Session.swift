@@ -1,5 +1,6 @@
 // ClientConnection+Session: feeds the connection's Session its events and carries out the actions it returns.
 import TagarelaLink
+import TagarelaSystem
 import TagarelaWire
 
 extension ClientConnection: SessionContext, LinkWaiter, LinkRequester {
@@ -31,6 +32,10 @@ extension ClientConnection: SessionContext, LinkWaiter, LinkRequester {
             loop.endSessions(userID: user, sessionID: sessionID, except: id, reason: reason)
         case .close(let code, let reason):
             closeForSession(code: code, reason: reason)
+        case .count(.answered(let type, let arrivedNs)):
+            let durationNs = Clock.monotonicNs() - arrivedNs
+            loop.histograms.requestNs[type.index].observe(durationNs)
+            if durationNs >= loop.slowRequestNs { logSlowRequest(type, durationNs: durationNs) }
         case .count(let counter):
             loop.counters.count(counter)
         case .log(let line):
@@ -65,6 +70,7 @@ extension LoopCounters {
         case .unavailable: unavailable += 1
         case .sessionEnded: sessionsEnded += 1
         case .backpressurePause: backpressurePauses += 1
+        case .answered: break  // a histogram's, carried out by the connection
         }
     }
 }

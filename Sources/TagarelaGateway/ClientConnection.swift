@@ -54,11 +54,21 @@ final class ClientConnection: ChannelHandler {
     var partialBytes = 0
     /// A line or message was completed during the current read.
     var completedInput = false
+    /// Delivery timing (`DeliveryClock`): when the oldest unwritten event copy's link frame
+    /// came (0 = none waiting), and how many copies wait with it.
+    var deliveryStampNs: Int64 = 0
+    var deliveriesWaiting: UInt64 = 0
+    /// Why the gateway closed the connection ("" = the peer closed it, or a write failed), for
+    /// the connection_closed log event.
+    var closeReason = ""
+    /// When the connection was accepted (its closing log line's duration).
+    let openedMs: Int64
 
     init(loop: any ConnectionHost, host: String, nowMs: Int64) {
         self.loop = loop
         self.host = host
         self.stampMs = nowMs
+        self.openedMs = nowMs
     }
 
     /// The connection id the worker link carries (`excludeConnectionID` of events).
@@ -169,6 +179,7 @@ final class ClientConnection: ChannelHandler {
         guard !channel.isClosed else { return }
         channel.write(bytes)
         loop.counters.bytesOut += bytes.count
+        if closeReason.isEmpty { closeReason = "http response" }
         channel.closeAfterFlush()
     }
 
@@ -199,7 +210,10 @@ final class ClientConnection: ChannelHandler {
             startClosingHandshake(&ws, code: close.code, reason: close.reason)
         }
         if case .busy = phase { phase = .webSocket(ws) }
-        if closeNow { channel.closeAfterFlush() }
+        if closeNow {
+            if closeReason.isEmpty { closeReason = "websocket close" }
+            channel.closeAfterFlush()
+        }
     }
 
     private func startLines(earlier: [UInt8], _ bytes: UnsafeMutableRawBufferPointer) {
@@ -232,6 +246,7 @@ final class ClientConnection: ChannelHandler {
             send(Responses.error(type: "error", requestID: nil, code: .tooLarge,
                                  message: "line longer than \(loop.limits.ndjsonLineBytesMax) bytes"))
             phase = .inert
+            closeReason = "line too long"
             channel.closeAfterFlush()
         }
     }
@@ -268,13 +283,17 @@ final class ClientConnection: ChannelHandler {
         case .pending, .http:
             if nowMs - stampMs >= limits.handshakeTimeoutMs {
                 loop.counters.handshakeTimeouts += 1
+                closeReason = "handshake timeout"
                 channel.close()
             }
         case .webSocket, .echo:
             if closeDeadlineMs != 0 {
                 if nowMs >= closeDeadlineMs { channel.close() }
             } else if pingSentMs != 0 {
-                if nowMs - pingSentMs >= limits.pongTimeoutMs { channel.close() }
+                if nowMs - pingSentMs >= limits.pongTimeoutMs {
+                    closeReason = "no pong"
+                    channel.close()
+                }
             } else if nowMs - stampMs >= limits.idlePingIntervalMs, case .webSocket(var ws) = phase {
                 phase = .busy
                 writeCounted(ws.pingFrame())
@@ -288,6 +307,7 @@ final class ClientConnection: ChannelHandler {
 
     func channelClosed(_ channel: Channel) {
         phase = .inert
+        logClosed()
         drive(.ending)
         loop.connectionClosed(self)
         loop.counters.adjustTransport(transport, by: -1)

@@ -1,4 +1,5 @@
 // ConnectionHost: everything a client connection may ask of the loop that owns it, and nothing more.
+import TagarelaSystem
 import TagarelaLink
 import TagarelaWire
 
@@ -16,6 +17,10 @@ protocol ConnectionHost: AnyObject {
     var flushRepliesPromptly: Bool { get }
     var nowMs: Int64 { get }
     var counters: LoopCounters { get set }
+    var histograms: LoopHistograms { get set }
+    var logWriter: LogWriter { get }
+    var slowRequestNs: Int64 { get }
+    var loopIndex: Int { get }
 
     // MARK: Session actions that reach past the connection
 

@@ -1,5 +1,6 @@
 // GatewayConfig: every setting of the gateway process, with the defaults the command line starts from.
 import Foundation
+import TagarelaSystem
 import TagarelaEventLoop
 import TagarelaLink
 import TagarelaWire
@@ -47,6 +48,13 @@ public struct GatewayConfig {
     /// after each failure so a restarting worker is not hammered.
     public var linkReconnectMinMs: Int64 = 50
     public var linkReconnectMaxMs: Int64 = 2_000
+    // Logging (issue 13): the format of every line, and the duration past which a request is
+    // logged as slow (0 logs every request: for debugging, never a default).
+    public var logWriter = LogWriter(process: "gateway", format: .text)
+    public var slowRequestMs: Int64 = 1_000
+    /// The log format type, named for callers that do not import TagarelaSystem (the executable).
+    public typealias LogFormatType = LogFormat
+
     /// Where log lines go (one line each, no trailing newline).
     public var log: (String) -> Void = { line in
         FileHandle.standardError.write(Data(("gateway: " + line + "\n").utf8))

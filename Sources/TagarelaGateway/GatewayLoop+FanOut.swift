@@ -2,6 +2,7 @@
 import TagarelaEventLoop
 import TagarelaLink
 import TagarelaModel
+import TagarelaSystem
 import TagarelaWire
 
 extension GatewayLoop {
@@ -65,6 +66,7 @@ extension GatewayLoop {
     /// Writes each event to every local connection of its users but the excluded one. The JSON
     /// is framed once per transport, lazily, and the same bytes are queued on every receiver.
     func deliver(_ events: [LinkEvent]) {
+        let stampNs = Clock.monotonicNs()
         for event in events {
             counters.eventsReceived += 1
             var frame: OutboundBytes? = nil
@@ -81,6 +83,7 @@ extension GatewayLoop {
                         bytes = line!
                     }
                     conn.channel.write(bytes)
+                    deliveryClock.queued(conn, stampNs: stampNs)
                     counters.deliveries += 1
                     counters.framesOut += 1
                     counters.bytesOut += bytes.count

@@ -1,4 +1,5 @@
 // GatewayLoop+Health: what /healthz and /metrics learn from every loop: worker links' liveness and the loops' counters.
+import TagarelaLink
 
 extension GatewayLoop {
     /// Pings every worker link of this loop and reports the workers that did not answer in time
@@ -43,22 +44,36 @@ extension GatewayLoop {
         return c
     }
 
-    /// Gathers every loop's counters (each on its own thread) and renders them, on this loop.
+    /// Gathers every loop's counters and histograms (each on its own thread) and every worker's
+    /// stats (over this loop's links, `LinkFrame.statsRequest`), and renders them, on this loop.
     func gatherMetricsText(_ done: @escaping (String) -> Void) {
         let loops = gateway.loops
         var total = LoopCounters(workers: config.workers)
-        var remaining = loops.count
+        var histograms = LoopHistograms()
+        var workerStats = [WorkerStats?](repeating: nil, count: links.count)
+        var remaining = loops.count + links.count
+        func finish() {
+            remaining -= 1
+            guard remaining == 0 else { return }
+            let stats = (0..<self.config.workers).map { self.config.workerStats($0) }
+            done(MetricsRenderer.render(total, loops: loops.count,
+                                        onlineUsers: self.gateway.presence.onlineUsers, workerStats: stats)
+                 + LatencyMetricsRenderer.render(histograms, stats: workerStats))
+        }
+        for link in links {
+            link.fetchStats(timeoutMs: config.healthTimeoutMs) { stats in
+                workerStats[link.worker] = stats
+                finish()
+            }
+        }
         for loop in loops {
             loop.eventLoop.execute { [self] in
                 let c = loop.snapshotCounters()
+                let h = loop.histograms
                 eventLoop.execute {
                     total.add(c)
-                    remaining -= 1
-                    if remaining == 0 {
-                        let stats = (0..<self.config.workers).map { self.config.workerStats($0) }
-                        done(MetricsRenderer.render(total, loops: loops.count,
-                                                    onlineUsers: self.gateway.presence.onlineUsers, workerStats: stats))
-                    }
+                    histograms.merge(h)
+                    finish()
                 }
             }
         }

@@ -33,6 +33,9 @@ final class GatewayLoop {
     let listenFD: Int32
     private(set) var links: [WorkerLink] = []
     var counters: LoopCounters
+    /// Latency histograms and the delivery clock that feeds one of them (LoopHistograms.swift).
+    var histograms = LoopHistograms()
+    var deliveryClock = DeliveryClock()
     /// Every open client connection of this loop, for the periodic sweep.
     private(set) var connections: [UInt64: ClientConnection] = [:]
     /// This loop's share of `Limits.partialInputBytesMax` and who holds it.
@@ -76,6 +79,7 @@ final class GatewayLoop {
         eventLoop.addListener(fd: listenFD) { [unowned self] fd, peer in accept(fd: fd, peer: peer) }
         scheduleSweep()
         scheduleLinkTick()
+        eventLoop.addAfterFlush { [unowned self] in deliveryClock.flushed(into: &histograms.deliveryNs) }
     }
 
     /// Request deadlines and heartbeats of every worker link (see `WorkerLink.tick`).
@@ -115,6 +119,7 @@ final class GatewayLoop {
         conn.channel = eventLoop.register(fd: fd, handler: conn, maxQueuedBytes: limits.outgoingQueueBytesMax)
         counters.adjustTransport(.pending, by: 1)
         connections[conn.id] = conn
+        conn.logOpened()
     }
 
     /// What a connection past a limit gets before the close (PROTOCOL.md 2.5: a clear error,
@@ -154,6 +159,9 @@ final class GatewayLoop {
 
 extension GatewayLoop: ConnectionHost {
     var limits: Limits { config.limits }
+    var logWriter: LogWriter { config.logWriter }
+    var slowRequestNs: Int64 { config.slowRequestMs * 1_000_000 }
+    var loopIndex: Int { index }
     var flushRepliesPromptly: Bool { config.flushRepliesPromptly }
     var nowMs: Int64 { eventLoop.nowMs }
 

@@ -25,8 +25,10 @@ enum RequestEnvelope {
     /// The `type` and `request_id` an answer to this request carries.
     var label: RequestLabel {
         switch self {
-        case .valid(let facts): return RequestLabel(type: facts.type.rawValue, requestID: facts.requestID)
-        case .invalid(let failure): return RequestLabel(type: failure.type, requestID: failure.requestID)
+        case .valid(let facts):
+            return RequestLabel(type: facts.type.rawValue, requestID: facts.requestID, requestType: facts.type)
+        case .invalid(let failure):
+            return RequestLabel(type: failure.type, requestID: failure.requestID, requestType: failure.knownType)
         }
     }
 }

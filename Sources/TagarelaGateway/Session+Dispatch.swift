@@ -9,17 +9,19 @@ extension Session {
     /// Handles a request that passed admission and is next in order. `held` is the request's
     /// own copy when it waited (forwarded as is), nil when `payload` is the read buffer.
     mutating func process<C: SessionContext>(_ envelope: RequestEnvelope, _ payload: UnsafeRawBufferPointer,
-                                             held: [UInt8]?, _ c: C, _ emit: (SessionAction) -> Void) {
+                                             held: [UInt8]?, arrivedNs: Int64, _ c: C, _ emit: (SessionAction) -> Void) {
+        var label = envelope.label
+        label.arrivedNs = arrivedNs
         switch envelope {
         case .invalid(let failure):
             // A field of a known type is checked after that type's own checks (authentication
             // first), as when the worker alone read the fields.
-            if let type = failure.knownType, !admit(type, envelope.label, c, emit) { return }
+            if let type = failure.knownType, !admit(type, label, c, emit) { return }
             if failure.error.code == .badRequest { emit(.count(.invalid)) }
-            answer(failure.response(), emit)
+            answer(failure.response(), label, emit)
         case .valid(let facts):
-            guard admit(facts.type, envelope.label, c, emit) else { return }
-            dispatch(facts, envelope.label, payload, held, c, emit)
+            guard admit(facts.type, label, c, emit) else { return }
+            dispatch(facts, label, payload, held, c, emit)
         }
     }
 
@@ -31,7 +33,7 @@ extension Session {
         if type.needsAuthentication && userID.isEmpty {
             emit(.count(.unauthenticated))
             answer(Responses.error(type: label.type, requestID: label.requestID, code: .unauthenticated,
-                                   message: "log in or authenticate first"), emit)
+                                   message: "log in or authenticate first"), label, emit)
             return false
         }
         if type != .getPresence && c.settings.workers == 0 {
@@ -52,7 +54,7 @@ extension Session {
         switch RequestRouter.route(facts.key, userID: userID, workers: max(1, c.settings.workers)) {
         case .presence(let ids):
             let online = c.presence(ids)
-            answer(Responses.presence(requestID: label.requestID, statuses: ids.indices.map { (ids[$0], online[$0]) }), emit)
+            answer(Responses.presence(requestID: label.requestID, statuses: ids.indices.map { (ids[$0], online[$0]) }), label, emit)
         case .shard(let k):
             // Identity requests are slow (a password hash) and change what later requests of
             // this connection may do, so those wait: `register` then `login` on one line works.
@@ -74,7 +76,7 @@ extension Session {
                 let limits = c.settings.limits
                 answer(Responses.error(type: label.type, requestID: label.requestID, code: .limitReached,
                                        message: "at most \(limits.groupsCreatedPerUserMax) new groups per user every \(limits.groupsCreatedWindowMs / 1000) s",
-                                       retryAfterMs: retryMs, limit: RequestError.Limit.groupsCreated.rawValue), emit)
+                                       retryAfterMs: retryMs, limit: RequestError.Limit.groupsCreated.rawValue), label, emit)
                 return
             }
             checkUsers(checks, label, then: PlannedForward(shard: groupShard, json: body(), arg: groupID), c, emit)
@@ -180,15 +182,15 @@ extension Session {
         let bytesMax = c.settings.limits.outgoingQueueBytesMax - 14
         guard bytes.count <= bytesMax else {
             emit(.log("a \(label.type) response of \(bytes.count) bytes exceeds \(bytesMax); answered too_large"))
-            answer(Responses.tooLarge(type: label.type, requestID: label.requestID, bytes: bytes.count, bytesMax: bytesMax), emit)
+            answer(Responses.tooLarge(type: label.type, requestID: label.requestID, bytes: bytes.count, bytesMax: bytesMax), label, emit)
             return
         }
-        answer(bytes, emit)
+        answer(bytes, label, emit)
     }
 
     mutating func unavailable(_ label: RequestLabel, _ emit: (SessionAction) -> Void) {
         emit(.count(.unavailable))
         answer(Responses.error(type: label.type, requestID: label.requestID, code: .unavailable,
-                               message: "the shard is unavailable, retry"), emit)
+                               message: "the shard is unavailable, retry"), label, emit)
     }
 }

@@ -1,12 +1,17 @@
 // Session: one client connection's request logic as a value (identity, request order, backpressure, owed answers, multi-shard requests): events in, actions out.
 import TagarelaLink
 import TagarelaModel
+import TagarelaSystem
 import TagarelaWire
 
 /// The `type` and `request_id` an answer must carry (PROTOCOL.md 2).
 struct RequestLabel {
     var type: String
     var requestID: String?
+    /// The request's type when it is a known one (the request-duration histogram's label).
+    var requestType: RequestType? = nil
+    /// When the request's last byte was read (`SessionContext.monotonicNs`), 0 when not timed.
+    var arrivedNs: Int64 = 0
 }
 
 /// What a forwarded request's answer is for, carried back with it.
@@ -73,6 +78,8 @@ enum SessionCounter {
     case unavailable
     case sessionEnded
     case backpressurePause
+    /// A request of `type` read at `arrivedNs` got its answer now (the request-duration histogram).
+    case answered(RequestType, arrivedNs: Int64)
 }
 
 /// Whether a worker link takes requests.
@@ -111,6 +118,12 @@ protocol SessionContext {
     func presence(_ userIDs: [String]) -> [Bool]
     /// Takes one of `userID`'s group creations, or says how long to wait for one.
     func takeGroupQuota(_ userID: String) -> Int64?
+    /// Monotonic nanoseconds now (the request-duration histogram).
+    var monotonicNs: Int64 { get }
+}
+
+extension SessionContext {
+    var monotonicNs: Int64 { Clock.monotonicNs() }
 }
 
 /// One client connection's requests, from the moment a message is complete to its answer
@@ -146,7 +159,7 @@ struct Session {
     /// The connection is closing: it is never bound again.
     private var ended = false
     /// Requests let through but not yet handled, oldest first.
-    private var held: [(envelope: RequestEnvelope, bytes: [UInt8])] = []
+    private var held: [(envelope: RequestEnvelope, bytes: [UInt8], arrivedNs: Int64)] = []
     /// Requests let through the rate limiter and not answered yet.
     private(set) var unanswered = 0
     /// While closing for abuse: when the wait for the owed answers ends (0 once it has).
@@ -200,6 +213,7 @@ struct Session {
         // Closing for abuse: what follows the request that crossed the line is not handled.
         guard !closingForAbuse else { return }
         let envelope = RequestEnvelope.parse(payload)
+        let arrivedNs = c.monotonicNs
         switch limiter.admit(nowMs: c.nowMs, policy: c.settings.policy) {
         case .allowed:
             break
@@ -217,10 +231,10 @@ struct Session {
         unanswered += 1
         if isHolding {
             // Read once: the envelope waits with its bytes (forwarded as they are).
-            held.append((envelope, Array(payload)))
+            held.append((envelope, Array(payload), arrivedNs))
             return
         }
-        process(envelope, payload, held: nil, c, emit)
+        process(envelope, payload, held: nil, arrivedNs: arrivedNs, c, emit)
     }
 
     /// `rate_limited` is not an answer: the request was not let through.
@@ -258,7 +272,7 @@ struct Session {
     mutating func releaseHeld<C: SessionContext>(_ c: C, _ emit: (SessionAction) -> Void) {
         while !awaitingIdentity && !pausedForLink && !held.isEmpty && !c.isClosed {
             let next = held.removeFirst()
-            next.bytes.withUnsafeBytes { process(next.envelope, $0, held: next.bytes, c, emit) }
+            next.bytes.withUnsafeBytes { process(next.envelope, $0, held: next.bytes, arrivedNs: next.arrivedNs, c, emit) }
         }
         if c.isClosed {
             held = []
@@ -300,8 +314,9 @@ struct Session {
 
     /// Sends the one answer of a request that was let through. A connection closing for abuse
     /// closes once the last answer it is owed has gone out.
-    mutating func answer(_ json: [UInt8], _ emit: (SessionAction) -> Void) {
+    mutating func answer(_ json: [UInt8], _ label: RequestLabel, _ emit: (SessionAction) -> Void) {
         emit(.send(json))
+        if let type = label.requestType, label.arrivedNs != 0 { emit(.count(.answered(type, arrivedNs: label.arrivedNs))) }
         unanswered -= 1
         if isWaitingToClose && unanswered <= 0 { finishClosingForAbuse(emit) }
     }

@@ -101,10 +101,10 @@ extension Session {
                 return
             }
             if let failure = failure {
-                answer(failure, emit)
+                answer(failure, label, emit)
             } else if !missing.isEmpty {
                 answer(Responses.error(type: label.type, requestID: label.requestID, code: .notFound,
-                                       message: "no such user: \(missing.joined(separator: ", "))"), emit)
+                                       message: "no such user: \(missing.joined(separator: ", "))"), label, emit)
             } else {
                 forward(label, shard: then.shard, json: then.json, arg: then.arg, c, emit)
             }

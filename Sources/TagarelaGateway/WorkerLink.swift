@@ -79,6 +79,8 @@ final class WorkerLink: LinkTransportDelegate {
     /// Clients paused because this link was busy when they sent to it.
     private var waiters: [LinkWaiter] = []
     private var probes: [UInt64: (Bool) -> Void] = [:]
+    /// `/metrics` asking for the worker's numbers, by nonce (see `fetchStats`).
+    private var statsWaiters: [UInt64: (WorkerStats?) -> Void] = [:]
     private var nextNonce: UInt64 = 0
     private var retryDelayMs: Int64
     private var everConnected = false
@@ -213,6 +215,19 @@ final class WorkerLink: LinkTransportDelegate {
         }
     }
 
+    /// Asks the worker for its numbers (`LinkFrame.statsRequest`); `done` gets them, or nil
+    /// when the link is down or the answer did not come within `timeoutMs`.
+    func fetchStats(timeoutMs: Int64, _ done: @escaping (WorkerStats?) -> Void) {
+        guard isUp else { return done(nil) }
+        nextNonce += 1
+        let nonce = nextNonce
+        statsWaiters[nonce] = done
+        transport.send(LinkCodec.encoded(.statsRequest(nonce)))
+        eventLoop.schedule(afterMs: timeoutMs) { [weak self] in
+            self?.statsWaiters.removeValue(forKey: nonce)?(nil)
+        }
+    }
+
     // MARK: - Transport events
 
     func transportReceived(_ frame: LinkFrame) {
@@ -237,7 +252,9 @@ final class WorkerLink: LinkTransportDelegate {
             } else {
                 probes.removeValue(forKey: nonce)?(true)
             }
-        case .request, .subscribe, .unsubscribe:
+        case .stats(let stats):
+            statsWaiters.removeValue(forKey: stats.nonce)?(stats)
+        case .request, .subscribe, .unsubscribe, .statsRequest:
             settings.log("loop \(settings.loopIndex): worker \(worker) sent a gateway-only frame; ignored")
         }
     }
@@ -261,11 +278,14 @@ final class WorkerLink: LinkTransportDelegate {
         pending = [:]
         let waiting = probes
         probes = [:]
+        let statsWaiting = statsWaiters
+        statsWaiters = [:]
         if !stopped {
             settings.log("loop \(settings.loopIndex): link to worker \(worker) down; \(failed.count) requests answered unavailable")
         }
         for p in failed { delegate.link(self, failed: p) }
         for (_, done) in waiting { done(false) }
+        for (_, done) in statsWaiting { done(nil) }
         resumeWaitersIfDrained(force: true)
         scheduleReconnect()
     }

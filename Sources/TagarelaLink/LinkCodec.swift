@@ -15,6 +15,9 @@
 /// event:   list<str> userIDs, u64 excludeConnectionID, blob json
 /// ping/pong: u64 nonce
 /// subscribe/unsubscribe: list<str> userIDs
+/// statsRequest: u64 nonce
+/// stats: u64 nonce, list<str name, u64 value>, list<histogram>
+/// histogram: str name, list<u64 bound>, u64 count per bucket (bounds + 1 of them), u64 sum
 /// ```
 /// Binary and length-prefixed, never newline-delimited: client content may hold any byte.
 public enum LinkCodec {
@@ -50,6 +53,10 @@ public enum LinkCodec {
         case .subscribe(let users), .unsubscribe(let users):
             putU32(UInt32(users.count), &buffer)
             for user in users { putString(user, &buffer) }
+        case .statsRequest(let nonce):
+            putU64(nonce, &buffer)
+        case .stats(let stats):
+            putStats(stats, &buffer)
         }
         let bodyCount = buffer.count - start - lengthPrefixCount
         precondition(bodyCount <= Int(UInt32.max), "link frame larger than 4 GiB")
@@ -74,6 +81,24 @@ public enum LinkCodec {
             for user in event.userIDs { putString(user, &buffer) }
             putU64(event.excludeConnectionID, &buffer)
             putBlob(event.json, &buffer)
+        }
+    }
+
+    /// Integers travel as their two's-complement bit patterns (u64).
+    private static func putStats(_ stats: WorkerStats, _ buffer: inout [UInt8]) {
+        putU64(stats.nonce, &buffer)
+        putU32(UInt32(stats.values.count), &buffer)
+        for v in stats.values {
+            putString(v.name, &buffer)
+            putU64(UInt64(bitPattern: v.value), &buffer)
+        }
+        putU32(UInt32(stats.histograms.count), &buffer)
+        for h in stats.histograms {
+            putString(h.name, &buffer)
+            putU32(UInt32(h.histogram.bounds.count), &buffer)
+            for bound in h.histogram.bounds { putU64(UInt64(bitPattern: bound), &buffer) }
+            for count in h.histogram.counts { putU64(count, &buffer) }
+            putU64(UInt64(bitPattern: h.histogram.sum), &buffer)
         }
     }
 

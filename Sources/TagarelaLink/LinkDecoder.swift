@@ -144,6 +144,10 @@ public struct LinkDecoder {
             frame = .subscribe(try reader.strings())
         case .unsubscribe:
             frame = .unsubscribe(try reader.strings())
+        case .statsRequest:
+            frame = .statsRequest(try reader.u64())
+        case .stats:
+            frame = .stats(try reader.stats())
         }
         if reader.remaining != 0 { throw .trailingBytes(count: reader.remaining) }
         return frame
@@ -223,6 +227,38 @@ struct LinkReader {
         out.reserveCapacity(n)
         for _ in 0..<n { out.append(try string()) }
         return out
+    }
+
+    /// A worker's stats (LinkCodec's layout); a histogram whose parts do not fit together
+    /// (`Histogram.boundsMax`, ascending bounds) is refused like any malformed field.
+    mutating func stats() throws(LinkError) -> WorkerStats {
+        let nonce = try u64()
+        let valueCount = try count(minimumElementBytes: 12)
+        var values: [WorkerStats.Value] = []
+        values.reserveCapacity(valueCount)
+        for _ in 0..<valueCount {
+            let name = try string()
+            values.append(WorkerStats.Value(name, Int64(bitPattern: try u64())))
+        }
+        let histogramCount = try count(minimumElementBytes: 24)
+        var histograms: [WorkerStats.NamedHistogram] = []
+        histograms.reserveCapacity(histogramCount)
+        for _ in 0..<histogramCount {
+            let name = try string()
+            let at = offset
+            let boundCount = try count(minimumElementBytes: 16)
+            guard boundCount <= Histogram.boundsMax else { throw .truncatedField(offset: at) }
+            var bounds: [Int64] = []
+            for _ in 0..<boundCount { bounds.append(Int64(bitPattern: try u64())) }
+            var counts: [UInt64] = []
+            for _ in 0...boundCount { counts.append(try u64()) }
+            let sum = Int64(bitPattern: try u64())
+            guard let histogram = Histogram(bounds: bounds, counts: counts, sum: sum) else {
+                throw .truncatedField(offset: at)
+            }
+            histograms.append(WorkerStats.NamedHistogram(name, histogram))
+        }
+        return WorkerStats(nonce: nonce, values: values, histograms: histograms)
     }
 
     /// An event takes at least: u32 user count, u64 exclude, u32 json length.

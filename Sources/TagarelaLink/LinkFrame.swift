@@ -107,10 +107,15 @@ public enum LinkFrame: Equatable {
     case subscribe([String])
     /// Gateway -> worker: this gateway loop no longer holds any connection of these users.
     case unsubscribe([String])
+    /// Gateway -> worker: asks for the worker's numbers (`/metrics`), with a nonce the answer echoes.
+    case statsRequest(UInt64)
+    /// Worker -> gateway: the answer to `statsRequest`.
+    case stats(WorkerStats)
 
     /// The wire type bytes. Values are fixed forever: both ends of a rolling restart must agree.
     public enum Kind: UInt8 {
         case request = 1, reply = 2, events = 3, ping = 4, pong = 5, subscribe = 6, unsubscribe = 7
+        case statsRequest = 8, stats = 9
     }
 
     /// The kind of this frame.
@@ -123,6 +128,8 @@ public enum LinkFrame: Equatable {
         case .pong: return .pong
         case .subscribe: return .subscribe
         case .unsubscribe: return .unsubscribe
+        case .statsRequest: return .statsRequest
+        case .stats: return .stats
         }
     }
 }

@@ -43,9 +43,15 @@ public final class ShardStore {
     private var pending: [UInt8] = []
     var unsynced = false
     var failed = false
-    /// Syscall counters, so tests can check what each policy does.
+    /// Records appended since the last commit, and how many the last commit wrote (the
+    /// worker's records-per-commit histogram).
+    private var pendingRecords = 0
+    public private(set) var lastCommitRecords = 0
+    /// How long the last fdatasync took, in nanoseconds (the worker's fdatasync histogram).
+    public private(set) var lastSyncNs: Int64 = 0
+    /// Syscall counters, so tests can check what each policy does (the worker's `/metrics` too).
     private(set) var writeCalls = 0
-    private(set) var syncCalls = 0
+    public private(set) var syncCalls = 0
 
     static func journalName(_ generation: UInt64) -> String { "journal-\(generation).log" }
 
@@ -218,6 +224,7 @@ public final class ShardStore {
     /// Buffers one record (non-empty, at most 64 MiB) in memory; no syscall until `commit`.
     public func append(_ record: [UInt8]) {
         JournalFormat.append(record, to: &pending)
+        pendingRecords += 1
     }
 
     /// Writes every buffered record with one `write`, then for `.always` one `fdatasync`, so
@@ -241,6 +248,8 @@ public final class ShardStore {
             throw error
         }
         journalBytes += pending.count
+        lastCommitRecords = pendingRecords
+        pendingRecords = 0
         if pending.capacity > ShardStore.retainedPendingCapacityMax {
             pending = []
         } else {
@@ -265,7 +274,9 @@ public final class ShardStore {
     func syncNow(_ path: String) throws(StoreError) {
         do throws(StoreError) {
             syncCalls += 1
+            let startNs = Clock.monotonicNs()
             try onFile(path, try FileIO.fdatasync(journalFD))
+            lastSyncNs = Clock.monotonicNs() - startNs
             unsynced = false
         } catch {
             failed = true

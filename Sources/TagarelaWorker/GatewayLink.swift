@@ -29,7 +29,8 @@ final class GatewayLink: ChannelHandler {
                 case .ping(let nonce): enqueue(.pong(nonce))
                 case .subscribe(let users): server.subscribe(users, link: self)
                 case .unsubscribe(let users): server.unsubscribe(users, link: self)
-                case .reply, .events, .pong: break  // the gateway never sends these; ignore
+                case .statsRequest(let nonce): enqueue(.stats(server.stats(nonce: nonce)))
+                case .reply, .events, .pong, .stats: break  // the gateway never sends these; ignore
                 }
             }
         } catch {

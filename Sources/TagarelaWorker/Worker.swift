@@ -12,9 +12,8 @@ public enum Worker {
         config.watchdog = config.watchdog ?? SystemdWatchdog.from(environment: ProcessInfo.processInfo.environment, pid: getpid())
         ProcessSetup.ignoreSIGPIPE()
         _ = try? ProcessSetup.raiseOpenFileLimit()
-        let log: (String) -> Void = { line in
-            FileHandle.standardError.write(("worker \(config.shard): " + line + "\n").data(using: .utf8)!)
-        }
+        let writer = LogWriter(process: "worker \(config.shard)", format: config.logFormat)
+        let log: (String) -> Void = { line in writer.line(line) }
         // A worker started for a different partitioning than the data has would serve the wrong
         // slots and miss data that lives in other shard folders: refuse instead.
         if let layout = try Layout.read(dataDir: config.dataDirectory), layout.workers != config.workers {

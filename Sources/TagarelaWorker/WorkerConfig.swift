@@ -2,6 +2,7 @@
 import Glibc
 import TagarelaModel
 import TagarelaStore
+import TagarelaSystem
 
 /// Everything `tagarela worker` needs to serve one shard.
 public struct WorkerConfig {
@@ -15,6 +16,10 @@ public struct WorkerConfig {
     public var socketPath: String
     /// When journal writes reach the disk (see ShardStore).
     public var fsync: FsyncPolicy = .always
+    /// `--log-format` (issue 13): today's text lines, or JSON lines with events and fields.
+    public var logFormat: LogFormat = .text
+    /// The log format type, named for callers that do not import TagarelaSystem (the executable).
+    public typealias LogFormatType = LogFormat
     /// PBKDF2 iterations for new password hashes. 100,000 keeps an offline guess at about
     /// 0.1 s of one core per try while a login still costs well under that on a worker's pool.
     public var pbkdf2Iterations: Int = 100_000

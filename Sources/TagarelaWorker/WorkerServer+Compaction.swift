@@ -39,8 +39,13 @@ extension WorkerServer {
         } catch {
             compactionFailed(error)
         }
-        log("shard \(config.shard): compacted into snapshot generation \(compaction.generation) in "
-            + "\(Clock.monotonicMs() - startedMs) ms (the loop paused \(pauseMs) ms)")
+        metrics.compactions += 1
+        metrics.compactionNs.observe((Clock.monotonicMs() - startedMs) * 1_000_000)
+        let durationMs = Clock.monotonicMs() - startedMs
+        logEvent("compaction", message: "compacted into snapshot generation \(compaction.generation) in "
+                 + "\(durationMs) ms (the loop paused \(pauseMs) ms)",
+                 [("generation", .int(Int64(compaction.generation))), ("duration_ms", .int(durationMs)),
+                  ("loop_pause_ms", .int(pauseMs))])
     }
 
     /// A stop in the middle of a compaction lets its snapshot write end, so the old journals are

@@ -15,8 +15,9 @@ enum Command {
     static let gatewayFlags: Set<String> = [
         "port", "host", "loops", "workers", "run-dir", "echo-path", "allowed-origins", "requests-per-second",
         "request-burst", "flush-delay-ms", "flush-replies-promptly", "request-timeout-ms", "heartbeat-timeout-ms",
+        "log-format", "slow-request-ms",
     ]
-    static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations"]
+    static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations", "log-format"]
     static let reshardFlags: Set<String> = ["data", "to", "workers"]
 
     /// The command `arguments` (without the program name) ask for; a mistake is a `UsageError`.
@@ -66,6 +67,12 @@ enum Command {
         // At least a few pings per timeout, so one late pong is not yet a miss.
         config.limits.workerHeartbeatIntervalMs = min(config.limits.workerHeartbeatIntervalMs,
                                                       config.limits.workerHeartbeatTimeoutMs / 4)
+        // Logging (issue 13).
+        guard let format = GatewayConfig.LogFormatType(rawValue: o.string("log-format", default: "text")) else { throw UsageError("--log-format must be text or json") }
+        config.logWriter = .init(process: "gateway", format: format)
+        let writer = config.logWriter
+        config.log = { writer.line($0) }
+        config.slowRequestMs = Int64(try o.int("slow-request-ms", default: Int(config.slowRequestMs), in: 0...3_600_000))
         return config
     }
 
@@ -79,6 +86,8 @@ enum Command {
         guard let policy = FsyncPolicy(rawValue: fsync) else { throw UsageError("--fsync must be always, interval or never") }
         config.fsync = policy
         config.pbkdf2Iterations = try o.int("pbkdf2-iterations", default: config.pbkdf2Iterations, in: 1...Int.max)
+        guard let format = WorkerConfig.LogFormatType(rawValue: o.string("log-format", default: "text")) else { throw UsageError("--log-format must be text or json") }
+        config.logFormat = format
         return config
     }
 
@@ -102,8 +111,9 @@ enum Command {
                                     [--requests-per-second \(g.limits.requestsPerSecond)] [--request-burst \(g.limits.requestBurst)]
                                     [--flush-delay-ms N] [--flush-replies-promptly yes|no]
                                     [--request-timeout-ms \(g.limits.workerRequestTimeoutMs)] [--heartbeat-timeout-ms \(g.limits.workerHeartbeatTimeoutMs)]
+                                    [--log-format text|json] [--slow-request-ms \(g.slowRequestMs)]
                    tagarela worker  --shard K --workers N --data DIR --socket PATH
-                                    [--fsync always|interval|never] [--pbkdf2-iterations N]
+                                    [--fsync always|interval|never] [--pbkdf2-iterations N] [--log-format text|json]
                    tagarela reshard --data DIR (--to N | --recover [--workers N])
                    tagarela bench   SCENARIO ...   (tagarela bench --help)
             Every flag also reads TAGARELA_<FLAG> from the environment (TAGARELA_PORT, ...).

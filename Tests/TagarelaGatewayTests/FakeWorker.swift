@@ -198,6 +198,7 @@ final class FakeWorker {
                 case .ping(let n): channel.write(LinkCodec.encoded(.pong(n)))
                 case .subscribe(let users): worker.subscription(users, on: channel, subscribe: true)
                 case .unsubscribe(let users): worker.subscription(users, on: channel, subscribe: false)
+                case .statsRequest(let n): channel.write(LinkCodec.encoded(.stats(FakeWorker.stats(nonce: n))))
                 default: break
                 }
             }
@@ -226,5 +227,16 @@ enum Canned {
         let rest = text[r.upperBound...]
         guard let end = rest.firstIndex(of: "\"") else { return nil }
         return String(rest[..<end])
+    }
+}
+
+extension FakeWorker {
+    /// What a fake worker answers a stats request with: a few known numbers, so `/metrics` tests
+    /// can find them under the worker's `shard` label.
+    static func stats(nonce: UInt64) -> WorkerStats {
+        var commit = Histogram(bounds: HistogramBuckets.diskNs)
+        commit.observe(30_000, times: 2)
+        return WorkerStats(nonce: nonce, values: [.init(WorkerStats.Name.users, 7), .init(WorkerStats.Name.starts, 2)],
+                           histograms: [.init(WorkerStats.Name.commitSeconds, commit)])
     }
 }

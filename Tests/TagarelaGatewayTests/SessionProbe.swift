@@ -8,6 +8,8 @@ import TagarelaWire
 /// `inFlightMax`, as a `WorkerLink` is, and `down[k]` makes it unavailable.
 final class FakeSessionContext: SessionContext {
     var nowMs: Int64 = 1_000
+    /// The request-duration clock (SessionContext.monotonicNs), moved by timing tests.
+    var monotonicNs: Int64 = 1_000_000
     var peerHost = "192.0.2.7"
     var isClosed = false
     let settings: SessionSettings

@@ -21,7 +21,20 @@ final class LinkCodecTests: XCTestCase {
         .subscribe([]),
         .subscribe(["alice", "", "çé✓"]),
         .unsubscribe(["bob"]),
+        .statsRequest(9),
+        .stats(WorkerStats(nonce: 3)),
+        .stats(sampleStats),
     ]
+
+    static let sampleStats: WorkerStats = {
+        var h = Histogram(bounds: [1_000, 1_000_000])
+        h.observe(7)
+        h.observe(-1)
+        h.observe(5_000_000, times: 3)
+        return WorkerStats(nonce: .max, values: [.init("shard_users", 12), .init("négatif", -5)],
+                           histograms: [.init("shard_commit_duration_seconds", h),
+                                        .init("empty", Histogram(bounds: [1]))])
+    }()
 
     private func decodeAll(_ bytes: [UInt8], chunks: [Int], max: Int = 1 << 20) throws -> [LinkFrame] {
         var decoder = LinkDecoder(maxFrameBytes: max)
@@ -107,7 +120,7 @@ final class LinkCodecTests: XCTestCase {
             }
         }
         check([0, 0, 0, 0], .emptyFrame)
-        check([0, 0, 0, 1, 9], .unknownType(9))
+        check([0, 0, 0, 1, 99], .unknownType(99))
         check([0, 0, 0, 5, 4, 0, 0, 0, 0], .truncatedField(offset: 1))
         check([0, 0, 0, 10, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0], .trailingBytes(count: 1))
         // An events frame claiming 2^32-1 events in a 5-byte body: refused before reserving.
@@ -115,6 +128,14 @@ final class LinkCodecTests: XCTestCase {
         // A subscribe claiming 2^32-1 users in a 5-byte body, and one with a user cut short.
         check([0, 0, 0, 5, 6, 0xff, 0xff, 0xff, 0xff], .truncatedField(offset: 1))
         check([0, 0, 0, 11, 7, 0, 0, 0, 1, 0, 0, 0, 3, 0x61, 0x62], .truncatedField(offset: 5))
+        // A stats frame whose histogram claims bounds that do not ascend (2 then 1), and one
+        // claiming more bounds than Histogram.boundsMax: refused as malformed fields.
+        var stats: [UInt8] = [9] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, 0] + [0, 0, 0, 1] + [0, 0, 0, 1, 0x68]
+        stats += [0, 0, 0, 2] + [0, 0, 0, 0, 0, 0, 0, 2] + [0, 0, 0, 0, 0, 0, 0, 1] + [UInt8](repeating: 0, count: 32)
+        check([0, 0, 0, UInt8(stats.count)] + stats, .truncatedField(offset: 22))
+        var many: [UInt8] = [9] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, 0] + [0, 0, 0, 1] + [0, 0, 0, 1, 0x68]
+        many += [0, 0, 0, 65] + [UInt8](repeating: 0, count: 65 * 16 + 16)
+        check([0, 0, UInt8(many.count >> 8), UInt8(many.count & 0xff)] + many, .truncatedField(offset: 22))
         // A string that is not UTF-8.
         var bad = LinkCodec.encoded(.request(LinkRequest(requestID: 0, connectionID: 0, userID: "ab", json: [])))
         let userAt = 4 + 1 + 8 + 8 + 1 + 4
