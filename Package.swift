@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "TagarelaWire", dependencies: ["TagarelaCrypto"], swiftSettings: swift6),
         .target(name: "TagarelaJSON", swiftSettings: swift6),
         .target(name: "TagarelaModel", dependencies: ["TagarelaJSON"], swiftSettings: swift6),
+        .target(name: "TagarelaCBOR", dependencies: ["TagarelaJSON", "TagarelaWire", "TagarelaCrypto"],
+                swiftSettings: swift6),
         // Layer 1
         .target(name: "TagarelaEventLoop", dependencies: ["TagarelaSystem"], swiftSettings: swift6),
         .target(name: "TagarelaLink", swiftSettings: swift6),
@@ -36,7 +38,8 @@ let package = Package(
         // Layer 2
         .target(name: "TagarelaGateway",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaLink",
-                               "TagarelaJSON", "TagarelaModel", "TagarelaCrypto"], swiftSettings: settings),
+                               "TagarelaJSON", "TagarelaModel", "TagarelaCrypto", "TagarelaCBOR"],
+                swiftSettings: settings),
         .target(name: "TagarelaWorker",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaLink", "TagarelaShard",
                                "TagarelaStore", "TagarelaCrypto", "TagarelaJSON", "TagarelaModel"],
@@ -51,12 +54,13 @@ let package = Package(
                           swiftSettings: settings),
 
         // Tests: one target per module, a support target, and end-to-end tests over real processes.
-        .target(name: "TestSupport", dependencies: ["TagarelaSystem", "TagarelaJSON", "TagarelaWire"],
+        .target(name: "TestSupport", dependencies: ["TagarelaSystem", "TagarelaJSON", "TagarelaWire", "TagarelaCBOR"],
                 path: "Tests/TestSupport"),
         .testTarget(name: "TagarelaSystemTests", dependencies: ["TagarelaSystem", "TestSupport"]),
         .testTarget(name: "TagarelaWireTests", dependencies: ["TagarelaWire", "TagarelaCrypto", "TestSupport"]),
         .testTarget(name: "TagarelaCryptoTests", dependencies: ["TagarelaCrypto", "TestSupport"]),
         .testTarget(name: "TagarelaJSONTests", dependencies: ["TagarelaJSON", "TestSupport"]),
+        .testTarget(name: "TagarelaCBORTests", dependencies: ["TagarelaCBOR", "TagarelaJSON", "TestSupport"]),
         .testTarget(name: "TagarelaModelTests", dependencies: ["TagarelaModel", "TestSupport"]),
         .testTarget(name: "TagarelaEventLoopTests", dependencies: ["TagarelaEventLoop", "TestSupport"]),
         .testTarget(name: "TagarelaLinkTests", dependencies: ["TagarelaLink", "TestSupport"]),
