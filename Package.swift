@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "TagarelaLinkTests", dependencies: ["TagarelaLink", "TestSupport"]),
         .testTarget(name: "TagarelaShardTests", dependencies: ["TagarelaShard", "TestSupport"]),
         .testTarget(name: "TagarelaStoreTests", dependencies: ["TagarelaStore", "TagarelaSystem", "TestSupport"]),
-        .testTarget(name: "TagarelaGatewayTests", dependencies: ["TagarelaGateway", "TagarelaModel", "TestSupport"],
+        .testTarget(name: "TagarelaGatewayTests", dependencies: ["TagarelaGateway", "TagarelaModel", "TagarelaCBOR", "TestSupport"],
                     exclude: ["RequestCorpus.golden"]),
         .testTarget(name: "TagarelaWorkerTests",
                     dependencies: ["TagarelaWorker", "TagarelaLink", "TagarelaJSON", "TagarelaStore", "TagarelaWire",
