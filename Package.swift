@@ -46,7 +46,7 @@ let package = Package(
                 swiftSettings: settings),
         .target(name: "TagarelaBench",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaJSON",
-                               "TagarelaCrypto", "TagarelaStore", "TagarelaShard"],
+                               "TagarelaCrypto", "TagarelaStore", "TagarelaShard", "TagarelaCBOR"],
                 path: "Benchmarks/TagarelaBench", swiftSettings: settings),
         // Layer 3
         .executableTarget(name: "tagarela",
