@@ -49,7 +49,17 @@ extension ClientConnection {
                                               error: RequestError(.badRequest, "invalid CBOR: \(error)"))))
             return
         }
-        value.encoded().withUnsafeBytes { drive(.request($0)) }
+        // The JSON form may be longer than the CBOR (a control character is 1 byte in CBOR, a
+        // 6-byte escape in JSON; bytes grow by a third as base64): it is held to the message
+        // limit a JSON client's message meets (1009, as for a JSON message over it), so a CBOR
+        // client never sends the workers more than a JSON client can.
+        let json = value.encoded()
+        guard json.count <= loop.limits.webSocketMessageBytesMax else {
+            drive(.ending)
+            pendingClose = (.messageTooBig, "message over \(loop.limits.webSocketMessageBytesMax) bytes as JSON")
+            return
+        }
+        json.withUnsafeBytes { drive(.request($0)) }
     }
 
     /// A response or gateway-made message for a CBOR connection, as a binary frame.

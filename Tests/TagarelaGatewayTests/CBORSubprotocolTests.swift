@@ -124,6 +124,36 @@ final class CBORSubprotocolTests: GatewayTestCase {
         }
     }
 
+    /// A CBOR message whose JSON form passes the message limit closes 1009, as that JSON
+    /// message would: 40 control characters are 42 bytes of CBOR but 252 of JSON.
+    func testTheJSONFormOfACBORMessageMeetsTheMessageLimit() throws {
+        let h = try start(workers: 1, configure: { $0.limits.webSocketMessageBytesMax = 200 })
+        let fits = try cborClient(h)
+        sendCBOR(fits, ["type": "get_user_chats", "request_id": .string(String(repeating: "a", count: 64))])
+        XCTAssertEqual(readCBOR(fits)?["code"]?.string, "unauthenticated")
+        let grows = try cborClient(h)
+        let controls = String(repeating: "\u{1}", count: 40)
+        let value: JSON = ["type": "login", "username": .string(controls)]
+        XCTAssertLessThan(value.encodedCBOR().count, 200)
+        XCTAssertGreaterThan(value.encoded().count, 200)
+        sendCBOR(grows, value)
+        XCTAssertEqual(closeCode(grows), 1009)
+        XCTAssertTrue(h.workers[0].requests.isEmpty, "nothing reached the worker")
+    }
+
+    /// The CBOR of answers: `get_attachment`'s `data` is a byte string; the same key in any
+    /// other answer or event stays text.
+    func testOnlyGetAttachmentDataBecomesAByteString() throws {
+        let answer = Array(#"{"type":"get_attachment","request_id":"r","status":"ok","data":"AAEC/w=="}"#.utf8)
+        let cbor = try XCTUnwrap(CBORProtocol.transcode(answer))
+        XCTAssertThrowsError(try JSON.decodeCBOR(cbor), "a byte string is in there")
+        let decoded = try JSON.decodeCBOR(cbor, byteStrings: .base64(at: [["data"]]))
+        XCTAssertEqual(decoded, try JSON.parse(answer))
+        XCTAssertEqual(Array(cbor.suffix(5)), [0x44, 0x00, 0x01, 0x02, 0xFF], "data as 4 bytes, not 8 of text")
+        let event = Array(#"{"type":"message:new","payload":{"data":"AAEC/w=="},"data":"AAEC/w=="}"#.utf8)
+        XCTAssertEqual(try JSON.decodeCBOR(XCTUnwrap(CBORProtocol.transcode(event))), try JSON.parse(event))
+    }
+
     /// One event reaches CBOR, JSON WebSocket and NDJSON receivers with the same content; the
     /// CBOR receivers get the same bytes.
     func testFanOutReachesEveryEncodingWithTheSameContent() throws {
