@@ -1,6 +1,8 @@
-// BenchClient: one simulated client connection: WebSocket or raw NDJSON transport over the event loop.
+// BenchClient: one simulated client connection: WebSocket (JSON or CBOR) or raw NDJSON transport over the event loop.
+import TagarelaCBOR
 import TagarelaCrypto
 import TagarelaEventLoop
+import TagarelaJSON
 import TagarelaSystem
 import TagarelaWire
 
@@ -104,14 +106,15 @@ final class BenchClient: ChannelHandler {
         let channel = loop.register(fd: fd, handler: self, maxQueuedBytes: BenchClient.maxQueuedBytes)
         self.channel = channel
         switch transport {
-        case .ws:
+        case .ws, .cbor:
             state = .upgrading
             var key = [UInt8](repeating: 0, count: 16)
             keyRandom.fill(&key)
             let keyText = Base64.encode(key)
             expectedAccept = Array(WebSocketHandshake.acceptKey(for: keyText).utf8)
+            let offer = transport == .cbor ? "Sec-WebSocket-Protocol: \(WebSocketSubprotocol.cbor)\r\n" : ""
             let request = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
-                + "Connection: Upgrade\r\nSec-WebSocket-Key: \(keyText)\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: \(keyText)\r\n\(offer)Sec-WebSocket-Version: 13\r\n\r\n"
             channel.write(Array(request.utf8))
         case .raw:
             // A raw connection is usable as soon as the connect is under way: the first bytes
@@ -143,6 +146,17 @@ final class BenchClient: ChannelHandler {
             scratch.withUnsafeMutableBytes { whole in
                 _ = key.apply(to: UnsafeMutableRawBufferPointer(rebasing: whole[start...]), offset: 0)
             }
+        case .cbor:
+            // The scenario writes JSON; the wire carries its CBOR (attachment bytes as a byte string).
+            guard let value = try? JSON.parse(json) else { return 0 }
+            let cbor = value.encodedCBOR(bytePaths: [["attachment", "data"]])
+            let key = WebSocketMaskKey(maskKey)
+            WebSocketFrameEncoder.encodeHeader(opcode: .binary, payloadCount: cbor.count, fin: true, maskKey: key, into: &scratch)
+            let start = scratch.count
+            scratch.append(contentsOf: cbor)
+            scratch.withUnsafeMutableBytes { whole in
+                _ = key.apply(to: UnsafeMutableRawBufferPointer(rebasing: whole[start...]), offset: 0)
+            }
         case .raw:
             scratch.append(contentsOf: json)
             scratch.append(UInt8(ascii: "\n"))
@@ -164,7 +178,7 @@ final class BenchClient: ChannelHandler {
     func closeGracefully(maskKey: UInt32) {
         closeExpected = true
         guard let channel, !channel.isClosed else { return }
-        if transport == .ws && state == .ready {
+        if transport.isWebSocket && state == .ready {
             channel.write(WebSocketFrameEncoder.encodeClose(code: CloseCode.normalClosure.rawValue, maskKey: WebSocketMaskKey(maskKey)))
         }
         channel.closeAfterFlush()
@@ -191,7 +205,7 @@ final class BenchClient: ChannelHandler {
         case .upgrading:
             readHandshake(channel, bytes, nowUs: nowUs)
         case .ready:
-            if transport == .ws { readFrames(channel, bytes, from: 0, nowUs: nowUs) } else { readLines(channel, bytes, nowUs: nowUs) }
+            if transport.isWebSocket { readFrames(channel, bytes, from: 0, nowUs: nowUs) } else { readLines(channel, bytes, nowUs: nowUs) }
         case .connecting:
             state = .ready
             owner.clientReady(self, nowUs: nowUs)
@@ -299,7 +313,7 @@ final class BenchClient: ChannelHandler {
                 }
                 if frameEnd && frameFin && partial.isEmpty {
                     // The common case: a whole message in this read, handled in place.
-                    owner.clientReceived(self, UnsafeRawBufferPointer(chunk), nowUs: nowUs)
+                    deliver(channel, UnsafeRawBufferPointer(chunk), nowUs: nowUs)
                     continue
                 }
                 if partial.count + chunk.count > BenchClient.messageBytesMax {
@@ -308,11 +322,26 @@ final class BenchClient: ChannelHandler {
                 }
                 partial.append(contentsOf: chunk)
                 if frameEnd && frameFin {
-                    partial.withUnsafeBytes { owner.clientReceived(self, $0, nowUs: nowUs) }
+                    partial.withUnsafeBytes { deliver(channel, $0, nowUs: nowUs) }
                     partial = []
                 }
             }
         }
+    }
+
+    /// Hands one whole server message to the owner as JSON text: as it came on a JSON
+    /// connection; decoded from CBOR (and written as JSON) on a `cbor` one, where a text message
+    /// or bytes that do not decode fail the connection.
+    private func deliver(_ channel: Channel, _ message: UnsafeRawBufferPointer, nowUs: Int64) {
+        guard transport == .cbor else {
+            owner.clientReceived(self, message, nowUs: nowUs)
+            return
+        }
+        guard messageOpcode == .binary, let value = try? JSON.decodeCBOR(message, byteStrings: .base64Anywhere) else {
+            fail(channel, "not a CBOR binary message from the server")
+            return
+        }
+        value.encoded().withUnsafeBytes { owner.clientReceived(self, $0, nowUs: nowUs) }
     }
 
     /// Answers a ping (section 5.5.2) or a close (section 5.5.1); a pong needs nothing.

@@ -6,6 +6,13 @@ public enum BenchTransport: String, Equatable {
     case ws
     /// Raw TCP, one JSON object per line.
     case raw
+    /// WebSocket on `/ws` with the `tagarela.cbor` subprotocol: CBOR binary messages both ways
+    /// (PROTOCOL.md 1.3). The bench writes its requests as JSON and transcodes them, and decodes
+    /// what arrives back to JSON, so its own CPU is not comparable with `ws`; the server's is.
+    case cbor
+
+    /// Whether the connection is a WebSocket (`ws` or `cbor`).
+    var isWebSocket: Bool { self != .raw }
 }
 
 /// What each connection of the `connect` scenario does once open.
@@ -107,7 +114,7 @@ public struct BenchOptions: Equatable {
       SCENARIO: connect | chat | storm | summarize (reads earlier JSON result lines on stdin)
                 | journal (the store alone, no server: tagarela bench journal --help)
                 | compaction (a large shard compacted while it serves, no server; Benchmarks/README.md)
-    Common:   --port P  --pids-from RUNDIR  --transport ws|raw  --loops N  --run-id ID
+    Common:   --port P  --pids-from RUNDIR  --transport ws|raw|cbor  --loops N  --run-id ID
               --batch N (handshakes in flight while ramping)  --timeout S  --quiet
               --source-ips N (connect from 127.0.0.1..N; default one per 5000 connections)
               --max-other-cpu P (flag windows where other programs used more than P% of a core; default 25)
@@ -155,7 +162,7 @@ public struct BenchOptions: Equatable {
             case "--pids-from": o.pidsFrom = try value(flag)
             case "--transport":
                 let t = try value(flag)
-                guard let v = BenchTransport(rawValue: t) else { throw BenchUsageError(description: "--transport must be ws or raw") }
+                guard let v = BenchTransport(rawValue: t) else { throw BenchUsageError(description: "--transport must be ws, raw or cbor") }
                 o.transport = v
             case "--loops": o.loops = try int(flag, 0...16)
             case "--run-id":

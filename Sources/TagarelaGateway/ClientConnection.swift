@@ -63,6 +63,8 @@ final class ClientConnection: ChannelHandler {
     var closeReason = ""
     /// When the connection was accepted (its closing log line's duration).
     let openedMs: Int64
+    /// The WebSocket client asked for `tagarela.cbor`: CBOR on binary frames both ways.
+    var speaksCBOR = false
 
     init(loop: any ConnectionHost, host: String, nowMs: Int64) {
         self.loop = loop
@@ -143,6 +145,8 @@ final class ClientConnection: ChannelHandler {
             channel.write(response)
             loop.counters.bytesOut += response.count
             phase = .webSocket(WebSocketConnection(limits: loop.limits))
+            // The same choice HTTPEndpoint answered in the 101 (PROTOCOL.md 1.3).
+            speaksCBOR = !echo && WebSocketSubprotocol.select(head) == WebSocketSubprotocol.cbor
             setTransport(echo ? .echo : .webSocket)
             stampMs = loop.nowMs
             if rest.count > 0 { feedWebSocket(rest) }
@@ -197,7 +201,7 @@ final class ClientConnection: ChannelHandler {
                     let frame = WebSocketFrameEncoder.encode(opcode: kind == .text ? .text : .binary, payload: payload)
                     writeCounted(frame)
                 } else if pendingClose == nil && closeDeadlineMs == 0 {
-                    drive(.request(payload))
+                    receiveMessage(kind, payload)
                 }
             case .send(let frame):
                 writeCounted(frame)
@@ -258,12 +262,16 @@ final class ClientConnection: ChannelHandler {
         channel.write(bytes)
     }
 
-    /// Sends one response or gateway-made message: a text frame on WebSocket, a line on NDJSON.
+    /// Sends one response or gateway-made message: a text frame on WebSocket (a binary CBOR
+    /// frame with `tagarela.cbor`), a line on NDJSON.
     /// Nothing goes after a close frame (RFC 6455 section 5.5.1).
     func send(_ json: [UInt8]) {
         guard !channel.isClosed, closeDeadlineMs == 0 else { return }
         let out: OutboundBytes
         switch transport {
+        case .webSocket where speaksCBOR:
+            guard let frame = cborFrame(json) else { return }
+            out = frame
         case .webSocket: out = FanOut.textFrame(json)
         case .ndjson: out = FanOut.line(json)
         default: return

@@ -64,18 +64,24 @@ extension GatewayLoop {
     // MARK: - Fan-out
 
     /// Writes each event to every local connection of its users but the excluded one. The JSON
-    /// is framed once per transport, lazily, and the same bytes are queued on every receiver.
+    /// is framed once per encoding in use (JSON text frame, NDJSON line, CBOR binary frame),
+    /// lazily, and the same bytes are queued on every receiver.
     func deliver(_ events: [LinkEvent]) {
         let stampNs = Clock.monotonicNs()
         for event in events {
             counters.eventsReceived += 1
             var frame: OutboundBytes? = nil
             var line: OutboundBytes? = nil
+            var cbor: OutboundBytes? = nil
             for user in event.userIDs {
                 guard let list = byUser[user] else { continue }
                 for conn in list where conn.id != event.excludeConnectionID && !conn.isClosed {
                     let bytes: OutboundBytes
-                    if conn.isWebSocketTransport {
+                    if conn.speaksCBOR {
+                        if cbor == nil { cbor = conn.cborFrame(event.json) }
+                        guard let encoded = cbor else { continue }
+                        bytes = encoded
+                    } else if conn.isWebSocketTransport {
                         if frame == nil { frame = FanOut.textFrame(event.json) }
                         bytes = frame!
                     } else {

@@ -25,7 +25,9 @@ public enum HTTPEndpoint {
         if isWebSocketRoute {
             // WebSocketHandshake checks the method too (405 with Allow: GET), and answers 426 for
             // a wrong version, 403 for a foreign Origin and 400 for anything else malformed.
-            switch WebSocketHandshake.evaluate(head, allowedOrigins: allowedOrigins) {
+            // The echo route speaks no protocol of ours, so it answers no subprotocol.
+            let subprotocol = path == webSocketPath ? WebSocketSubprotocol.select(head) : nil
+            switch WebSocketHandshake.evaluate(head, allowedOrigins: allowedOrigins, subprotocol: subprotocol) {
             case .accept(let response):
                 return .upgrade(response: response, echo: path != webSocketPath)
             case .reject(let status, let reason, let headers):

@@ -26,6 +26,9 @@ enum ReplyTag {
 enum SessionEvent {
     /// A complete client message (a WebSocket message or an NDJSON line), valid only during the call.
     case request(UnsafeRawBufferPointer)
+    /// A complete client message that is not one item of its encoding (a CBOR message that does
+    /// not decode): answered `bad_request` like malformed JSON, in turn and rate-limited alike.
+    case undecodable(RequestFailure)
     /// A worker answered a request this session forwarded.
     case reply(ReplyTag, LinkReply)
     /// A forwarded request will not be answered: its link dropped, or its deadline passed.
@@ -179,7 +182,9 @@ struct Session {
     mutating func receive<C: SessionContext>(_ event: SessionEvent, _ context: C, _ emit: (SessionAction) -> Void) {
         switch event {
         case .request(let payload):
-            admit(payload, context, emit)
+            admit(RequestEnvelope.parse(payload), payload, context, emit)
+        case .undecodable(let failure):
+            admit(.invalid(failure), UnsafeRawBufferPointer(start: nil, count: 0), context, emit)
         case .reply(let tag, let reply):
             replied(tag, reply, context, emit)
         case .failed(let tag):
@@ -208,11 +213,12 @@ struct Session {
     // MARK: - Admission
 
     /// Rate-limits a new request, then handles it now or holds it behind the ones before it.
-    private mutating func admit<C: SessionContext>(_ payload: UnsafeRawBufferPointer, _ c: C,
+    private mutating func admit<C: SessionContext>(_ envelope: @autoclosure () -> RequestEnvelope,
+                                                   _ payload: UnsafeRawBufferPointer, _ c: C,
                                                    _ emit: (SessionAction) -> Void) {
         // Closing for abuse: what follows the request that crossed the line is not handled.
         guard !closingForAbuse else { return }
-        let envelope = RequestEnvelope.parse(payload)
+        let envelope = envelope()
         let arrivedNs = c.monotonicNs
         switch limiter.admit(nowMs: c.nowMs, policy: c.settings.policy) {
         case .allowed:

@@ -5,6 +5,7 @@ import XCTest
 final class IdentityTests: EndToEndTestCase {
     func testRegisterLoginAuthOverWebSocket() throws { try registerLoginAuth(.webSocket, "idw") }
     func testRegisterLoginAuthOverNDJSON() throws { try registerLoginAuth(.ndjson, "idt") }
+    func testRegisterLoginAuthOverCBOR() throws { try registerLoginAuth(.cbor, "idc") }
     func testLogoutEndsOnlyThatSessionOverWebSocket() throws { try logoutEndsOnlyThatSession(.webSocket, "low") }
     func testLogoutEndsOnlyThatSessionOverNDJSON() throws { try logoutEndsOnlyThatSession(.ndjson, "lot") }
     func testRequestPipelinedAfterLoginSeesTheSessionOverWebSocket() throws { try pipelinedAfterLogin(.webSocket, "plw") }

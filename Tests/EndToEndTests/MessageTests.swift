@@ -6,6 +6,7 @@ import XCTest
 final class MessageTests: EndToEndTestCase {
     func testMessageFanOutAndIdempotencyOverWebSocket() throws { try messageFanOut(.webSocket, "mfw") }
     func testMessageFanOutAndIdempotencyOverNDJSON() throws { try messageFanOut(.ndjson, "mft") }
+    func testMessageFanOutAndIdempotencyOverCBOR() throws { try messageFanOut(.cbor, "mfc") }
     func testGetMessagesPagingOverWebSocket() throws { try paging(.webSocket, "pgw") }
     func testGetMessagesPagingOverNDJSON() throws { try paging(.ndjson, "pgt") }
     func testMarkReadAndReadByOverWebSocket() throws { try markRead(.webSocket, "mrw") }

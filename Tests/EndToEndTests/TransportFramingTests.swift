@@ -109,21 +109,13 @@ final class TransportFramingTests: EndToEndTestCase {
         XCTAssertEqual(registered["request_id"]?.string, "frag")
         assertOK(registered, "register")
 
-        // Binary messages carry UTF-8 JSON like text.
-        try ws.sendFrame(.binary, Array(E2EChatClient.requestText("login", loginFields(user), requestID: "bin").utf8))
-        let loginReply: E2EJSON
-        switch try ws.receive() {
-        case .text(let t): loginReply = try E2EJSON.parse(t)
-        case .binary(let b): loginReply = try E2EJSON.parse(b)
-        case let other: return XCTFail("expected the login response, got \(other)")
-        }
-        XCTAssertEqual(loginReply["request_id"]?.string, "bin")
-        assertOK(loginReply, "login")
-
-        // A binary message that is not UTF-8 JSON is a bad request, not a close.
-        try ws.sendFrame(.binary, [0xFF, 0xFE, 0x7B])
-        guard case .text(let bad) = try ws.receive() else { return XCTFail("expected an error response") }
-        XCTAssertEqual(try E2EJSON.parse(bad)["code"]?.string, "bad_request", bad)
+        // A JSON connection sends text: a binary message closes 1003 (PROTOCOL.md 1.3), see
+        // testWebSocketViolationsCloseWithTheRightCode.
+        try ws.sendText(E2EChatClient.requestText("login", loginFields(user), requestID: "log"))
+        guard case .text(let loginText) = try ws.receive() else { return XCTFail("expected the login response") }
+        let login = try E2EJSON.parse(loginText)
+        XCTAssertEqual(login["request_id"]?.string, "log")
+        assertOK(login, "login")
 
         // Close handshake: the code is echoed, then the TCP connection ends.
         try ws.sendClose(code: 1000, reason: "bye")
@@ -133,6 +125,19 @@ final class TransportFramingTests: EndToEndTestCase {
     }
 
     func testWebSocketViolationsCloseWithTheRightCode() throws {
+        // A binary message without the tagarela.cbor subprotocol: 1003 (RFC 6455 section 7.4.1).
+        let binary = try E2EWebSocketClient(port: port)
+        defer { binary.close() }
+        // It is a closing handshake, not a failed connection: the TCP connection ends once the
+        // client answers the close.
+        try binary.sendFrame(.binary, Array(#"{"type":"get_user_chats"}"#.utf8))
+        XCTAssertEqual(try closeCodeAnswered(binary), 1003)
+        // A text message with it: 1003 too.
+        let cbor = try E2ECBORClient(port: port)
+        defer { cbor.close() }
+        try cbor.socket.sendText(#"{"type":"get_user_chats"}"#)
+        XCTAssertEqual(try closeCodeAnswered(cbor.socket), 1003)
+
         // Invalid UTF-8 in a text message: 1007 (RFC 6455 section 8.1).
         let utf8 = try E2EWebSocketClient(port: port)
         defer { utf8.close() }
@@ -158,6 +163,20 @@ final class TransportFramingTests: EndToEndTestCase {
     }
 
     /// Reads until the close frame and returns its code; the TCP connection must then close.
+    /// The code of the server's close frame, after which the client answers with its own close
+    /// and the server ends the TCP connection.
+    private func closeCodeAnswered(_ ws: E2EWebSocketClient) throws -> UInt16? {
+        for _ in 0..<10 {
+            if case .close(let code, _) = try ws.receive() {
+                try ws.sendClose(code: code ?? 1000)
+                XCTAssertTrue(ws.stream.closesWithin(timeoutMs: 3000), "TCP closes after the close handshake")
+                return code
+            }
+        }
+        XCTFail("no close frame")
+        return nil
+    }
+
     private func closeCode(_ ws: E2EWebSocketClient) throws -> UInt16? {
         for _ in 0..<10 {
             if case .close(let code, _) = try ws.receive() {

@@ -15,6 +15,12 @@ final class BenchOptionsTests: XCTestCase {
         XCTAssertEqual(o.username(7), "bx1_7")
     }
 
+    func testCBORTransport() throws {
+        XCTAssertEqual(try BenchOptions.parse(["chat", "--transport", "cbor"]).transport, .cbor)
+        XCTAssertTrue(BenchTransport.cbor.isWebSocket)
+        XCTAssertFalse(BenchTransport.raw.isWebSocket)
+    }
+
     func testShortLastGroupIsDropped() throws {
         let o = try BenchOptions.parse(["chat", "--users", "25", "--group", "10"])
         XCTAssertEqual(o.groupCount, 2)

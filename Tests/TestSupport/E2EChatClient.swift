@@ -13,16 +13,19 @@ public protocol E2ETextTransport: AnyObject {
     func close()
 }
 
-/// The two client transports of PROTOCOL.md section 1.
+/// The client transports of PROTOCOL.md section 1: WebSocket (JSON or, with the `tagarela.cbor`
+/// subprotocol, CBOR) and raw TCP.
 public enum E2ETransportKind: String, CaseIterable {
     case webSocket = "ws"
     case ndjson = "tcp"
+    case cbor = "cbor"
 
     /// Opens a connection of this kind to 127.0.0.1:`port`.
     public func connect(port: Int) throws -> E2ETextTransport {
         switch self {
         case .webSocket: return try E2EWebSocketClient(port: port)
         case .ndjson: return try E2ENDJSONClient(port: port)
+        case .cbor: return try E2ECBORClient(port: port)
         }
     }
 }

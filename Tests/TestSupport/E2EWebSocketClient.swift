@@ -28,17 +28,22 @@ public final class E2EWebSocketClient: E2ETextTransport {
     public let stream: E2EByteStream
     /// The 101 response head, as received.
     public private(set) var handshakeResponse = ""
+    /// The `Sec-WebSocket-Protocol` of the 101, nil when it had none.
+    public private(set) var subprotocol: String?
     /// When true (the default), pings are answered with a pong carrying the same payload.
     public var answersPings = true
     private var rng = SystemRandomNumberGenerator()
 
     /// Connects and upgrades; throws unless the answer is a 101 with the right accept value.
-    /// `byteByByte` sends the request one byte per write (protocol detection over split reads).
-    public init(port: Int, path: String = "/ws", byteByByte: Bool = false, timeoutMs: Int = 3000) throws {
+    /// `byteByByte` sends the request one byte per write (protocol detection over split reads);
+    /// `subprotocols`, when not empty, is offered in one `Sec-WebSocket-Protocol` header.
+    public init(port: Int, path: String = "/ws", byteByByte: Bool = false, timeoutMs: Int = 3000,
+                subprotocols: [String] = []) throws {
         stream = try E2EByteStream(port: port, timeoutMs: timeoutMs)
+        let offer = subprotocols.isEmpty ? "" : "Sec-WebSocket-Protocol: \(subprotocols.joined(separator: ", "))\r\n"
         let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
             + "Connection: Upgrade\r\nSec-WebSocket-Key: \(E2EWebSocketClient.sampleKey)\r\n"
-            + "Sec-WebSocket-Version: 13\r\n\r\n"
+            + offer + "Sec-WebSocket-Version: 13\r\n\r\n"
         if byteByByte {
             try stream.sendByteByByte(Array(request.utf8))
         } else {
@@ -57,6 +62,8 @@ public final class E2EWebSocketClient: E2ETextTransport {
             stream.close()
             throw E2EError.protocolViolation("wrong Sec-WebSocket-Accept: \(accept ?? "none")")
         }
+        subprotocol = lines.dropFirst().first { $0.lowercased().hasPrefix("sec-websocket-protocol:") }
+            .map { String($0.dropFirst("sec-websocket-protocol:".count)).trimmingCharacters(in: .whitespaces) }
     }
 
     /// Closes the TCP connection without a close handshake.
