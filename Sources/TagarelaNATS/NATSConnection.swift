@@ -11,6 +11,12 @@ import TagarelaSystem
 /// before-sleep hook. While disconnected, publishes wait in a bounded buffer and are sent after
 /// the next handshake, behind the re-sent subscriptions; the connection tries the servers in
 /// turn, forever, until `close()`.
+///
+/// Authentication: a token (`NATSOptions.token` or `nats://TOKEN@host:port`) or a user and
+/// password (`nats://USER:PASS@host:port`); a refused one is reported through `onError` and the
+/// connection never counts as connected. No TLS: a `tls://` URL, or a server whose INFO says
+/// `tls_required`, is refused with `NATSServerURL.tlsRefusal` -- terminate TLS in front of the
+/// server (a local TLS proxy) or keep NATS on loopback or a private network.
 public final class NATSConnection: ChannelHandler {
     public let loop: EventLoop
     public var onStateChange: ((NATSConnectionState) -> Void)?
@@ -51,6 +57,7 @@ public final class NATSConnection: ChannelHandler {
         let handler: (NATSMessage) -> Void
     }
 
+    /// Create it on the loop's thread (or before the loop runs): it adds a before-sleep hook.
     public init(loop: EventLoop, options: NATSOptions) {
         self.loop = loop
         self.options = options
