@@ -189,7 +189,7 @@ public final class NATSKeyValue {
         guard NATSKeyValue.isValidKey(key) else { return completion(.failure(.invalidName(key))) }
         var headers = extraHeaders
         if let expectedRevision { headers.append(("Nats-Expected-Last-Subject-Sequence", String(expectedRevision))) }
-        connection.request(subject(key), headers: headers, payload: value, timeoutMs: requestTimeoutMs) { result in
+        publish(subject(key), headers, value, retriesLeft: NATSLimits.jetStreamPublishRetries) { result in
             switch NATSKeyValue.answer(result) {
             case .success(let ack):
                 guard let seq = ack["seq"]?.int, seq > 0 else { return completion(.failure(.badResponse("PubAck without seq"))) }
@@ -198,6 +198,17 @@ public final class NATSKeyValue {
                 let current = text.split(separator: ":").last.flatMap { UInt64($0.trimmingSpaces()) }
                 completion(.failure(.wrongRevision(current: current)))
             case .failure(let error): completion(.failure(error))
+            }
+        }
+    }
+
+    /// A request to a stream's subject, tried again on no responders (see `jetStreamPublishRetries`).
+    private func publish(_ subject: String, _ headers: [(String, String)], _ value: [UInt8], retriesLeft: Int,
+                         _ completion: @escaping (Result<NATSMessage, NATSError>) -> Void) {
+        connection.request(subject, headers: headers, payload: value, timeoutMs: requestTimeoutMs) { result in
+            guard case .failure(.noResponders) = result, retriesLeft > 0 else { return completion(result) }
+            self.connection.loop.schedule(afterMs: NATSLimits.jetStreamRetryWaitMs) {
+                self.publish(subject, headers, value, retriesLeft: retriesLeft - 1, completion)
             }
         }
     }

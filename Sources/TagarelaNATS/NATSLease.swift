@@ -38,6 +38,10 @@ public final class NATSLease {
     /// Called once per loss, on the loop, with the reason.
     public var onLost: ((String) -> Void)?
 
+    /// A renewal that got no answer is tried again after this (or ttl/3 if sooner): short enough
+    /// that a bus back after a failover is used at once, long enough not to flood a sick one.
+    public static let retryAfterFailureMs: Int64 = 500
+
     public private(set) var isHeld = false
     private var revision: UInt64 = 0
     private var generation = 0
@@ -163,7 +167,13 @@ public final class NATSLease {
             case .failure(.api(_, _, let text)):
                 self.lose("the bus refused the renewal: \(text)")
             case .failure:
-                break  // no answer: the next tick tries again; the fence fires if none is confirmed
+                // No answer (a reconnect, a stream leader election): try again soon rather than
+                // at the next tick, so the first answer after the bus recovers renews; the fence
+                // fires if none is confirmed in time.
+                self.renewTimer?.cancel()
+                self.renewTimer = self.loop.schedule(afterMs: min(self.ttlMs / 3, NATSLease.retryAfterFailureMs)) { [weak self] in
+                    self?.renew()
+                }
             }
         }
     }
