@@ -40,6 +40,8 @@ public final class NATSConnection: ChannelHandler {
     private var handshakeTimer: TimerHandle?
     private var reconnectTimer: TimerHandle?
     private var serverPayloadBytesMax = NATSLimits.payloadBytesDefault
+    /// Servers whose failed attempts were reported since the last successful handshake.
+    private var reportedUnreachable: Set<String> = []
     var requests = RequestTable()
 
     enum Phase: Equatable {
@@ -145,7 +147,7 @@ public final class NATSConnection: ChannelHandler {
         do {
             fd = try Socket.connectTCP(host: server.host, port: server.port)
         } catch {
-            connectionLost("cannot connect to \(server): \(error)")
+            connectionLost("cannot connect to \(server): \(error)", failedAttempt: server)
             return
         }
         try? Socket.setNoDelay(fd)
@@ -161,7 +163,11 @@ public final class NATSConnection: ChannelHandler {
     }
 
     /// After a lost connection or a failed attempt: `.connecting`, and the next server later.
-    private func connectionLost(_ why: String?) {
+    /// `failedAttempt`: the server an attempt failed on. Each server's failure is reported once
+    /// per outage (retries every `reconnectDelayMs` would otherwise flood the caller's log).
+    private func connectionLost(_ why: String?, failedAttempt: NATSServerURL? = nil) {
+        var why = why
+        if let failed = failedAttempt, !reportedUnreachable.insert(failed.description).inserted { why = nil }
         let wasConnected = isConnected
         channel = nil
         pingTimer?.cancel()
@@ -215,7 +221,11 @@ public final class NATSConnection: ChannelHandler {
     public func channelClosed(_ channel: Channel) {
         guard channel === self.channel else { return }
         let server = currentServer.map(String.init(describing:)) ?? "NATS server"
-        connectionLost(isConnected ? "connection to \(server) lost" : "could not connect to \(server)")
+        if isConnected {
+            connectionLost("connection to \(server) lost")
+        } else {
+            connectionLost("could not connect to \(server)", failedAttempt: currentServer)
+        }
     }
 
     private var currentServer: NATSServerURL? {
@@ -273,6 +283,7 @@ public final class NATSConnection: ChannelHandler {
         handshakeTimer?.cancel()
         handshakeTimer = nil
         phase = .connected(server)
+        reportedUnreachable = []
         for (sid, sub) in subscriptions.sorted(by: { $0.key < $1.key }) {
             NATSEncoder.subscribe(sub.subject, queue: sub.queue, sid: sid, into: &out)
         }

@@ -73,6 +73,12 @@ final class NATSReconnectTests: XCTestCase {
             XCTAssertEqual(accepted, [true, true, true, true, true, true, true, true, false])
             XCTAssertEqual(recorder.connection.queuedBytes, 8 * 115)
             XCTAssertFalse(recorder.connection.isConnected)
+            recorder.connection.onError = { recorder.errors.append($0) }
+        }
+        // Attempts every 50 ms; the unreachable server is reported once, not at every attempt.
+        usleep(500_000)
+        loop.sync {
+            XCTAssertEqual(recorder.errors.filter { $0.contains("127.0.0.1:\(port)") }.count, 1, "\(recorder.errors)")
             recorder.connection.close()
             XCTAssertFalse(recorder.connection.publish("a.b", payload: [1]), "closed refuses")
         }
