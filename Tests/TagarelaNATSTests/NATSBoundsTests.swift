@@ -59,6 +59,29 @@ final class NATSBoundsTests: XCTestCase {
         loop.connect("nats://127.0.0.1:\(port)")
     }
 
+    /// What was published and subscribed before the handshake leaves right after it: the
+    /// subscriptions first (so replies to the publishes find them), then the publishes, in order.
+    func testHeldOutputIsSentAfterTheHandshakeInOrder() throws {
+        let fake = try FakeNATSServer()
+        let loop = try NATSTestLoop()
+        defer { loop.stop() }
+        let client = connection(loop, port: fake.port)
+        loop.sync {
+            client.connection.publish("a.b", payload: Array("hi".utf8))
+            client.connection.subscribe("x.>", queue: "g") { _ in }
+            client.connection.publish("a.c", reply: "x.1", payload: [])
+        }
+        try fake.accept()
+        try fake.send("INFO {}\r\n")
+        let hello = try fake.read(until: "PING\r\n")
+        XCTAssertTrue(hello.hasPrefix("CONNECT {") && hello.hasSuffix("}\r\nPING\r\n"), hello)
+        XCTAssertFalse(hello.contains("PUB"), "nothing before the server accepted the CONNECT")
+        try fake.send("PONG\r\n")
+        let after = try fake.read(until: "PUB a.c x.1 0\r\n\r\n")
+        XCTAssertEqual(after, "SUB x.> g 1\r\nPUB a.b 2\r\nhi\r\nPUB a.c x.1 0\r\n\r\n")
+        loop.sync { XCTAssertTrue(client.connection.isConnected); client.connection.close() }
+    }
+
     /// A server that accepts but never sends INFO is given up after the handshake timeout.
     func testHandshakeTimeout() throws {
         let fake = try FakeNATSServer()

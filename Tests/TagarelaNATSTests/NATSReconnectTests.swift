@@ -32,6 +32,24 @@ final class NATSReconnectTests: XCTestCase {
         try deliverUntilReceived(loop, publisher, subscriber, marker: "after")
     }
 
+    /// Given one server only, the client learns the others from INFO `connect_urls` and fails
+    /// over to them when that one dies.
+    func testFailoverToServersLearnedFromConnectURLs() throws {
+        try requireNATSServer()
+        let cluster = try NATSServerProcess(clusterSize: 3)
+        let loop = try NATSTestLoop()
+        defer { loop.stop(); cluster.stop() }
+        let client = loop.connect(cluster.nodes[0].url)
+        loop.waitUntil { client.connection.isConnected }
+        // Routes may still be forming: the INFO update with every node's URL can come a little later.
+        usleep(300_000)
+        cluster.kill(node: 0)
+        loop.waitUntil(timeoutMs: 10_000, what: "connected to a learned node") {
+            if case .connected(let url) = client.states.last { return !url.hasSuffix(":\(cluster.nodes[0].clientPort)") }
+            return false
+        }
+    }
+
     /// A server that stops answering (SIGSTOP: its sockets stay open, nothing is read) is
     /// noticed by the missing PONGs within maxPingsOut intervals, and the client fails over.
     func testAServerThatStopsAnsweringIsLeftByPingTimeout() throws {
@@ -57,7 +75,7 @@ final class NATSReconnectTests: XCTestCase {
     }
 
     /// Publishes while disconnected are held up to pendingBytesMax, then refused.
-    func testPublishesWhileDisconnectedAreBoundedAndSentOnConnect() throws {
+    func testPublishesWhileDisconnectedAreBoundedAndFailuresReportedOnce() throws {
         try requireNATSServer()
         let port = try E2EProcess.freePort()  // nobody listens: the client keeps trying
         let loop = try NATSTestLoop()
