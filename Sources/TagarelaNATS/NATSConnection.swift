@@ -22,6 +22,9 @@ public final class NATSConnection: ChannelHandler {
     public var onStateChange: ((NATSConnectionState) -> Void)?
     /// Server `-ERR` texts, refused credentials, refused URLs and dropped connections, as text.
     public var onError: ((String) -> Void)?
+    /// The socket's queue drained below its low-water mark after passing it (see
+    /// `Channel.lowWaterMark`): a producer that paused on `queuedBytes` may resume.
+    public var onWritable: (() -> Void)?
 
     private let options: NATSOptions
     private var servers: [NATSServerURL]
@@ -87,6 +90,12 @@ public final class NATSConnection: ChannelHandler {
     /// Bytes accepted but not yet taken by the kernel (pending while disconnected included):
     /// what a producer watches for backpressure.
     public var queuedBytes: Int { (channel?.queuedBytes ?? 0) + out.count + pendingOut.count }
+
+    /// `nats://host:port` of the server while connected (for status reports), else nil.
+    public var connectedServer: String? {
+        if case .connected(let server) = phase { return server.description }
+        return nil
+    }
 
     /// The largest body (headers and payload) the server accepts (its INFO `max_payload`).
     public var maxPayloadBytes: Int { serverPayloadBytesMax }
@@ -216,6 +225,10 @@ public final class NATSConnection: ChannelHandler {
             onError?("NATS protocol error from \(currentServer.map(String.init(describing:)) ?? "server"): \(failure)")
             channel.close()
         }
+    }
+
+    public func channelWritable(_ channel: Channel) {
+        if channel === self.channel { onWritable?() }
     }
 
     public func channelClosed(_ channel: Channel) {

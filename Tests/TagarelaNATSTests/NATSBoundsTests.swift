@@ -79,7 +79,39 @@ final class NATSBoundsTests: XCTestCase {
         try fake.send("PONG\r\n")
         let after = try fake.read(until: "PUB a.c x.1 0\r\n\r\n")
         XCTAssertEqual(after, "SUB x.> g 1\r\nPUB a.b 2\r\nhi\r\nPUB a.c x.1 0\r\n\r\n")
-        loop.sync { XCTAssertTrue(client.connection.isConnected); client.connection.close() }
+        loop.sync {
+            XCTAssertTrue(client.connection.isConnected)
+            XCTAssertEqual(client.connection.connectedServer, "nats://127.0.0.1:\(fake.port)")
+            client.connection.close()
+            XCTAssertNil(client.connection.connectedServer)
+        }
+    }
+
+    /// A server that reads slowly: past the socket's low-water mark `queuedBytes` shows the
+    /// backlog, and `onWritable` says when it has drained.
+    func testQueuedBytesAndOnWritable() throws {
+        let fake = try FakeNATSServer()
+        let loop = try NATSTestLoop()
+        defer { loop.stop() }
+        let client = connection(loop, port: fake.port)
+        try fake.handshake()
+        loop.waitUntil { client.connection.isConnected }
+        var writable = 0
+        let payload = [UInt8](repeating: 1, count: 500_000)
+        loop.sync {
+            client.connection.onWritable = { writable += 1 }
+            for _ in 0..<40 { client.connection.publish("bulk", payload: payload) }  // 20 MB, more than the kernel buffers
+        }
+        loop.waitUntil(what: "a backlog") { client.connection.queuedBytes > 1_000_000 }
+        _ = try fake.read(until: "PUB bulk 500000\r\n", timeoutMs: 5000)
+        var drained = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        let done = E2EProcess.waitUntil(timeoutMs: 20_000) {
+            while case .bytes(let n)? = buffer.withUnsafeMutableBytes({ try? FileDescriptor.read(fake.client, into: $0) }) { drained += n }
+            return (loop.sync { writable } ?? 0) > 0
+        }
+        XCTAssertTrue(done, "onWritable never called")
+        loop.sync { client.connection.close() }
     }
 
     /// A server that accepts but never sends INFO is given up after the handshake timeout.
