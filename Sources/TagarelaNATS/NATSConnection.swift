@@ -33,7 +33,7 @@ public final class NATSConnection: ChannelHandler {
     private var parser = NATSParser()
     private var phase = Phase.idle
     /// This turn's output while connected; written by the before-sleep hook.
-    private var out: [UInt8] = []
+    var out: [UInt8] = []
     /// Publishes made while not connected, sent after the next handshake.
     private var pendingOut: [UInt8] = []
     private var subscriptions: [UInt64: Subscription] = [:]
@@ -46,6 +46,7 @@ public final class NATSConnection: ChannelHandler {
     /// Servers whose failed attempts were reported since the last successful handshake.
     private var reportedUnreachable: Set<String> = []
     var requests = RequestTable()
+    var flushes = FlushTable()
 
     enum Phase: Equatable {
         case idle
@@ -186,6 +187,7 @@ public final class NATSConnection: ChannelHandler {
         if phase == .closed { return }
         phase = .waiting
         out.removeAll()  // what was not written is lost with the connection, as on any socket
+        flushes.connectionLost()
         if let why { onError?(why) }
         if wasConnected { onStateChange?(.connecting) }
         reconnectTimer = loop.schedule(afterMs: options.reconnectDelayMs) { [weak self] in self?.attemptConnect() }
@@ -198,6 +200,7 @@ public final class NATSConnection: ChannelHandler {
         pendingOut = []
         subscriptions = [:]
         requests.failAll(.closed)
+        flushes.failAll()
         onStateChange?(.closed(reason: reason))
     }
 
@@ -292,7 +295,10 @@ public final class NATSConnection: ChannelHandler {
 
     private func handlePong() {
         pingsOut = 0
-        guard case .awaitingPong(let server) = phase else { return }
+        guard case .awaitingPong(let server) = phase else {
+            flushes.pongArrived()
+            return
+        }
         handshakeTimer?.cancel()
         handshakeTimer = nil
         phase = .connected(server)
@@ -302,6 +308,7 @@ public final class NATSConnection: ChannelHandler {
         }
         out.append(contentsOf: pendingOut)
         pendingOut = []
+        for id in flushes.takeAfterConnect() { sendFlushPing(id) }
         schedulePing()
         onStateChange?(.connected(serverURL: server.description))
     }
@@ -327,6 +334,7 @@ public final class NATSConnection: ChannelHandler {
             }
             self.pingsOut += 1
             NATSEncoder.ping(into: &self.out)
+            self.flushes.inFlight.append(nil)
             self.schedulePing()
         }
     }

@@ -114,6 +114,30 @@ final class NATSBoundsTests: XCTestCase {
         loop.sync { client.connection.close() }
     }
 
+    /// flush: true on the PONG of its own PING (keepalive PONGs before it do not count), queued
+    /// while disconnected, false after its timeout.
+    func testFlushCompletesOnItsOwnPong() throws {
+        let fake = try FakeNATSServer()
+        let loop = try NATSTestLoop()
+        defer { loop.stop() }
+        let client = connection(loop, port: fake.port)
+        var results: [String: Bool] = [:]
+        loop.sync { client.connection.flush(timeoutMs: 10_000) { results["early"] = $0 } }  // before the handshake
+        try fake.accept()
+        try fake.send("INFO {}\r\n")
+        _ = try fake.read(until: "PING\r\n")
+        try fake.send("PONG\r\n")  // the handshake's
+        loop.waitUntil { client.connection.isConnected }
+        _ = try fake.read(until: "PING\r\n")  // the early flush's, after the handshake
+        loop.sync { XCTAssertNil(results["early"]) }
+        try fake.send("PONG\r\n")
+        loop.waitUntil { results["early"] == true }
+        loop.sync { client.connection.flush(timeoutMs: 300) { results["unanswered"] = $0 } }
+        _ = try fake.read(until: "PING\r\n")
+        loop.waitUntil { results["unanswered"] != nil }
+        loop.sync { XCTAssertEqual(results["unanswered"], false); client.connection.close() }
+    }
+
     /// A server that accepts but never sends INFO is given up after the handshake timeout.
     func testHandshakeTimeout() throws {
         let fake = try FakeNATSServer()

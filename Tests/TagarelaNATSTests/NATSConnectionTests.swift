@@ -15,7 +15,14 @@ final class NATSConnectionTests: XCTestCase {
         loop.sync { _ = b.connection.subscribe("chat.*.in") { b.messages.append($0) } }
         // A subscription is active once the server has seen it: a request round trip after it proves that.
         loop.sync { _ = b.connection.subscribe("sync") { m in b.connection.publish(m.reply!, payload: []) } }
-        loop.waitForResponder(a, "sync")
+        // flush: once b's PING is answered, the server has b's subscriptions; the first request finds them.
+        var flushed: Bool?
+        loop.sync { b.connection.flush(timeoutMs: 2000) { flushed = $0 } }
+        loop.waitUntil { flushed != nil }
+        var answer: Result<NATSMessage, NATSError>?
+        loop.sync { a.connection.request("sync", payload: [], timeoutMs: 2000) { answer = $0 } }
+        loop.waitUntil { answer != nil }
+        loop.sync { XCTAssertEqual(flushed, true); XCTAssertNotNil(try? answer?.get()) }
         loop.sync {
             a.connection.publish("chat.1.in", payload: Array("one".utf8))
             a.connection.publish("chat.2.in", reply: "back.here", headers: [("X-Kind", "two"), ("X-Kind", "again")],
