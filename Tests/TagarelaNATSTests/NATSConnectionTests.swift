@@ -115,6 +115,23 @@ final class NATSConnectionTests: XCTestCase {
         }
     }
 
+    func testUserPasswordAuthAcceptedAndRefused() throws {
+        try requireNATSServer()
+        let server = try NATSServerProcess(user: "gw", password: "p@ss:word")
+        let loop = try NATSTestLoop()
+        defer { loop.stop(); server.stop() }
+        let port = server.nodes[0].clientPort
+        let good = loop.connect("nats://gw:p%40ss%3Aword@127.0.0.1:\(port)")
+        let bad = loop.connect("nats://gw:wrong@127.0.0.1:\(port)")
+        loop.waitUntil { good.connection.isConnected }
+        loop.waitUntil { bad.errors.contains { $0.contains("refused our credentials") } }
+        loop.sync {
+            XCTAssertFalse(bad.connection.isConnected)
+            XCTAssertFalse(bad.errors.joined().contains("wrong"), "the password is never printed")
+            bad.connection.close()
+        }
+    }
+
     func testTLSURLIsRefusedWithTheReason() throws {
         XCTAssertThrowsError(try NATSServerURL.parse("tls://127.0.0.1:4222")) { error in
             XCTAssertTrue("\(error)".contains("TLS is not offered"), "\(error)")
