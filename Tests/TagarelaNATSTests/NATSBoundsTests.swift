@@ -138,6 +138,30 @@ final class NATSBoundsTests: XCTestCase {
         loop.sync { XCTAssertEqual(results["unanswered"], false); client.connection.close() }
     }
 
+    /// A server whose INFO requires TLS is refused with the reason (no CONNECT, so no
+    /// credentials, is sent to it); with no other server the connection closes for good.
+    func testServerRequiringTLSIsRefused() throws {
+        let fake = try FakeNATSServer()
+        let loop = try NATSTestLoop()
+        defer { loop.stop() }
+        let client = loop.connect("nats://secret@127.0.0.1:\(fake.port)")
+        try fake.accept()
+        try fake.send("INFO {\"tls_required\":true}\r\n")
+        loop.waitUntil(what: "closed") { if case .closed = client.states.last { return true }; return false }
+        loop.sync {
+            XCTAssertTrue(client.errors.contains { $0.contains("requires TLS") && $0.contains("terminate TLS in front") }, "\(client.errors)")
+            if case .closed(let reason)? = client.states.last { XCTAssertTrue(reason.contains("TLS is not offered"), reason) }
+        }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var got: [UInt8] = []
+        _ = E2EProcess.waitUntil(timeoutMs: 300) {
+            let r = buffer.withUnsafeMutableBytes { try? FileDescriptor.read(fake.client, into: $0) }
+            if case .bytes(let n)? = r { got += buffer[0..<n] }
+            return r == .eof
+        }
+        XCTAssertFalse(String(decoding: got, as: UTF8.self).contains("CONNECT"), "credentials sent to a TLS server in clear")
+    }
+
     /// A server that accepts but never sends INFO is given up after the handshake timeout.
     func testHandshakeTimeout() throws {
         let fake = try FakeNATSServer()
