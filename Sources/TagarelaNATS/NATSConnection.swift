@@ -105,8 +105,9 @@ public final class NATSConnection: ChannelHandler {
     /// Subscriptions are sent again after every reconnect.
     @discardableResult
     public func subscribe(_ subject: String, queue: String? = nil, _ handler: @escaping (NATSMessage) -> Void) -> NATSSubscriptionID {
-        precondition(phase != .closed, "subscribe on a closed NATS connection")
         nextSID += 1
+        // After close() (a shutdown racing a late subscriber) nothing is recorded or sent.
+        if phase == .closed { return NATSSubscriptionID(sid: nextSID) }
         subscriptions[nextSID] = Subscription(subject: subject, queue: queue, handler: handler)
         var encoded: [UInt8] = []
         NATSEncoder.subscribe(subject, queue: queue, sid: nextSID, into: &encoded)  // validates now
@@ -161,8 +162,9 @@ public final class NATSConnection: ChannelHandler {
             return
         }
         try? Socket.setNoDelay(fd)
+        // The parser starts at the default bound until this server's INFO; `maxPayloadBytes`
+        // keeps the last server's figure meanwhile (a cluster's servers share their settings).
         parser = NATSParser()
-        serverPayloadBytesMax = NATSLimits.payloadBytesDefault
         phase = .awaitingInfo(server)
         channel = loop.register(fd: fd, handler: self, maxQueuedBytes: NATSLimits.socketQueuedBytesMax)
         handshakeTimer = loop.schedule(afterMs: NATSLimits.handshakeTimeoutMs) { [weak self] in
@@ -316,6 +318,8 @@ public final class NATSConnection: ChannelHandler {
     private func handleErr(_ text: String) {
         let server = currentServer.map(String.init(describing:)) ?? "NATS server"
         if text.lowercased().contains("authorization") || text.lowercased().contains("authentication") {
+            // Refused at every attempt until the operator fixes it: said once per outage.
+            guard reportedUnreachable.insert("credentials \(server)").inserted else { return }
             onError?("NATS server \(server) refused our credentials ('\(text)'): check the token or user and password")
         } else {
             onError?("NATS server \(server): -ERR '\(text)'")

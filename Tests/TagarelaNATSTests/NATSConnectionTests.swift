@@ -108,7 +108,9 @@ final class NATSConnectionTests: XCTestCase {
         let bad = loop.connect(server.urlList, token: "wrong")
         loop.waitUntil({ good.connection.isConnected && inURL.connection.isConnected })
         loop.waitUntil({ bad.errors.contains { $0.contains("refused our credentials") } })
+        usleep(500_000)  // several more attempts (100 ms apart): still said once
         loop.sync {
+            XCTAssertEqual(bad.errors.filter { $0.contains("refused our credentials") }.count, 1, "\(bad.errors)")
             XCTAssertFalse(bad.connection.isConnected)
             XCTAssertFalse(bad.states.contains { if case .connected = $0 { return true }; return false })
             bad.connection.close()
