@@ -319,6 +319,9 @@ public final class NATSConnection: ChannelHandler {
         let server = currentServer.map(String.init(describing:)) ?? "NATS server"
         if text.lowercased().contains("authorization") || text.lowercased().contains("authentication") {
             // Refused at every attempt until the operator fixes it: said once per outage.
+            // The close that follows is not reported again as "could not connect": the refusal
+            // stays the last word a caller sees.
+            if let current = currentServer { reportedUnreachable.insert(current.description) }
             guard reportedUnreachable.insert("credentials \(server)").inserted else { return }
             onError?("NATS server \(server) refused our credentials ('\(text)'): check the token or user and password")
         } else {

@@ -111,6 +111,7 @@ final class NATSConnectionTests: XCTestCase {
         usleep(500_000)  // several more attempts (100 ms apart): still said once
         loop.sync {
             XCTAssertEqual(bad.errors.filter { $0.contains("refused our credentials") }.count, 1, "\(bad.errors)")
+            XCTAssertTrue(bad.errors.last?.contains("refused our credentials") == true, "the last word: \(bad.errors)")
             XCTAssertFalse(bad.connection.isConnected)
             XCTAssertFalse(bad.states.contains { if case .connected = $0 { return true }; return false })
             bad.connection.close()
