@@ -136,7 +136,7 @@ public struct NATSParser {
         }
         let sizes = headers ? 2 : 1
         guard fields.count == 2 + sizes || fields.count == 3 + sizes,
-              let sid = number(fields[1], digitsMax: 19).flatMap({ UInt64(exactly: $0) }),
+              let sid = number(fields[1], digitsMax: 18).flatMap({ UInt64(exactly: $0) }),
               let total = number(fields[fields.count - 1], digitsMax: 9) else { throw .malformedOperation(verb) }
         var headerBytes = 0
         if headers {
@@ -150,7 +150,7 @@ public struct NATSParser {
     }
 
     /// The decimal number in `line[range]`: digits only, at most `digitsMax` of them (sizes: 9,
-    /// under 1 GB and far above any `max_payload`; sids: 19, within Int).
+    /// under 1 GB and far above any `max_payload`; sids: 18, so no overflow of Int).
     private func number(_ range: Range<Int>, digitsMax: Int) -> Int? {
         guard !range.isEmpty, range.count <= digitsMax else { return nil }
         var value = 0
