@@ -36,6 +36,9 @@ let package = Package(
                 dependencies: ["TagarelaModel", "TagarelaJSON", "TagarelaCrypto"], swiftSettings: swift6),
         .target(name: "TagarelaStore", dependencies: ["TagarelaSystem", "TagarelaJSON"], swiftSettings: swift6),
         // Layer 2
+        .target(name: "TagarelaNATS",
+                dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaJSON", "TagarelaCrypto"],
+                swiftSettings: swift6),
         .target(name: "TagarelaGateway",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaLink",
                                "TagarelaJSON", "TagarelaModel", "TagarelaCrypto", "TagarelaCBOR"],
@@ -71,6 +74,8 @@ let package = Package(
         .testTarget(name: "TagarelaWorkerTests",
                     dependencies: ["TagarelaWorker", "TagarelaLink", "TagarelaJSON", "TagarelaStore", "TagarelaWire",
                                    "TestSupport"]),
+        .testTarget(name: "TagarelaNATSTests",
+                    dependencies: ["TagarelaNATS", "TagarelaEventLoop", "TagarelaJSON", "TagarelaSystem", "TestSupport"]),
         .testTarget(name: "TagarelaBenchTests", dependencies: ["TagarelaBench", "TestSupport"]),
         .testTarget(name: "tagarelaTests", dependencies: ["tagarela", "TagarelaGateway", "TagarelaWorker"]),
         .testTarget(name: "EndToEndTests",
