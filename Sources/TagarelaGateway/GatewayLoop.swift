@@ -51,6 +51,7 @@ final class GatewayLoop {
         self.eventLoop = try EventLoop()
         eventLoop.flushDelayMs = config.flushDelayMs
         eventLoop.flushHoldBytesMax = config.flushHoldBytesMax
+        eventLoop.flushPolicy = config.flushPolicy
         self.counters = LoopCounters(workers: config.workers)
         self.partialInput = PartialInputBudget(bytesMax: max(1, config.limits.partialInputBytesMax / config.loops))
     }
