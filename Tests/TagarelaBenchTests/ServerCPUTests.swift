@@ -50,3 +50,22 @@ final class ServerCPUTests: XCTestCase {
         }
     }
 }
+
+/// Benchmarks/compare's table: loads in order, one row per run, CPU relative to the load's first server.
+final class CompareTableTests: XCTestCase {
+    func testOneRowPerRunGroupedByLoad() throws {
+        let lines = [
+            #"{"server":"previous","load":"5/s","scenario":"chat","deliveries_per_second":45000.0,"delivery_latency":{"p50_ms":8.5,"p99_ms":12.0},"server_cpu_us_per_delivery":4.0}"#,
+            #"{"server":"current","load":"5/s","scenario":"chat","deliveries_per_second":45000.0,"delivery_latency":{"p50_ms":0.4,"p99_ms":2.0},"server_cpu_us_per_delivery":5.0,"deliveries":90,"deliveries_expected_from_acked":100}"#,
+            #"{"server":"previous","load":"closed w4","scenario":"chat","deliveries_per_second":500000.0,"delivery_latency":{"p50_ms":20.0,"p99_ms":50.0},"server_cpu_us_per_delivery":2.0}"#,
+            #"{"server":"nio","load":"5/s","scenario":"chat","failure":"the peer did not start"}"#,
+        ]
+        let rows = CompareTable.table(try lines.map { try JSON.parse($0) }).split(separator: "\n").map(String.init)
+        XCTAssertEqual(rows.count, 5)
+        XCTAssertTrue(rows[1].hasPrefix("5/s") && rows[1].contains("previous") && rows[1].contains("8.50 ms") && rows[1].contains("+0%"))
+        XCTAssertTrue(rows[2].contains("current") && rows[2].contains("0.40 ms") && rows[2].contains("5.00 µs") && rows[2].contains("+25%"))
+        XCTAssertTrue(rows[2].contains("delivered 90.0%"))
+        XCTAssertTrue(rows[3].contains("nio") && rows[3].contains("FAILED: the peer did not start"), "runs of a load stay together")
+        XCTAssertTrue(rows[4].hasPrefix("closed w4"))
+    }
+}
