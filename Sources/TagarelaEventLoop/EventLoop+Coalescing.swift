@@ -17,8 +17,9 @@ extension EventLoop {
     }
 
     /// Runs at the start of the flush phase: under `.whenIdle`, peeks at the poller once (when
-    /// anything is dirty or held) and, when no input is ready, releases every held channel;
-    /// in either policy, held channels that are due join the dirty list.
+    /// anything is dirty or held) and, when no input is ready, releases every held channel that
+    /// `flushSpacingMs` does not pace; in either policy, held channels that are due join the
+    /// dirty list.
     func decideHolding() {
         guard flushDelayMs > 0, !stopping else {
             if !held.isEmpty { releaseAllHeld() }
@@ -26,12 +27,12 @@ extension EventLoop {
         }
         if flushPolicy == .whenIdle && (!dirty.isEmpty || !held.isEmpty) {
             loopBusy = moreInputReady()
-            if !loopBusy {
-                if !held.isEmpty { releaseAllHeld() }
+            if !loopBusy && !held.isEmpty {
+                if flushSpacingMs == 0 { releaseAllHeld() } else { releaseDueHeld(idle: true) }
                 return
             }
         }
-        if !held.isEmpty && nowMs >= heldEarliestDueMs { releaseDueHeld() }
+        if !held.isEmpty && nowMs >= heldEarliestDueMs { releaseDueHeld(idle: false) }
     }
 
     /// One poller wait with a zero timeout: are more events ready right now? Readiness is
@@ -46,22 +47,37 @@ extension EventLoop {
     }
 
     /// True when `channel`'s output may wait for a later turn: a delay is configured, the loop is
-    /// busy (always, under `.fixedDelay`), the queue is small, its oldest byte is younger than
-    /// the delay, and nobody asked for it to go now (`flushPromptly`, a close after the flush,
-    /// the loop stopping).
+    /// busy (always, under `.fixedDelay`) or the channel was written less than `flushSpacingMs`
+    /// ago, the queue is small, its oldest byte is younger than the delay, and nobody asked for
+    /// it to go now (`flushPromptly`, a close after the flush, the loop stopping).
     @inline(__always)
     func shouldHold(_ channel: Channel) -> Bool {
         flushDelayMs > 0
-            && (loopBusy || flushPolicy == .fixedDelay)
+            && (loopBusy || flushPolicy == .fixedDelay || isPaced(channel))
             && channel.queuedBytes < flushHoldBytesMax
             && nowMs - channel.oldestQueuedMs < flushDelayMs
             && channel.flags.isDisjoint(with: [.prompt, .flushThenClose])
             && !stopping
     }
 
+    /// `flushSpacingMs` holds this channel now: it opted in and was written too recently.
+    @inline(__always)
+    private func isPaced(_ channel: Channel) -> Bool {
+        flushSpacingMs > 0 && channel.pacedFlushes && nowMs - channel.lastFlushMs < flushSpacingMs
+    }
+
+    /// When a held channel must be written even if the loop stays busy: `flushDelayMs` after its
+    /// oldest byte, or, when the spacing is what holds it, once the spacing has passed.
+    @inline(__always)
+    private func dueMs(_ channel: Channel) -> Int64 {
+        let bound = channel.oldestQueuedMs + flushDelayMs
+        guard flushPolicy == .whenIdle, flushSpacingMs > 0, channel.pacedFlushes else { return bound }
+        return Swift.min(bound, channel.lastFlushMs + flushSpacingMs)
+    }
+
     /// Puts `channel` on the held list (once) and keeps the earliest due time right.
     func hold(_ channel: Channel) {
-        let dueMs = channel.oldestQueuedMs + flushDelayMs
+        let dueMs = dueMs(channel)
         if dueMs < heldEarliestDueMs { heldEarliestDueMs = dueMs }
         holdCount &+= 1
         if channel.flags.contains(.held) { return }
@@ -69,10 +85,11 @@ extension EventLoop {
         held.append(channel)
     }
 
-    /// Moves every held channel that is due to the dirty list; drops entries that no longer hold
+    /// Moves every held channel that must go now to the dirty list: past `flushDelayMs`, or, on
+    /// an `idle` loop, no longer paced by `flushSpacingMs`. Drops entries that no longer hold
     /// anything (flushed early when their queue crossed `flushHoldBytesMax`, waiting for
     /// EPOLLOUT, or closed); recomputes the earliest due time of the rest.
-    private func releaseDueHeld() {
+    func releaseDueHeld(idle: Bool) {
         var kept = 0
         var earliest = Int64.max
         for index in 0..<held.count {
@@ -81,8 +98,8 @@ extension EventLoop {
                 channel.flags.remove(.held)
                 continue
             }
-            let dueMs = channel.oldestQueuedMs + flushDelayMs
-            if nowMs >= dueMs {
+            let dueMs = dueMs(channel)
+            if nowMs >= channel.oldestQueuedMs + flushDelayMs || (idle && !isPaced(channel)) || (!idle && nowMs >= dueMs) {
                 channel.flags.remove(.held)
                 markDirty(channel)
             } else {

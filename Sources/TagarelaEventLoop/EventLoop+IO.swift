@@ -148,6 +148,7 @@ extension EventLoop {
                 return
             }
             channel.consume(written)
+            channel.lastFlushMs = nowMs
             if written < total {
                 // The socket buffer is full; the poller says when there is room again.
                 armWritable(channel)

@@ -55,6 +55,14 @@ public final class EventLoop {
     /// Output coalescing: hold output only while the loop is busy (`.whenIdle`), or always up to
     /// `flushDelayMs` (`.fixedDelay`). Set it before `run()` or on the loop thread.
     public var flushPolicy: FlushPolicy = .whenIdle
+    /// Output coalescing, `.whenIdle` only (0 = off): a channel with `pacedFlushes` that was
+    /// written less than this long ago is held, idle loop or not, until this long after that
+    /// write (or `flushDelayMs` after its oldest byte, if sooner): Nagle's rule, with the last
+    /// write standing for the unacknowledged segment. A lone message still leaves at once; a
+    /// connection that receives many gets at most one write per spacing.
+    public var flushSpacingMs: Int64 = 0 {
+        didSet { precondition(flushSpacingMs >= 0, "flushSpacingMs must not be negative") }
+    }
     /// This flush phase found more input ready (`.whenIdle`): small queues may be held.
     var loopBusy = false
     /// Ready events a flush-phase peek found; the next turn dispatches them without waiting.

@@ -40,6 +40,11 @@ public struct GatewayConfig {
     /// (`.whenIdle`, the default since issue 13), or always up to `flushDelayMs` (`.fixedDelay`,
     /// the earlier behaviour: fewest writes, but the full delay at light load too).
     public var flushPolicy: EventLoop.FlushPolicy = .whenIdle
+    /// Output coalescing (`--flush-spacing-ms`, 0 = off; `.whenIdle` only): a client written
+    /// less than this long ago waits, idle loop or not, until this long after that write (never
+    /// past `flushDelayMs`): Nagle's rule per connection. It trades some light-load latency for
+    /// fewer writes to clients that receive many messages (Benchmarks/README.md).
+    public var flushSpacingMs: Int64 = 0
     /// Queued bytes past which a client's output is written at once, delay or not.
     public var flushHoldBytesMax: Int = EventLoop.defaultFlushHoldBytesMax
     /// With a flush delay: write replies to a client's own request (and gateway-made messages) in

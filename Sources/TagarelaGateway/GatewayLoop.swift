@@ -52,6 +52,7 @@ final class GatewayLoop {
         eventLoop.flushDelayMs = config.flushDelayMs
         eventLoop.flushHoldBytesMax = config.flushHoldBytesMax
         eventLoop.flushPolicy = config.flushPolicy
+        eventLoop.flushSpacingMs = config.flushSpacingMs
         self.counters = LoopCounters(workers: config.workers)
         self.partialInput = PartialInputBudget(bytesMax: max(1, config.limits.partialInputBytesMax / config.loops))
     }
@@ -114,6 +115,7 @@ final class GatewayLoop {
         counters.connectionsAccepted += 1
         let conn = ClientConnection(loop: self, host: host, nowMs: eventLoop.nowMs)
         conn.channel = eventLoop.register(fd: fd, handler: conn, maxQueuedBytes: limits.outgoingQueueBytesMax)
+        conn.channel.pacedFlushes = true  // clients, not worker links, are paced by --flush-spacing-ms
         counters.adjustTransport(.pending, by: 1)
         connections[conn.id] = conn
     }

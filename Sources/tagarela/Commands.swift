@@ -15,7 +15,7 @@ enum Command {
     static let gatewayFlags: Set<String> = [
         "port", "host", "loops", "workers", "run-dir", "echo-path", "allowed-origins", "requests-per-second",
         "request-burst", "flush-delay-ms", "flush-replies-promptly", "request-timeout-ms", "heartbeat-timeout-ms",
-        "flush-policy",
+        "flush-policy", "flush-spacing-ms",
     ]
     static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations",
                                            "flush-delay-ms", "flush-policy"]
@@ -54,6 +54,7 @@ enum Command {
         config.limits.requestBurst = try o.int("request-burst", default: config.limits.requestBurst, in: 1...Int.max)
         config.flushDelayMs = Int64(try o.int("flush-delay-ms", default: Int(config.flushDelayMs), in: 0...1_000))
         config.flushPolicy = try flushPolicy(o, default: config.flushPolicy)
+        config.flushSpacingMs = Int64(try o.int("flush-spacing-ms", default: Int(config.flushSpacingMs), in: 0...1_000))
         switch o.string("flush-replies-promptly", default: config.flushRepliesPromptly ? "yes" : "no") {
         case "yes": config.flushRepliesPromptly = true
         case "no": config.flushRepliesPromptly = false
@@ -116,7 +117,8 @@ enum Command {
             usage: tagarela gateway --port P [--host \(g.host)] [--loops N] [--echo-path /echo]
                                     [--workers N --run-dir DIR] [--allowed-origins URL,URL]
                                     [--requests-per-second \(g.limits.requestsPerSecond)] [--request-burst \(g.limits.requestBurst)]
-                                    [--flush-delay-ms \(g.flushDelayMs)] [--flush-policy idle|fixed] [--flush-replies-promptly yes|no]
+                                    [--flush-delay-ms \(g.flushDelayMs)] [--flush-policy idle|fixed] [--flush-spacing-ms \(g.flushSpacingMs)]
+                                    [--flush-replies-promptly yes|no]
                                     [--request-timeout-ms \(g.limits.workerRequestTimeoutMs)] [--heartbeat-timeout-ms \(g.limits.workerHeartbeatTimeoutMs)]
                    tagarela worker  --shard K --workers N --data DIR --socket PATH
                                     [--fsync always|interval|never] [--pbkdf2-iterations N]

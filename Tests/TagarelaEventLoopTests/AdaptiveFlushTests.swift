@@ -115,6 +115,43 @@ final class AdaptiveFlushTests: XCTestCase {
     }
 }
 
+/// `flushSpacingMs`: Nagle's rule per connection, for the channels that opt in.
+final class FlushSpacingTests: XCTestCase {
+    func testAPacedChannelWrittenRecentlyWaitsForTheSpacingEvenWhenIdle() throws {
+        let spacingMs: Int64 = 300
+        let runner = try LoopRunner()
+        let loop = runner.loop
+        runner.sync {
+            loop.flushDelayMs = 60_000
+            loop.flushSpacingMs = spacingMs
+        }
+        let server = try TestServer(runner: runner) { TestHandler() }
+        defer { server.close(); runner.stop() }
+        let client = try LoopbackClient(port: server.port)
+        let clientB = try LoopbackClient(port: server.port)
+        let accepted = server.accepted(2)
+        guard accepted.count == 2 else { return XCTFail("two connections") }
+        let (paced, plain) = (accepted[0].0, accepted[1].0)
+        runner.sync { paced.pacedFlushes = true }
+        // Not written lately: out at once, as without spacing.
+        runner.sync { paced.write(Array("first\n".utf8)) }
+        XCTAssertEqual(String(decoding: try client.read(exactly: 6, timeoutMs: 5_000), as: UTF8.self), "first\n")
+        let firstAtMs = runner.sync { paced.lastFlushMs } ?? 0
+        // Written just now: held on an idle loop until the spacing has passed, while a channel
+        // that did not opt in is written in its turn.
+        runner.sync {
+            paced.write(Array("second\n".utf8))
+            plain.write(Array("plain\n".utf8))
+        }
+        XCTAssertEqual(String(decoding: try clientB.read(exactly: 6, timeoutMs: 5_000), as: UTF8.self), "plain\n")
+        XCTAssertEqual(runner.sync { paced.queuedBytes }, 7, "still held after the turn")
+        XCTAssertEqual(runner.sync { (loop.held.count, loop.heldEarliestDueMs - firstAtMs) }?.1, spacingMs,
+                       "due the spacing after the last write, not the delay after the oldest byte")
+        XCTAssertEqual(String(decoding: try client.read(exactly: 7, timeoutMs: 5_000), as: UTF8.self), "second\n")
+        XCTAssertGreaterThanOrEqual((runner.sync { paced.lastFlushMs } ?? 0) - firstAtMs, spacingMs)
+    }
+}
+
 /// A boolean the test thread and the loop thread share.
 private final class Flag: @unchecked Sendable {
     private let lock = NSLock()
