@@ -29,7 +29,8 @@ extension BenchReport {
     /// Server CPU per delivery over a window: every server process's CPU time (the gateway and
     /// all workers, or `--pid` processes) from the window's first to its last sample, divided by
     /// the deliveries of messages sent in it. JSON `server_cpu_us_per_delivery` (null when no
-    /// server process is watched) and `server_cpu_percent` (all of them, in % of one core).
+    /// server process is watched), `server_cpu_percent` (all of them, in % of one core) and
+    /// `server_write_calls_per_delivery` (their write system calls over the same window).
     mutating func addServerCPU(_ w: ChatWindow, monitor: ServerMonitor) {
         let perDelivery = monitor.serverCPUUsPerDelivery(from: w.from, to: w.to, deliveries: w.counters.deliveries)
         let totalUs = monitor.serverCPUUs(from: w.from, to: w.to)
@@ -39,6 +40,12 @@ extension BenchReport {
             text: perDelivery.map { String(format: "%.2f µs (all server processes: %.0f%% of a core)", $0, percent ?? 0) }
                 ?? "- (no server process watched: --pids-from or --pid)")
         add("server_cpu_percent", percent.map { .double(($0 * 10).rounded() / 10) } ?? .null)
+        let writes = w.counters.deliveries > 0 ? monitor.serverWriteCalls(from: w.from, to: w.to).map {
+            Double($0) / Double(w.counters.deliveries)
+        } : nil
+        add("server_write_calls_per_delivery", writes.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
+            label: "server writes per delivery",
+            text: writes.map { String(format: "%.3f write system calls (all server processes, /proc/PID/io syscw)", $0) } ?? "-")
     }
 }
 

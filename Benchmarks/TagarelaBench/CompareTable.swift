@@ -5,7 +5,8 @@ import TagarelaJSON
 /// Reads chat result lines (one JSON object per line) that `Benchmarks/compare` tagged with
 /// `"server"` (previous, current, nio, or a hold bound) and `"load"` (`5/s`, `closed`...), and
 /// prints one table: for each load, one row per run, with deliveries per second, median and p99
-/// delivery latency, server CPU per delivery, and that CPU relative to the load's first server.
+/// delivery latency, server CPU per delivery, that CPU relative to the load's first server, and
+/// server write system calls per delivery.
 enum CompareTable {
     static func run() -> Int32 {
         var lines: [JSON] = []
@@ -24,7 +25,8 @@ enum CompareTable {
             let load = j["load"]?.string ?? "-"
             if !loads.contains(load) { loads.append(load) }
         }
-        var rows: [[String]] = [["load", "server", "deliveries/s", "p50 delivery", "p99 delivery", "cpu/delivery", "cpu vs first", "notes"]]
+        var rows: [[String]] = [["load", "server", "deliveries/s", "p50 delivery", "p99 delivery", "cpu/delivery", "cpu vs first",
+                                 "writes/delivery", "notes"]]
         for load in loads {
             let runs = results.filter { ($0["load"]?.string ?? "-") == load }
             let baseline = runs.first?["server_cpu_us_per_delivery"]?.double
@@ -34,7 +36,8 @@ enum CompareTable {
                 if let cpu, let baseline, baseline > 0 { ratio = String(format: "%+.0f%%", (cpu / baseline - 1) * 100) } else { ratio = "-" }
                 rows.append([load, j["server"]?.string ?? "-", Summary.num(j["deliveries_per_second"]),
                              ms(j["delivery_latency"]?["p50_ms"]), ms(j["delivery_latency"]?["p99_ms"]),
-                             cpu.map { String(format: "%.2f µs", $0) } ?? "-", ratio, notes(j)])
+                             cpu.map { String(format: "%.2f µs", $0) } ?? "-", ratio,
+                             j["server_write_calls_per_delivery"]?.double.map { String(format: "%.3f", $0) } ?? "-", notes(j)])
             }
         }
         var widths = [Int](repeating: 0, count: rows[0].count)

@@ -66,6 +66,19 @@ final class ServerMonitor {
         return total
     }
 
+    /// Write system calls of every server process between two samples, all together (nil as for
+    /// `serverCPUUs`, or when /proc/PID/io was not readable).
+    func serverWriteCalls(from a: MonitorSample, to b: MonitorSample) -> Int64? {
+        let server = serverProcesses
+        guard !server.isEmpty else { return nil }
+        var total: Int64 = 0
+        for p in server {
+            guard let x = a.byName[p.name]?.writeCalls, let y = b.byName[p.name]?.writeCalls else { return nil }
+            total += y - x
+        }
+        return total
+    }
+
     /// Server CPU per delivery in µs over a window in which `deliveries` were made (nil when
     /// unknown or nothing was delivered): the efficiency figure, next to the rate and latency.
     func serverCPUUsPerDelivery(from a: MonitorSample, to b: MonitorSample, deliveries: Int) -> Double? {

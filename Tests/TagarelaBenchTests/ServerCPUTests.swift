@@ -2,6 +2,7 @@
 import XCTest
 @testable import TagarelaBench
 import TagarelaJSON
+import Glibc
 
 final class ServerCPUTests: XCTestCase {
     private func sample(atUs: Int64, _ cpu: [String: Int64]) -> MonitorSample {
@@ -22,6 +23,13 @@ final class ServerCPUTests: XCTestCase {
         let c = sample(atUs: 1_000_000, ["gateway": 601_000, "worker-0": 300_500, "bench": 900_000])
         XCTAssertNil(monitor.serverCPUUs(from: a, to: c))
         XCTAssertNil(ServerMonitor(runDir: nil).serverCPUUs(from: a, to: b), "no server watched")
+        XCTAssertNil(monitor.serverWriteCalls(from: a, to: b), "no /proc/PID/io readings")
+        let io = { (s: MonitorSample, calls: Int64) -> MonitorSample in
+            var s = s
+            for key in s.byName.keys { s.byName[key]?.writeCalls = calls }
+            return s
+        }
+        XCTAssertEqual(monitor.serverWriteCalls(from: io(a, 10), to: io(b, 110)), 300, "three server processes, the bench left out")
     }
 
     func testTheReportCarriesItAndTheSummaryShowsIt() throws {
@@ -40,6 +48,15 @@ final class ServerCPUTests: XCTestCase {
         let table = Summary.table([try JSON.parse(#"{"scenario":"chat","deliveries_per_second":200000.0,"server_cpu_us_per_delivery":5.0}"#)])
         XCTAssertTrue(table.contains("cpu/delivery"))
         XCTAssertTrue(table.contains("5.00 µs"))
+    }
+
+    func testOwnWriteCallsAreRead() throws {
+        let before = try XCTUnwrap(ProcessSampler.sample(getpid())?.writeCalls)
+        let fd = open("/dev/null", O_WRONLY)
+        defer { close(fd) }
+        for _ in 0..<5 { _ = write(fd, "x", 1) }
+        let after = try XCTUnwrap(ProcessSampler.sample(getpid())?.writeCalls)
+        XCTAssertGreaterThanOrEqual(after - before, 5)
     }
 
     func testPidOptionNamesAServerProcess() throws {
