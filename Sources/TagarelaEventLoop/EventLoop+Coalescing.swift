@@ -19,7 +19,8 @@ extension EventLoop {
     /// Runs at the start of the flush phase: under `.whenIdle`, peeks at the poller once (when
     /// anything is dirty or held) and, when no input is ready, releases every held channel that
     /// `flushSpacingMs` does not pace; in either policy, held channels that are due join the
-    /// dirty list.
+    /// dirty list. (Pacing: `flushSpacingMs` and `pacedHoldMs` hold paced channels on an idle
+    /// loop too.)
     func decideHolding() {
         guard flushDelayMs > 0, !stopping else {
             if !held.isEmpty { releaseAllHeld() }
@@ -28,7 +29,7 @@ extension EventLoop {
         if flushPolicy == .whenIdle && (!dirty.isEmpty || !held.isEmpty) {
             loopBusy = moreInputReady()
             if !loopBusy && !held.isEmpty {
-                if flushSpacingMs == 0 { releaseAllHeld() } else { releaseDueHeld(idle: true) }
+                if flushSpacingMs == 0 && pacedHoldMs == 0 { releaseAllHeld() } else { releaseDueHeld(idle: true) }
                 return
             }
         }
@@ -47,8 +48,8 @@ extension EventLoop {
     }
 
     /// True when `channel`'s output may wait for a later turn: a delay is configured, the loop is
-    /// busy (always, under `.fixedDelay`) or the channel was written less than `flushSpacingMs`
-    /// ago, the queue is small, its oldest byte is younger than the delay, and nobody asked for
+    /// busy (always, under `.fixedDelay`) or pacing holds the channel (`flushSpacingMs`,
+    /// `pacedHoldMs`), the queue is small, its oldest byte is younger than the delay, and nobody asked for
     /// it to go now (`flushPromptly`, a close after the flush, the loop stopping).
     @inline(__always)
     func shouldHold(_ channel: Channel) -> Bool {
@@ -60,19 +61,29 @@ extension EventLoop {
             && !stopping
     }
 
-    /// `flushSpacingMs` holds this channel now: it opted in and was written too recently.
+    /// Pacing holds this channel now: it opted in and was written less than `flushSpacingMs`
+    /// ago, or its oldest byte is younger than `pacedHoldMs`.
     @inline(__always)
     private func isPaced(_ channel: Channel) -> Bool {
-        flushSpacingMs > 0 && channel.pacedFlushes && nowMs - channel.lastFlushMs < flushSpacingMs
+        channel.pacedFlushes && nowMs < pacedUntilMs(channel)
+    }
+
+    /// When pacing stops holding a paced channel (`Int64.min` when no pacing is set).
+    @inline(__always)
+    private func pacedUntilMs(_ channel: Channel) -> Int64 {
+        var until = Int64.min
+        if flushSpacingMs > 0 { until = channel.lastFlushMs + flushSpacingMs }
+        if pacedHoldMs > 0 { until = Swift.max(until, channel.oldestQueuedMs + pacedHoldMs) }
+        return until
     }
 
     /// When a held channel must be written even if the loop stays busy: `flushDelayMs` after its
-    /// oldest byte, or, when the spacing is what holds it, once the spacing has passed.
+    /// oldest byte, or, when pacing is what holds it, once the pacing has passed.
     @inline(__always)
     private func dueMs(_ channel: Channel) -> Int64 {
         let bound = channel.oldestQueuedMs + flushDelayMs
-        guard flushPolicy == .whenIdle, flushSpacingMs > 0, channel.pacedFlushes else { return bound }
-        return Swift.min(bound, channel.lastFlushMs + flushSpacingMs)
+        guard flushPolicy == .whenIdle, channel.pacedFlushes, flushSpacingMs > 0 || pacedHoldMs > 0 else { return bound }
+        return Swift.min(bound, pacedUntilMs(channel))
     }
 
     /// Puts `channel` on the held list (once) and keeps the earliest due time right.
@@ -86,7 +97,7 @@ extension EventLoop {
     }
 
     /// Moves every held channel that must go now to the dirty list: past `flushDelayMs`, or, on
-    /// an `idle` loop, no longer paced by `flushSpacingMs`. Drops entries that no longer hold
+    /// an `idle` loop, no longer paced. Drops entries that no longer hold
     /// anything (flushed early when their queue crossed `flushHoldBytesMax`, waiting for
     /// EPOLLOUT, or closed); recomputes the earliest due time of the rest.
     func releaseDueHeld(idle: Bool) {

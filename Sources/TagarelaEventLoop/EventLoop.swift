@@ -63,6 +63,13 @@ public final class EventLoop {
     public var flushSpacingMs: Int64 = 0 {
         didSet { precondition(flushSpacingMs >= 0, "flushSpacingMs must not be negative") }
     }
+    /// Output coalescing, `.whenIdle` only (0 = off): a channel with `pacedFlushes` holds its
+    /// output this long from its oldest byte, idle loop or not (never past `flushDelayMs`): a
+    /// short fixed delay for the paced channels alone, while the rest follow the idle rule. With
+    /// the millisecond clock, 1 means "until the next millisecond tick", about half a ms on average.
+    public var pacedHoldMs: Int64 = 0 {
+        didSet { precondition(pacedHoldMs >= 0, "pacedHoldMs must not be negative") }
+    }
     /// This flush phase found more input ready (`.whenIdle`): small queues may be held.
     var loopBusy = false
     /// Ready events a flush-phase peek found; the next turn dispatches them without waiting.

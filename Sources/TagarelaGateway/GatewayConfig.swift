@@ -45,6 +45,11 @@ public struct GatewayConfig {
     /// past `flushDelayMs`): Nagle's rule per connection. It trades some light-load latency for
     /// fewer writes to clients that receive many messages (Benchmarks/README.md).
     public var flushSpacingMs: Int64 = 0
+    /// Output coalescing (`--flush-client-hold-ms`, 0 = off; `.whenIdle` only): a client's output
+    /// waits this long from its oldest byte, idle loop or not (never past `flushDelayMs`), while
+    /// worker links keep the idle rule: a short fixed delay where fan-out bursts land, none on
+    /// the request path. 1 = until the next millisecond tick (Benchmarks/README.md).
+    public var clientHoldMs: Int64 = 0
     /// Queued bytes past which a client's output is written at once, delay or not.
     public var flushHoldBytesMax: Int = EventLoop.defaultFlushHoldBytesMax
     /// With a flush delay: write replies to a client's own request (and gateway-made messages) in

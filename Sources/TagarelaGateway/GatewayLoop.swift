@@ -53,6 +53,7 @@ final class GatewayLoop {
         eventLoop.flushHoldBytesMax = config.flushHoldBytesMax
         eventLoop.flushPolicy = config.flushPolicy
         eventLoop.flushSpacingMs = config.flushSpacingMs
+        eventLoop.pacedHoldMs = config.clientHoldMs
         self.counters = LoopCounters(workers: config.workers)
         self.partialInput = PartialInputBudget(bytesMax: max(1, config.limits.partialInputBytesMax / config.loops))
     }

@@ -15,7 +15,7 @@ enum Command {
     static let gatewayFlags: Set<String> = [
         "port", "host", "loops", "workers", "run-dir", "echo-path", "allowed-origins", "requests-per-second",
         "request-burst", "flush-delay-ms", "flush-replies-promptly", "request-timeout-ms", "heartbeat-timeout-ms",
-        "flush-policy", "flush-spacing-ms",
+        "flush-policy", "flush-spacing-ms", "flush-client-hold-ms",
     ]
     static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations",
                                            "flush-delay-ms", "flush-policy"]
@@ -55,6 +55,7 @@ enum Command {
         config.flushDelayMs = Int64(try o.int("flush-delay-ms", default: Int(config.flushDelayMs), in: 0...1_000))
         config.flushPolicy = try flushPolicy(o, default: config.flushPolicy)
         config.flushSpacingMs = Int64(try o.int("flush-spacing-ms", default: Int(config.flushSpacingMs), in: 0...1_000))
+        config.clientHoldMs = Int64(try o.int("flush-client-hold-ms", default: Int(config.clientHoldMs), in: 0...1_000))
         switch o.string("flush-replies-promptly", default: config.flushRepliesPromptly ? "yes" : "no") {
         case "yes": config.flushRepliesPromptly = true
         case "no": config.flushRepliesPromptly = false
@@ -117,7 +118,7 @@ enum Command {
             usage: tagarela gateway --port P [--host \(g.host)] [--loops N] [--echo-path /echo]
                                     [--workers N --run-dir DIR] [--allowed-origins URL,URL]
                                     [--requests-per-second \(g.limits.requestsPerSecond)] [--request-burst \(g.limits.requestBurst)]
-                                    [--flush-delay-ms \(g.flushDelayMs)] [--flush-policy idle|fixed] [--flush-spacing-ms \(g.flushSpacingMs)]
+                                    [--flush-delay-ms \(g.flushDelayMs)] [--flush-policy idle|fixed] [--flush-spacing-ms \(g.flushSpacingMs)] [--flush-client-hold-ms \(g.clientHoldMs)]
                                     [--flush-replies-promptly yes|no]
                                     [--request-timeout-ms \(g.limits.workerRequestTimeoutMs)] [--heartbeat-timeout-ms \(g.limits.workerHeartbeatTimeoutMs)]
                    tagarela worker  --shard K --workers N --data DIR --socket PATH

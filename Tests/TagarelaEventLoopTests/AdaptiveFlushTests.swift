@@ -152,6 +152,38 @@ final class FlushSpacingTests: XCTestCase {
     }
 }
 
+/// `pacedHoldMs`: a short fixed delay for the channels that opt in, on an idle loop too.
+final class PacedHoldTests: XCTestCase {
+    func testAPacedChannelHoldsFromItsOldestByteWhileOthersGoAtOnce() throws {
+        let holdMs: Int64 = 300
+        let runner = try LoopRunner()
+        let loop = runner.loop
+        runner.sync {
+            loop.flushDelayMs = 60_000
+            loop.pacedHoldMs = holdMs
+        }
+        let server = try TestServer(runner: runner) { TestHandler() }
+        defer { server.close(); runner.stop() }
+        let client = try LoopbackClient(port: server.port)
+        let clientB = try LoopbackClient(port: server.port)
+        let accepted = server.accepted(2)
+        guard accepted.count == 2 else { return XCTFail("two connections") }
+        let (paced, plain) = (accepted[0].0, accepted[1].0)
+        let writtenAtMs = runner.sync { () -> Int64 in
+            paced.pacedFlushes = true
+            paced.write(Array("one\n".utf8))
+            plain.write(Array("plain\n".utf8))
+            return loop.nowMs
+        } ?? 0
+        XCTAssertEqual(String(decoding: try clientB.read(exactly: 6, timeoutMs: 5_000), as: UTF8.self), "plain\n")
+        // A later write joins the held queue; both leave together once the oldest is old enough.
+        runner.sync { paced.write(Array("two\n".utf8)) }
+        XCTAssertEqual(runner.sync { (paced.queuedBytes, loop.heldEarliestDueMs - writtenAtMs) }?.1, holdMs)
+        XCTAssertEqual(String(decoding: try client.read(exactly: 8, timeoutMs: 5_000), as: UTF8.self), "one\ntwo\n")
+        XCTAssertGreaterThanOrEqual((runner.sync { paced.lastFlushMs } ?? 0) - writtenAtMs, holdMs)
+    }
+}
+
 /// A boolean the test thread and the loop thread share.
 private final class Flag: @unchecked Sendable {
     private let lock = NSLock()

@@ -129,6 +129,7 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(worker.flushPolicy.rawValue, "fixed")
         XCTAssertEqual(worker.flushDelayMs, 2)
         XCTAssertEqual(try gateway("--flush-spacing-ms 3").flushSpacingMs, 3)
+        XCTAssertEqual(try gateway("--flush-client-hold-ms 1").clientHoldMs, 1)
         XCTAssertEqual(refusal("gateway --flush-policy sometimes"), "--flush-policy must be idle or fixed")
         XCTAssertEqual(refusal("worker --shard 0 --workers 1 --data d --socket s --flush-delay-ms 5000"),
                        "--flush-delay-ms must be 0...1000, not 5000")
