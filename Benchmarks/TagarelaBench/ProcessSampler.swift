@@ -10,7 +10,7 @@ public struct ProcessSample: Equatable {
     public var rssBytes: Int64
     /// User plus system CPU time in microseconds (fields 14 and 15 of /proc/PID/stat).
     public var cpuUs: Int64
-    /// Write-type system calls so far (`syscw` of /proc/PID/io: write, writev, sendmsg...), when
+    /// Write-type system calls so far (`syscw` of /proc/PID/io: write, writev; not send/sendmsg), when
     /// readable: writes per delivery show what output coalescing saves, and unlike CPU time they
     /// do not move with whatever else the machine runs.
     public var writeCalls: Int64?
