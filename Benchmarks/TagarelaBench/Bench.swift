@@ -13,6 +13,8 @@ public enum Bench {
         // shard engine) on their own.
         if arguments.first == "journal" { return JournalScenario.main(Array(arguments.dropFirst())) }
         if arguments.first == "compaction" { return CompactionScenario.main(Array(arguments.dropFirst())) }
+        // Benchmarks/compare's side-by-side table of earlier result lines (stdin).
+        if arguments.first == "compare-table" { return CompareTable.run() }
         let options: BenchOptions
         do {
             options = try BenchOptions.parse(arguments)

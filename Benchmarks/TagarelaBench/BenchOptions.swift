@@ -39,6 +39,9 @@ public struct BenchOptions: Equatable {
     public var port: Int = 5000
     /// The supervisor's run folder with `gateway.pid` and `worker-K.pid`, to sample RSS and CPU.
     public var pidsFrom: String? = nil
+    /// More server processes to sample, by name (`--pid NAME=PID`, repeatable): a server that has
+    /// no supervisor run folder, such as the SwiftNIO peer `Benchmarks/compare` runs.
+    public var extraPids: [WatchedProcess] = []
     /// Transport of every client.
     public var transport: BenchTransport = .ws
     /// Event-loop threads in the bench (each owns whole groups of users); 0 = automatic: 2 for
@@ -114,7 +117,8 @@ public struct BenchOptions: Equatable {
       SCENARIO: connect | chat | storm | summarize (reads earlier JSON result lines on stdin)
                 | journal (the store alone, no server: tagarela bench journal --help)
                 | compaction (a large shard compacted while it serves, no server; Benchmarks/README.md)
-    Common:   --port P  --pids-from RUNDIR  --transport ws|raw|cbor  --loops N  --run-id ID
+    Common:   --port P  --pids-from RUNDIR  --pid NAME=PID (another server process; repeatable)
+              --transport ws|raw|cbor  --loops N  --run-id ID
               --batch N (handshakes in flight while ramping)  --timeout S  --quiet
               --source-ips N (connect from 127.0.0.1..N; default one per 5000 connections)
               --max-other-cpu P (flag windows where other programs used more than P% of a core; default 25)
@@ -160,6 +164,14 @@ public struct BenchOptions: Equatable {
             switch flag {
             case "--port": o.port = try int(flag, 1...65535)
             case "--pids-from": o.pidsFrom = try value(flag)
+            case "--pid":
+                let text = try value(flag)
+                let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty, parts[0] != "bench", parts[0] != "other",
+                      let pid = Int32(parts[1]), pid > 0 else {
+                    throw BenchUsageError(description: "--pid must be NAME=PID (NAME not bench or other), not '\(text)'")
+                }
+                o.extraPids.append(WatchedProcess(name: parts[0], pid: pid))
             case "--transport":
                 let t = try value(flag)
                 guard let v = BenchTransport(rawValue: t) else { throw BenchUsageError(description: "--transport must be ws, raw or cbor") }

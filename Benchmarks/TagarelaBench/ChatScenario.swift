@@ -25,6 +25,30 @@ struct ChatWindow {
     var p99DeliveryMs: Double { Double(counters.deliveryUs.value(atPercentile: 99)) / 1000 }
 }
 
+extension BenchReport {
+    /// Server CPU per delivery over a window: every server process's CPU time (the gateway and
+    /// all workers, or `--pid` processes) from the window's first to its last sample, divided by
+    /// the deliveries of messages sent in it. JSON `server_cpu_us_per_delivery` (null when no
+    /// server process is watched), `server_cpu_percent` (all of them, in % of one core) and
+    /// `server_write_calls_per_delivery` (their write system calls over the same window).
+    mutating func addServerCPU(_ w: ChatWindow, monitor: ServerMonitor) {
+        let perDelivery = monitor.serverCPUUsPerDelivery(from: w.from, to: w.to, deliveries: w.counters.deliveries)
+        let totalUs = monitor.serverCPUUs(from: w.from, to: w.to)
+        let percent = totalUs.map { Double($0) / max(1, Double(w.to.atUs - w.from.atUs)) * 100 }
+        add("server_cpu_us_per_delivery", perDelivery.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
+            label: "server cpu per delivery",
+            text: perDelivery.map { String(format: "%.2f µs (all server processes: %.0f%% of a core)", $0, percent ?? 0) }
+                ?? "- (no server process watched: --pids-from or --pid)")
+        add("server_cpu_percent", percent.map { .double(($0 * 10).rounded() / 10) } ?? .null)
+        let writes = w.counters.deliveries > 0 ? monitor.serverWriteCalls(from: w.from, to: w.to).map {
+            Double($0) / Double(w.counters.deliveries)
+        } : nil
+        add("server_write_calls_per_delivery", writes.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
+            label: "server writes per delivery",
+            text: writes.map { String(format: "%.3f write system calls (all server processes, /proc/PID/io syscw)", $0) } ?? "-")
+    }
+}
+
 extension ServerMonitor {
     /// Percent of a core used by other programs between two samples (0 when unknown).
     func otherPercent(from a: MonitorSample, to b: MonitorSample) -> Double {
@@ -104,6 +128,7 @@ enum ChatScenario {
         r.add("deliveries_expected_from_acked", .int(Int64(w.expectedFromAcked)))
         r.add("deliveries_per_second", .double(w.deliveriesPerSecond.rounded()), label: "deliveries/s",
               text: Format.count(w.deliveriesPerSecond))
+        r.addServerCPU(w, monitor: monitor)
         r.add("duplicates", .int(Int64(c.duplicates)), label: "duplicates / out of order",
               text: "\(c.duplicates) / \(c.outOfOrder)")
         r.add("out_of_order", .int(Int64(c.outOfOrder)))
@@ -169,15 +194,19 @@ enum ChatScenario {
                     && w.counters.ackErrors == 0 && w.drained
             }
             let cpu = gen.monitor.cpuPercent(from: w.from, to: w.to)
+            let perDelivery = gen.monitor.serverCPUUsPerDelivery(from: w.from, to: w.to, deliveries: w.counters.deliveries)
             steps.append(.object(JSONObject([
                 ("rate_per_user", .double(rate)), ("deliveries_per_second", .double(w.deliveriesPerSecond.rounded())),
                 ("p99_delivery_ms", .double(ConnectScenario.round3(w.p99DeliveryMs))),
                 ("delivered_ratio", .double(ConnectScenario.round3(w.deliveredRatio))),
                 ("ack_errors", .int(Int64(w.counters.ackErrors))), ("held", .bool(held)),
                 ("cpu_percent", .object(JSONObject(cpu.map { ($0.name, JSON.double(($0.percent * 10).rounded() / 10)) }))),
+                ("server_cpu_us_per_delivery", perDelivery.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),
+                ("p50_delivery_ms", .double(Double(w.counters.deliveryUs.value(atPercentile: 50)) / 1000)),
             ])))
             r.row(String(format: "step %2d  %@/s per user", step, Format.count(rate) as NSString),
                   "\(Format.count(w.deliveriesPerSecond)) deliveries/s, p99 \(String(format: "%.2f", w.p99DeliveryMs)) ms, "
+                  + (perDelivery.map { String(format: "%.2f µs server cpu/delivery, ", $0) } ?? "")
                   + "delivered \(Format.percent(w.deliveredRatio)), errors \(w.counters.ackErrors)  "
                   + (held ? "held" : "FAILED") + "  cpu " + cpu.map { "\(ServerMonitor.shortName($0.name)) \(Int($0.percent.rounded()))%" }.joined(separator: " "))
             if !held {
@@ -196,6 +225,7 @@ enum ChatScenario {
             r.add("best_rate_per_user", .double(best.rate), label: "highest rate that held",
                   text: "\(Format.count(best.rate)) msg/s per user: \(Format.count(best.deliveriesPerSecond)) deliveries/s, p99 \(String(format: "%.2f", best.p99DeliveryMs)) ms")
             r.add("best_deliveries_per_second", .double(best.deliveriesPerSecond.rounded()))
+            r.addServerCPU(best, monitor: gen.monitor)
             r.add("delivery_latency", .object(JSONObject([("p99_ms", .double(ConnectScenario.round3(best.p99DeliveryMs)))])))
             r.add("processes", .object(JSONObject(gen.monitor.cpuPercent(from: best.from, to: best.to).map {
                 ($0.name, JSON.object(JSONObject([("cpu_percent", .double(($0.percent * 10).rounded() / 10))])))

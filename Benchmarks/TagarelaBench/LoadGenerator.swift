@@ -61,7 +61,7 @@ final class LoadGenerator {
             for shard in shards { shard.formGroups(size: groupSize) }
         }
         self.shards = shards
-        monitor = ServerMonitor(runDir: options.pidsFrom)
+        monitor = ServerMonitor(runDir: options.pidsFrom, extra: options.extraPids)
         runStartUs = LoadShard.nowUs()
         deadlineUs = runStartUs + Int64(options.timeoutS * 1e6)
         lastProgressUs = runStartUs

@@ -10,11 +10,16 @@ public struct ProcessSample: Equatable {
     public var rssBytes: Int64
     /// User plus system CPU time in microseconds (fields 14 and 15 of /proc/PID/stat).
     public var cpuUs: Int64
+    /// Write-type system calls so far (`syscw` of /proc/PID/io: write, writev; not send/sendmsg), when
+    /// readable: writes per delivery show what output coalescing saves, and unlike CPU time they
+    /// do not move with whatever else the machine runs.
+    public var writeCalls: Int64?
 
     /// Creates a sample.
-    public init(rssBytes: Int64, cpuUs: Int64) {
+    public init(rssBytes: Int64, cpuUs: Int64, writeCalls: Int64? = nil) {
         self.rssBytes = rssBytes
         self.cpuUs = cpuUs
+        self.writeCalls = writeCalls
     }
 }
 
@@ -55,7 +60,8 @@ public enum ProcessSampler {
         guard let status = readText("/proc/\(pid)/status"), let stat = readText("/proc/\(pid)/stat") else { return nil }
         guard let rssKiB = parseStatusKiB(status, field: "VmRSS:"), let ticks = parseStatCPUTicks(stat) else { return nil }
         let hz = Int64(sysconf(Int32(_SC_CLK_TCK)))
-        return ProcessSample(rssBytes: rssKiB * 1024, cpuUs: ticks * 1_000_000 / max(1, hz))
+        let writeCalls = readText("/proc/\(pid)/io").flatMap { parseStatusKiB($0, field: "syscw:") }
+        return ProcessSample(rssBytes: rssKiB * 1024, cpuUs: ticks * 1_000_000 / max(1, hz), writeCalls: writeCalls)
     }
 
     /// CPU time of the whole machine so far, in microseconds summed over cores: busy (everything

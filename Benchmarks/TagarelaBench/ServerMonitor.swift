@@ -16,9 +16,10 @@ final class ServerMonitor {
     /// The processes in report order: gateway, worker-0..., bench.
     let processes: [WatchedProcess]
 
-    /// Watches the processes named in `runDir` (none when nil) and the bench itself.
-    init(runDir: String?) {
+    /// Watches the processes named in `runDir` (none when nil), then `extra`, and the bench itself.
+    init(runDir: String?, extra: [WatchedProcess] = []) {
         var list = runDir.map { ProcessSampler.processes(inRunDir: $0) } ?? []
+        list += extra
         list.append(ProcessSampler.current)
         processes = list
     }
@@ -49,6 +50,40 @@ final class ServerMonitor {
             list.append(("other", max(0, Double(y - x) / wallUs * 100 - ours)))
         }
         return list
+    }
+
+    /// CPU time (user + system, µs) the server processes (every watched process but the bench)
+    /// used between two samples, all together; nil when none is watched or one has no reading
+    /// (a process that restarted in the window would make the sum wrong, not just short).
+    func serverCPUUs(from a: MonitorSample, to b: MonitorSample) -> Int64? {
+        let server = serverProcesses
+        guard !server.isEmpty else { return nil }
+        var total: Int64 = 0
+        for p in server {
+            guard let x = a.byName[p.name], let y = b.byName[p.name] else { return nil }
+            total += y.cpuUs - x.cpuUs
+        }
+        return total
+    }
+
+    /// Write system calls of every server process between two samples, all together (nil as for
+    /// `serverCPUUs`, or when /proc/PID/io was not readable).
+    func serverWriteCalls(from a: MonitorSample, to b: MonitorSample) -> Int64? {
+        let server = serverProcesses
+        guard !server.isEmpty else { return nil }
+        var total: Int64 = 0
+        for p in server {
+            guard let x = a.byName[p.name]?.writeCalls, let y = b.byName[p.name]?.writeCalls else { return nil }
+            total += y - x
+        }
+        return total
+    }
+
+    /// Server CPU per delivery in µs over a window in which `deliveries` were made (nil when
+    /// unknown or nothing was delivered): the efficiency figure, next to the rate and latency.
+    func serverCPUUsPerDelivery(from a: MonitorSample, to b: MonitorSample, deliveries: Int) -> Double? {
+        guard deliveries > 0, let us = serverCPUUs(from: a, to: b) else { return nil }
+        return Double(us) / Double(deliveries)
     }
 
     /// `gw 85% w0 40% bench 30%` for progress lines.

@@ -17,7 +17,7 @@ enum Summary {
 
     /// The table for `results`; each may carry `workers` and `fsync` added by Benchmarks/run.
     static func table(_ results: [JSON]) -> String {
-        var rows: [[String]] = [["scenario", "workers", "fsync", "result", "p99 delivery", "cpu (% of a core)"]]
+        var rows: [[String]] = [["scenario", "workers", "fsync", "result", "p99 delivery", "cpu/delivery", "cpu (% of a core)"]]
         for j in results {
             let scenario = j["scenario"]?.string ?? "?"
             var result = "-"
@@ -35,7 +35,8 @@ enum Summary {
             let p99 = j["delivery_latency"]?["p99_ms"].map { "\(num($0)) ms" } ?? "-"
             let cpu = (j["processes"]?.object?.entries ?? []).map { "\(ServerMonitor.shortName($0.key)) \(num($0.value["cpu_percent"]))" }
                 .joined(separator: " ")
-            rows.append([scenario, num(j["workers"]), j["fsync"]?.string ?? "-", result, p99, cpu.isEmpty ? "-" : cpu])
+            let perDelivery = j["server_cpu_us_per_delivery"].flatMap { $0.double }.map { String(format: "%.2f µs", $0) } ?? "-"
+            rows.append([scenario, num(j["workers"]), j["fsync"]?.string ?? "-", result, p99, perDelivery, cpu.isEmpty ? "-" : cpu])
         }
         var widths = [Int](repeating: 0, count: rows[0].count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }

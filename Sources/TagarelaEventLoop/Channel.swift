@@ -26,6 +26,12 @@ public final class Channel {
     /// The loop's `nowMs` when the queue last went from empty to not empty: the age of the oldest
     /// unflushed byte, which `EventLoop.flushDelayMs` bounds.
     var oldestQueuedMs: Int64 = 0
+    /// The loop's `nowMs` at this channel's last write to its socket (`EventLoop.flushSpacingMs`).
+    var lastFlushMs: Int64 = .min / 2
+    /// This channel's flushes are spaced by `EventLoop.flushSpacingMs` (Nagle's rule, per
+    /// connection): the owner opts in for connections where a few ms matter less than the writes
+    /// saved (the gateway's clients), not for links a reply waits on.
+    public var pacedFlushes = false
     /// Queue bound: a write that would pass it drops the chunk and marks the channel for close
     /// (a reader this slow is cut off rather than buffered without limit). Set by the owner at
     /// `EventLoop.register`.

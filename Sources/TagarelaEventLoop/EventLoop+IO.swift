@@ -95,10 +95,11 @@ extension EventLoop {
     /// The flush phase: one writev per dirty channel (more only past IOV_MAX chunks). Channels
     /// made dirty during the phase (by a `channelWritable` callback) wait for the next turn,
     /// which then polls with a zero timeout: the phase is bounded by the channels dirty at its start.
-    /// With `flushDelayMs` set, held channels that are due join the dirty ones first, and a dirty
+    /// With `flushDelayMs` set, `decideHolding` first releases what must go now (held channels
+    /// that are due; under `.whenIdle`, all of them when no more input is ready), and a dirty
     /// channel that `shouldHold` is put on the held list instead of written.
     func flushDirty() {
-        if !held.isEmpty && nowMs >= heldEarliestDueMs { releaseDueHeld() }
+        decideHolding()
         let end = dirty.count
         for index in 0..<end {
             let channel = dirty[index]
@@ -116,67 +117,7 @@ extension EventLoop {
         } else {
             dirty.removeFirst(end)
         }
-    }
-
-    // MARK: - Output coalescing
-
-    /// True when `channel`'s output may wait for a later turn: a delay is configured, the queue
-    /// is small, its oldest byte is younger than the delay, and nobody asked for it to go now
-    /// (`flushPromptly`, a close after the flush, the loop stopping).
-    @inline(__always)
-    func shouldHold(_ channel: Channel) -> Bool {
-        flushDelayMs > 0
-            && channel.queuedBytes < flushHoldBytesMax
-            && nowMs - channel.oldestQueuedMs < flushDelayMs
-            && channel.flags.isDisjoint(with: [.prompt, .flushThenClose])
-            && !stopping
-    }
-
-    /// Puts `channel` on the held list (once) and keeps the earliest due time right.
-    private func hold(_ channel: Channel) {
-        let dueMs = channel.oldestQueuedMs + flushDelayMs
-        if dueMs < heldEarliestDueMs { heldEarliestDueMs = dueMs }
-        if channel.flags.contains(.held) { return }
-        channel.flags.insert(.held)
-        held.append(channel)
-    }
-
-    /// Moves every held channel that is due to the dirty list; drops entries that no longer hold
-    /// anything (flushed early when their queue crossed `flushHoldBytesMax`, waiting for
-    /// EPOLLOUT, or closed); recomputes the earliest due time of the rest.
-    private func releaseDueHeld() {
-        var kept = 0
-        var earliest = Int64.max
-        for index in 0..<held.count {
-            let channel = held[index]
-            if channel.queuedBytes == 0 || !channel.flags.isDisjoint(with: [.closed, .closing, .writeArmed]) {
-                channel.flags.remove(.held)
-                continue
-            }
-            let dueMs = channel.oldestQueuedMs + flushDelayMs
-            if nowMs >= dueMs {
-                channel.flags.remove(.held)
-                markDirty(channel)
-            } else {
-                held[kept] = channel
-                kept += 1
-                earliest = Swift.min(earliest, dueMs)
-            }
-        }
-        held.removeLast(held.count - kept)
-        heldEarliestDueMs = earliest
-    }
-
-    /// On the way out: every held channel is written now.
-    func releaseAllHeld() {
-        for channel in held {
-            channel.flags.remove(.held)
-            if channel.queuedBytes > 0 && channel.flags.isDisjoint(with: [.closed, .closing, .writeArmed]) {
-                markDirty(channel)
-            }
-        }
-        held.removeAll()
-        heldEarliestDueMs = .max
+        loopBusy = false
     }
 
     /// Writes as much of the channel's queue as the socket takes.
@@ -207,6 +148,7 @@ extension EventLoop {
                 return
             }
             channel.consume(written)
+            channel.lastFlushMs = nowMs
             if written < total {
                 // The socket buffer is full; the poller says when there is room again.
                 armWritable(channel)

@@ -15,11 +15,14 @@ import TagarelaSystem
 /// 7. flush: every dirty channel gets one `writev` of its queued chunks, so nothing a hook
 ///    gated (a reply waiting for its fsync) leaves before the hook ran; 8. safe point again.
 ///
-/// Output coalescing (`flushDelayMs`, off by default): in step 7 a channel whose queue is under
-/// `flushHoldBytesMax` and whose oldest unflushed byte is younger than `flushDelayMs` is held for
-/// a later turn instead of written, so a client that receives a steady trickle gets fewer, larger
-/// writes. The poll timeout never passes the earliest held deadline, so no byte waits longer than
-/// the delay (give or take the clock's millisecond); `Channel.flushPromptly()` exempts one flush.
+/// Output coalescing (`flushDelayMs`, off by default; EventLoop+Coalescing): in step 7 a channel
+/// whose queue is under `flushHoldBytesMax` and whose oldest unflushed byte is younger than
+/// `flushDelayMs` may be held for a later turn instead of written, so that it leaves in fewer,
+/// larger writes. Under `flushPolicy` `.whenIdle` (the default) it is held only while more input
+/// is already ready (a zero-timeout peek at the poller), so an idle loop writes in the same turn;
+/// under `.fixedDelay` it is always held until the delay passes. Either way the poll timeout never
+/// passes the earliest held deadline, so no byte waits longer than the delay (give or take the
+/// clock's millisecond); `Channel.flushPromptly()` exempts one flush.
 ///
 /// Everything but `stop()` and `execute(_:)` must be called on the loop's thread.
 public final class EventLoop {
@@ -49,6 +52,30 @@ public final class EventLoop {
     }
     /// Output coalescing: a queue of at least this many bytes is written at once, delay or not.
     public var flushHoldBytesMax: Int = EventLoop.defaultFlushHoldBytesMax
+    /// Output coalescing: hold output only while the loop is busy (`.whenIdle`), or always up to
+    /// `flushDelayMs` (`.fixedDelay`). Set it before `run()` or on the loop thread.
+    public var flushPolicy: FlushPolicy = .whenIdle
+    /// Output coalescing, `.whenIdle` only (0 = off): a channel with `pacedFlushes` that was
+    /// written less than this long ago is held, idle loop or not, until this long after that
+    /// write (or `flushDelayMs` after its oldest byte, if sooner): Nagle's rule, with the last
+    /// write standing for the unacknowledged segment. A lone message still leaves at once; a
+    /// connection that receives many gets at most one write per spacing.
+    public var flushSpacingMs: Int64 = 0 {
+        didSet { precondition(flushSpacingMs >= 0, "flushSpacingMs must not be negative") }
+    }
+    /// Output coalescing, `.whenIdle` only (0 = off): a channel with `pacedFlushes` holds its
+    /// output this long from its oldest byte, idle loop or not (never past `flushDelayMs`): a
+    /// short fixed delay for the paced channels alone, while the rest follow the idle rule. With
+    /// the millisecond clock, 1 means "until the next millisecond tick", about half a ms on average.
+    public var pacedHoldMs: Int64 = 0 {
+        didSet { precondition(pacedHoldMs >= 0, "pacedHoldMs must not be negative") }
+    }
+    /// This flush phase found more input ready (`.whenIdle`): small queues may be held.
+    var loopBusy = false
+    /// Ready events a flush-phase peek found; the next turn dispatches them without waiting.
+    var peekedEvents: Int? = nil
+    /// Times a flush phase held a channel (how tests see that output was, or was not, held).
+    var holdCount = 0
 
     let poller: any Poller
     private let wakeup: EventFD
@@ -160,10 +187,15 @@ public final class EventLoop {
 
     private func turn() {
         let count: Int
-        do {
-            count = try poller.wait(timeoutMs: sleepTimeoutMs())
-        } catch {
-            preconditionFailure("event loop poll failed: \(error)")
+        if let peeked = peekedEvents {
+            count = peeked  // the last flush phase's peek already waited (EventLoop+Coalescing)
+            peekedEvents = nil
+        } else {
+            do {
+                count = try poller.wait(timeoutMs: sleepTimeoutMs())
+            } catch {
+                preconditionFailure("event loop poll failed: \(error)")
+            }
         }
         nowMs = Clock.monotonicMs()
         var woken = false
@@ -193,6 +225,8 @@ public final class EventLoop {
     }
 
     /// 0 while work is pending, else the time to the earliest timer or held output, else forever.
+    /// (Under `.whenIdle` output is held only after a peek found events, which the next turn
+    /// dispatches without calling this.)
     private func sleepTimeoutMs() -> Int32 {
         if !dirty.isEmpty || !closing.isEmpty || stopping { return 0 }
         var earliest = timers.earliestDeadline()

@@ -29,12 +29,28 @@ public struct GatewayConfig {
     public var allowedOrigins: [String]? = nil
     /// Every size, rate and time bound (TagarelaWire `Limits`).
     public var limits: Limits = Limits()
-    /// Output coalescing (`--flush-delay-ms`, 0 = off): a client's output may wait up to this long
-    /// for more before it is written, unless `flushHoldBytesMax` bytes are already queued. Under
-    /// load each client then gets fewer, larger writes (on loopback most of a write's cost is
-    /// per system call and per TCP segment, not per byte), at the price of up to this much
-    /// added delivery latency. See Benchmarks/README.md for the measured trade-off.
+    /// Output coalescing (`--flush-delay-ms`, 0 = off): the longest a connection's output (a
+    /// client's or a worker link's) may wait for more before it is written, unless
+    /// `flushHoldBytesMax` bytes are already queued. Under load each client then gets fewer,
+    /// larger writes (on loopback most of a write's cost is per system call and per TCP segment,
+    /// not per byte). Under `flushPolicy` `.whenIdle` output waits only while the loop has more
+    /// input ready, so this is the bound under load, not a delay every message pays.
+    /// See Benchmarks/README.md for the measured trade-off.
     public var flushDelayMs: Int64 = 5
+    /// Output coalescing (`--flush-policy idle|fixed`): hold output only while the loop is busy
+    /// (`.whenIdle`, the default since issue 13), or always up to `flushDelayMs` (`.fixedDelay`,
+    /// the earlier behaviour: fewest writes, but the full delay at light load too).
+    public var flushPolicy: EventLoop.FlushPolicy = .whenIdle
+    /// Output coalescing (`--flush-spacing-ms`, 0 = off; `.whenIdle` only): a client written
+    /// less than this long ago waits, idle loop or not, until this long after that write (never
+    /// past `flushDelayMs`): Nagle's rule per connection. It trades some light-load latency for
+    /// fewer writes to clients that receive many messages (Benchmarks/README.md).
+    public var flushSpacingMs: Int64 = 0
+    /// Output coalescing (`--flush-client-hold-ms`, 0 = off; `.whenIdle` only): a client's output
+    /// waits this long from its oldest byte, idle loop or not (never past `flushDelayMs`), while
+    /// worker links keep the idle rule: a short fixed delay where fan-out bursts land, none on
+    /// the request path. 1 = until the next millisecond tick (Benchmarks/README.md).
+    public var clientHoldMs: Int64 = 0
     /// Queued bytes past which a client's output is written at once, delay or not.
     public var flushHoldBytesMax: Int = EventLoop.defaultFlushHoldBytesMax
     /// With a flush delay: write replies to a client's own request (and gateway-made messages) in

@@ -54,6 +54,9 @@ final class GatewayLoop {
         self.eventLoop = try EventLoop()
         eventLoop.flushDelayMs = config.flushDelayMs
         eventLoop.flushHoldBytesMax = config.flushHoldBytesMax
+        eventLoop.flushPolicy = config.flushPolicy
+        eventLoop.flushSpacingMs = config.flushSpacingMs
+        eventLoop.pacedHoldMs = config.clientHoldMs
         self.counters = LoopCounters(workers: config.workers)
         self.partialInput = PartialInputBudget(bytesMax: max(1, config.limits.partialInputBytesMax / config.loops))
     }
@@ -117,6 +120,7 @@ final class GatewayLoop {
         counters.connectionsAccepted += 1
         let conn = ClientConnection(loop: self, host: host, nowMs: eventLoop.nowMs)
         conn.channel = eventLoop.register(fd: fd, handler: conn, maxQueuedBytes: limits.outgoingQueueBytesMax)
+        conn.channel.pacedFlushes = true  // clients, not worker links, are paced by --flush-spacing-ms
         counters.adjustTransport(.pending, by: 1)
         connections[conn.id] = conn
         conn.logOpened()

@@ -1,5 +1,6 @@
 // WorkerConfig: the settings of one worker process, with the defaults the command line falls back to.
 import Glibc
+import TagarelaEventLoop
 import TagarelaModel
 import TagarelaStore
 import TagarelaSystem
@@ -59,6 +60,15 @@ public struct WorkerConfig {
     /// accept): the gateway runs as the same account. The socket's mode (0600) and its 0700
     /// folder already keep others out; this check holds even when an operator loosens those.
     public var allowedPeerUID: uid_t = geteuid()
+
+    /// Output coalescing on the worker's links (`--flush-delay-ms`, 0 = every turn): after a
+    /// group commit, a link's replies and events may wait for the next turns' while more requests
+    /// are already ready (`EventLoop.FlushPolicy.whenIdle`), so a busy worker sends fewer, larger
+    /// writes, but never longer than this. 5 ms, the gateway's bound: an idle worker
+    /// writes in the turn of the commit, and a busy one adds at most what the gateway may add.
+    public var flushDelayMs: Int64 = 5
+    /// `--flush-policy idle|fixed` (see `EventLoop.FlushPolicy`).
+    public var flushPolicy: EventLoop.FlushPolicy = .whenIdle
 
     /// systemd's watchdog, when the unit asks for one (`WatchdogSec=`); nil otherwise.
     public var watchdog: SystemdWatchdog? = nil

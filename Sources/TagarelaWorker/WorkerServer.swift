@@ -52,6 +52,8 @@ public final class WorkerServer {
         self.config = config
         self.log = log
         self.loop = try EventLoop()
+        loop.flushDelayMs = config.flushDelayMs
+        loop.flushPolicy = config.flushPolicy
         let opened = try ShardStore.open(directory: config.storeDirectory, policy: config.fsync, log: log)
         self.store = opened.store
         var engineConfig = EngineConfig.withRealEffects()

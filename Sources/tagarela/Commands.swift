@@ -15,9 +15,10 @@ enum Command {
     static let gatewayFlags: Set<String> = [
         "port", "host", "loops", "workers", "run-dir", "echo-path", "allowed-origins", "requests-per-second",
         "request-burst", "flush-delay-ms", "flush-replies-promptly", "request-timeout-ms", "heartbeat-timeout-ms",
-        "log-format", "slow-request-ms",
+        "log-format", "slow-request-ms", "flush-policy", "flush-spacing-ms", "flush-client-hold-ms",
     ]
-    static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations", "log-format"]
+    static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations",
+                                           "flush-delay-ms", "flush-policy", "log-format"]
     static let reshardFlags: Set<String> = ["data", "to", "workers"]
 
     /// The command `arguments` (without the program name) ask for; a mistake is a `UsageError`.
@@ -52,6 +53,9 @@ enum Command {
                                                     in: 1...Int.max)
         config.limits.requestBurst = try o.int("request-burst", default: config.limits.requestBurst, in: 1...Int.max)
         config.flushDelayMs = Int64(try o.int("flush-delay-ms", default: Int(config.flushDelayMs), in: 0...1_000))
+        config.flushPolicy = try flushPolicy(o, default: config.flushPolicy)
+        config.flushSpacingMs = Int64(try o.int("flush-spacing-ms", default: Int(config.flushSpacingMs), in: 0...1_000))
+        config.clientHoldMs = Int64(try o.int("flush-client-hold-ms", default: Int(config.clientHoldMs), in: 0...1_000))
         switch o.string("flush-replies-promptly", default: config.flushRepliesPromptly ? "yes" : "no") {
         case "yes": config.flushRepliesPromptly = true
         case "no": config.flushRepliesPromptly = false
@@ -88,7 +92,20 @@ enum Command {
         config.pbkdf2Iterations = try o.int("pbkdf2-iterations", default: config.pbkdf2Iterations, in: 1...Int.max)
         guard let format = WorkerConfig.LogFormatType(rawValue: o.string("log-format", default: "text")) else { throw UsageError("--log-format must be text or json") }
         config.logFormat = format
+        config.flushDelayMs = Int64(try o.int("flush-delay-ms", default: Int(config.flushDelayMs), in: 0...1_000))
+        config.flushPolicy = try flushPolicy(o, default: config.flushPolicy)
         return config
+    }
+
+    /// `--flush-policy idle|fixed`, the same on the gateway and the workers (the loop's
+    /// `FlushPolicy`, named by its raw values only: this module does not import the loop).
+    static func flushPolicy<Policy: RawRepresentable>(_ o: Options, default value: Policy) throws -> Policy
+        where Policy.RawValue == String
+    {
+        guard let policy = Policy(rawValue: o.string("flush-policy", default: value.rawValue)) else {
+            throw UsageError("--flush-policy must be idle or fixed")
+        }
+        return policy
     }
 
     static func reshard(_ o: Options) throws -> Command {
@@ -109,11 +126,13 @@ enum Command {
             usage: tagarela gateway --port P [--host \(g.host)] [--loops N] [--echo-path /echo]
                                     [--workers N --run-dir DIR] [--allowed-origins URL,URL]
                                     [--requests-per-second \(g.limits.requestsPerSecond)] [--request-burst \(g.limits.requestBurst)]
-                                    [--flush-delay-ms N] [--flush-replies-promptly yes|no]
+                                    [--flush-delay-ms \(g.flushDelayMs)] [--flush-policy idle|fixed] [--flush-spacing-ms \(g.flushSpacingMs)] [--flush-client-hold-ms \(g.clientHoldMs)]
+                                    [--flush-replies-promptly yes|no]
                                     [--request-timeout-ms \(g.limits.workerRequestTimeoutMs)] [--heartbeat-timeout-ms \(g.limits.workerHeartbeatTimeoutMs)]
                                     [--log-format text|json] [--slow-request-ms \(g.slowRequestMs)]
                    tagarela worker  --shard K --workers N --data DIR --socket PATH
                                     [--fsync always|interval|never] [--pbkdf2-iterations N] [--log-format text|json]
+                                    [--flush-delay-ms N] [--flush-policy idle|fixed]
                    tagarela reshard --data DIR (--to N | --recover [--workers N])
                    tagarela bench   SCENARIO ...   (tagarela bench --help)
             Every flag also reads TAGARELA_<FLAG> from the environment (TAGARELA_PORT, ...).

@@ -1,4 +1,4 @@
-// OutputCoalescingTests: EventLoop.flushDelayMs holds small queues for later turns, never past the delay or the size bound.
+// OutputCoalescingTests: EventLoop.flushDelayMs under .fixedDelay holds small queues for later turns, never past the delay or the size bound.
 import Foundation
 import Glibc
 @testable import TagarelaEventLoop
@@ -25,6 +25,8 @@ final class OutputCoalescingTests: XCTestCase {
         runner.sync {
             loop.flushDelayMs = delayMs
             loop.flushHoldBytesMax = holdBytesMax
+            // The fixed policy holds whether or not the loop is busy (AdaptiveFlushTests: `.whenIdle`).
+            loop.flushPolicy = .fixedDelay
         }
         let server = try TestServer(runner: runner) { TestHandler() }
         let client = try LoopbackClient(port: server.port)

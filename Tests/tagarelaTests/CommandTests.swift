@@ -114,4 +114,24 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(refusal("reshard --data d --recover --workers x"), "--workers must be a whole number, not 'x'")
         XCTAssertEqual(refusal("reshard --data d"), "--to N (N >= 1) or --recover is required")
     }
+
+    // MARK: - Output coalescing policy (issue 13)
+
+    /// `--flush-policy` (and `--flush-delay-ms`, the bound) reach the gateway and the workers alike.
+    func testTheFlushPolicyIsParsedForGatewayAndWorker() throws {
+        XCTAssertEqual(try gateway("").flushPolicy.rawValue, "idle", "adaptive by default")
+        XCTAssertEqual(try gateway("--flush-policy fixed").flushPolicy.rawValue, "fixed")
+        XCTAssertEqual(try gateway("", environment: ["TAGARELA_FLUSH_POLICY": "fixed"]).flushPolicy.rawValue, "fixed")
+        guard case .worker(let worker) = try parse("worker --shard 0 --workers 1 --data d --socket s "
+                                                   + "--flush-policy fixed --flush-delay-ms 2") else {
+            return XCTFail("a worker command")
+        }
+        XCTAssertEqual(worker.flushPolicy.rawValue, "fixed")
+        XCTAssertEqual(worker.flushDelayMs, 2)
+        XCTAssertEqual(try gateway("--flush-spacing-ms 3").flushSpacingMs, 3)
+        XCTAssertEqual(try gateway("--flush-client-hold-ms 1").clientHoldMs, 1)
+        XCTAssertEqual(refusal("gateway --flush-policy sometimes"), "--flush-policy must be idle or fixed")
+        XCTAssertEqual(refusal("worker --shard 0 --workers 1 --data d --socket s --flush-delay-ms 5000"),
+                       "--flush-delay-ms must be 0...1000, not 5000")
+    }
 }
