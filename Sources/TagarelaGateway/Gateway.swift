@@ -1,5 +1,6 @@
 // Gateway: starts the gateway's event-loop threads with their SO_REUSEPORT listeners, and stops them.
 import Foundation
+import TagarelaCrypto
 import TagarelaSystem
 
 /// The gateway process (README.md "How it is built", Gateway): `config.loops` event loops, one thread each,
@@ -19,6 +20,9 @@ public final class Gateway {
     /// Groups created per user, across every loop (`Limits.groupsCreatedPerUserMax`).
     public let groupQuota: UserQuota
     private(set) var loops: [GatewayLoop] = []
+    /// This process's token in its loops' bus inboxes (`C.gw.<busID>.<loop>`): random, so a
+    /// restarted gateway never receives answers meant for its previous life.
+    let busID: String = Gateway.randomBusID()
     private let listenFDs: [Int32]
     private let finished = DispatchGroup()
     private let stateLock = NSLock()
@@ -117,5 +121,12 @@ public final class Gateway {
         config.log("stopping")
         gateway.stop()
         sources.forEach { $0.cancel() }
+    }
+}
+
+extension Gateway {
+    /// 16 hex digits of secure randomness.
+    static func randomBusID() -> String {
+        hexString(SecureRandom.bytes(count: 8))
     }
 }

@@ -1,5 +1,6 @@
 // GatewayConfig: every setting of the gateway process, with the defaults the command line starts from.
 import Foundation
+import TagarelaBus
 import TagarelaEventLoop
 import TagarelaLink
 import TagarelaWire
@@ -47,6 +48,8 @@ public struct GatewayConfig {
     /// after each failure so a restarting worker is not hammered.
     public var linkReconnectMinMs: Int64 = 50
     public var linkReconnectMaxMs: Int64 = 2_000
+    /// The bus carrying the links (`--bus`, `--cluster`); nil: Unix sockets in `runDir`.
+    public var bus: BusSettings? = nil
     /// Where log lines go (one line each, no trailing newline).
     public var log: (String) -> Void = { line in
         FileHandle.standardError.write(Data(("gateway: " + line + "\n").utf8))

@@ -1,5 +1,7 @@
 // WorkerServer: serves the gateway's links for one shard, applying requests to the engine and releasing replies only once their journal records are durable.
 import Foundation
+import TagarelaBus
+import TagarelaCrypto
 import TagarelaEventLoop
 import TagarelaJSON
 import TagarelaLink
@@ -24,13 +26,15 @@ public final class WorkerServer {
     private var links: [ObjectIdentifier: GatewayLink] = [:]
     /// user id -> the links (gateway loops) that hold a connection of that user, from their
     /// `subscribe`/`unsubscribe` frames. Events go only to these links (subscription routing).
-    private var subscribers: [String: [GatewayLink]] = [:]
+    private(set) var subscribers: [String: [GatewayLink]] = [:]
     /// Links that got at least one user of the event being routed (scratch, reused).
     private var touched: [GatewayLink] = []
     /// Replies computed this turn, waiting for the group commit.
     private var pending: [(link: GatewayLink, reply: LinkReply)] = []
     private var syncTimer: TimerHandle?
     let log: (String) -> Void
+    /// The links over the bus, when `config.bus` is set.
+    private(set) var busListener: BusListener?
     /// Test hook: runs on the snapshot thread before it serialises (WorkerServer+Compaction).
     var snapshotWillSerialise: (() -> Void)?
 
@@ -64,6 +68,9 @@ public final class WorkerServer {
             scheduleIntervalSync()
         }
         schedulePurge()
+        if let bus = config.bus {
+            busListener = BusListener(server: self, settings: bus, epoch: hexString(SecureRandom.bytes(count: 8)))
+        }
         if let watchdog = config.watchdog { scheduleWatchdog(watchdog) }
     }
 
@@ -98,7 +105,13 @@ public final class WorkerServer {
     /// Runs the loop on the calling thread until `stop()`.
     public func run() {
         log("shard \(config.shard)/\(config.workers) serving on \(config.socketPath)")
+        if let busListener {
+            busListener.start()
+            busListener.serve()
+        }
         loop.run()
+        busListener?.stopServing()
+        busListener?.bus.close()
         hasher.stop()
         commitAndRelease()
         endCompactionOnStop()
@@ -128,15 +141,27 @@ public final class WorkerServer {
             FileDescriptor.close(fd)
             return
         }
-        let link = GatewayLink(server: self, maxFrameBytes: config.maxLinkFrameBytes)
-        link.channel = loop.register(fd: fd, handler: link, maxQueuedBytes: config.linkQueueCloseBytes)
+        let link = GatewayLink(server: self)
+        let carrier = UnixGatewayCarrier(link: link, maxFrameBytes: config.maxLinkFrameBytes)
+        carrier.channel = loop.register(fd: fd, handler: carrier, maxQueuedBytes: config.linkQueueCloseBytes)
+        addLink(link)
+    }
+
+    /// A new gateway loop's link, on any carrier.
+    func addLink(_ link: GatewayLink) {
         links[ObjectIdentifier(link)] = link
+    }
+
+    /// The loop's link starts afresh (the bus carrier's connect ping): it holds no users until
+    /// it subscribes them again, so users it dropped while the bus was away are not kept.
+    func resetSubscriptions(_ link: GatewayLink) {
+        for user in link.subscribed { removeSubscriber(link, user) }
+        link.subscribed.removeAll()
     }
 
     func linkClosed(_ link: GatewayLink) {
         links[ObjectIdentifier(link)] = nil
-        for user in link.subscribed { removeSubscriber(link, user) }
-        link.subscribed.removeAll()
+        resetSubscriptions(link)
     }
 
     /// A gateway loop now holds connections of `users` (its first one, or its whole set after
@@ -162,6 +187,10 @@ public final class WorkerServer {
 
     /// Applies one request from `link`; its reply joins this turn's group commit.
     func handle(_ request: LinkRequest, from link: GatewayLink) {
+        if busListener != nil, let response = presenceResponse(request) {
+            finish(EngineResult(response: response), request: request, link: link)
+            return
+        }
         let engineRequest = EngineRequest(json: request.json, userID: request.userID,
                                           sessionID: request.sessionID, arg: request.arg,
                                           isInternal: request.isInternal, connectionID: request.connectionID)
@@ -247,7 +276,8 @@ public final class WorkerServer {
         pending.removeAll(keepingCapacity: true)
         for (link, var reply) in batch {
             if reply.events.isEmpty {
-                if !link.channel.isClosed { link.enqueue(reply) }
+                if !link.isClosed { link.enqueue(reply) }
+                if !reply.endSessionID.isEmpty { forwardSessionEnd(reply, from: link) }
                 continue
             }
             route(reply.events)
@@ -256,9 +286,10 @@ public final class WorkerServer {
             // holds a receiver gets an events frame with only its users' ids.
             reply.events = link.routed
             link.routed.removeAll()
-            if !link.channel.isClosed { link.enqueue(reply) }
+            if !link.isClosed { link.enqueue(reply) }
+            if !reply.endSessionID.isEmpty { forwardSessionEnd(reply, from: link) }
             for other in touched where other !== link {
-                if !other.channel.isClosed { other.enqueue(events: other.routed) }
+                if !other.isClosed { other.enqueue(events: other.routed) }
                 other.routed.removeAll()
             }
             touched.removeAll(keepingCapacity: true)
