@@ -34,7 +34,10 @@ let package = Package(
                 dependencies: ["TagarelaModel", "TagarelaJSON", "TagarelaCrypto"], swiftSettings: swift6),
         .target(name: "TagarelaStore", dependencies: ["TagarelaSystem", "TagarelaJSON"], swiftSettings: swift6),
         // Layer 2
-        .target(name: "TagarelaBus", dependencies: ["TagarelaEventLoop", "TagarelaLink"], swiftSettings: settings),
+        .target(name: "TagarelaNATS",
+                dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaJSON", "TagarelaCrypto"],
+                swiftSettings: swift6),
+        .target(name: "TagarelaBus", dependencies: ["TagarelaEventLoop", "TagarelaLink", "TagarelaNATS"], swiftSettings: settings),
         .target(name: "TagarelaGateway",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaLink",
                                "TagarelaJSON", "TagarelaModel", "TagarelaCrypto", "TagarelaBus"], swiftSettings: settings),
@@ -48,7 +51,7 @@ let package = Package(
                 path: "Benchmarks/TagarelaBench", swiftSettings: settings),
         // Layer 3
         .executableTarget(name: "tagarela",
-                          dependencies: ["TagarelaGateway", "TagarelaWorker", "TagarelaBench"],
+                          dependencies: ["TagarelaGateway", "TagarelaWorker", "TagarelaBench", "TagarelaBus"],
                           swiftSettings: settings),
 
         // Tests: one target per module, a support target, and end-to-end tests over real processes.
@@ -71,6 +74,8 @@ let package = Package(
         .testTarget(name: "TagarelaBusTests",
                     dependencies: ["TagarelaBus", "TagarelaGateway", "TagarelaWorker", "TagarelaLink", "TagarelaEventLoop",
                                    "TestSupport"]),
+        .testTarget(name: "TagarelaNATSTests",
+                    dependencies: ["TagarelaNATS", "TagarelaEventLoop", "TagarelaJSON", "TagarelaSystem", "TestSupport"]),
         .testTarget(name: "TagarelaBenchTests", dependencies: ["TagarelaBench", "TestSupport"]),
         .testTarget(name: "tagarelaTests", dependencies: ["tagarela", "TagarelaGateway", "TagarelaWorker"]),
         .testTarget(name: "EndToEndTests",

@@ -1,5 +1,6 @@
 // Gateway: starts the gateway's event-loop threads with their SO_REUSEPORT listeners, and stops them.
 import Foundation
+import TagarelaBus
 import TagarelaCrypto
 import TagarelaSystem
 
@@ -103,10 +104,15 @@ public final class Gateway {
     /// This is the entry point of `tagarela gateway`.
     public static func run(_ config: GatewayConfig) throws {
         _ = try? ProcessSetup.raiseOpenFileLimit()
+        if let bus = config.bus {
+            // A bus that cannot be reached is an operator's mistake to report now, not a gateway
+            // that listens and answers every request `unavailable`.
+            try BusStartup.checkReachable(bus, name: "tagarela-gateway")
+        }
         let gateway = try Gateway(config: config)
         gateway.start()
         config.log("listening on \(config.host):\(gateway.port) with \(config.loops) loops, "
-                   + "\(config.workers) workers in \(config.runDir)"
+                   + "\(config.workers) workers " + (config.bus.map { "over the bus \($0.description) (cluster \($0.subjects.cluster))" } ?? "in \(config.runDir)")
                    + (config.echoPath.map { ", echo route \($0)" } ?? ""))
         let done = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []

@@ -1,6 +1,7 @@
 // Worker: the entry point of a worker process: checks the data layout, installs signal handling and runs the server.
 import Dispatch
 import Foundation
+import TagarelaBus
 import TagarelaStore
 import TagarelaSystem
 
@@ -27,6 +28,9 @@ public enum Worker {
         let socketFolder = FileTree.parentDirectory(config.socketPath)
         if socketFolder.hasPrefix(config.dataDirectory + "/") {
             try PrivateFiles.makePrivate(socketFolder, recursive: false, log: log)
+        }
+        if let bus = config.bus {
+            try BusStartup.checkReachable(bus, name: "tagarela-worker-\(config.shard)")
         }
         let server = try WorkerServer(config: config, log: log)
         let signals = installStopSignals { server.stop() }

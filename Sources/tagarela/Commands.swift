@@ -1,4 +1,5 @@
 // Commands: each subcommand's flags, checked and turned into the library's configuration (no I/O, so tests call it).
+import TagarelaBus
 import TagarelaGateway
 import TagarelaStore
 import TagarelaWorker
@@ -15,8 +16,9 @@ enum Command {
     static let gatewayFlags: Set<String> = [
         "port", "host", "loops", "workers", "run-dir", "echo-path", "allowed-origins", "requests-per-second",
         "request-burst", "flush-delay-ms", "flush-replies-promptly", "request-timeout-ms", "heartbeat-timeout-ms",
+        "bus", "cluster",
     ]
-    static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations"]
+    static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations", "bus", "cluster"]
     static let reshardFlags: Set<String> = ["data", "to", "workers"]
 
     /// The command `arguments` (without the program name) ask for; a mistake is a `UsageError`.
@@ -66,7 +68,23 @@ enum Command {
         // At least a few pings per timeout, so one late pong is not yet a miss.
         config.limits.workerHeartbeatIntervalMs = min(config.limits.workerHeartbeatIntervalMs,
                                                       config.limits.workerHeartbeatTimeoutMs / 4)
+        config.bus = try bus(o)
         return config
+    }
+
+    /// `--bus URL,URL [--cluster NAME]`: the links ride NATS (nil without `--bus`). Credentials
+    /// go in the URLs (`nats://TOKEN@H:P`, `nats://USER:PASS@H:P`); `TAGARELA_BUS` keeps them out
+    /// of the process list.
+    static func bus(_ o: Options) throws -> BusSettings? {
+        guard let urls = o.string("bus"), !urls.isEmpty else {
+            if o.string("cluster") != nil { throw UsageError("--cluster needs --bus") }
+            return nil
+        }
+        do {
+            return try BusSettings.nats(urls: urls, cluster: o.string("cluster", default: "tagarela"))
+        } catch let error as BusConfigError {
+            throw UsageError(error.description)
+        }
     }
 
     static func worker(_ o: Options) throws -> WorkerConfig {
@@ -79,6 +97,7 @@ enum Command {
         guard let policy = FsyncPolicy(rawValue: fsync) else { throw UsageError("--fsync must be always, interval or never") }
         config.fsync = policy
         config.pbkdf2Iterations = try o.int("pbkdf2-iterations", default: config.pbkdf2Iterations, in: 1...Int.max)
+        config.bus = try bus(o)
         return config
     }
 
@@ -102,8 +121,10 @@ enum Command {
                                     [--requests-per-second \(g.limits.requestsPerSecond)] [--request-burst \(g.limits.requestBurst)]
                                     [--flush-delay-ms N] [--flush-replies-promptly yes|no]
                                     [--request-timeout-ms \(g.limits.workerRequestTimeoutMs)] [--heartbeat-timeout-ms \(g.limits.workerHeartbeatTimeoutMs)]
+                                    [--bus nats://H:P[,nats://H:P...] [--cluster tagarela]]
                    tagarela worker  --shard K --workers N --data DIR --socket PATH
                                     [--fsync always|interval|never] [--pbkdf2-iterations N]
+                                    [--bus nats://H:P[,...] [--cluster tagarela]]
                    tagarela reshard --data DIR (--to N | --recover [--workers N])
                    tagarela bench   SCENARIO ...   (tagarela bench --help)
             Every flag also reads TAGARELA_<FLAG> from the environment (TAGARELA_PORT, ...).
