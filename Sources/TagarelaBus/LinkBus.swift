@@ -7,12 +7,16 @@ public struct BusMessage {
     public var reply: String
     public var headers: [(String, String)]
     public var payload: [UInt8]
+    /// A status the server sent instead of a message (503: nobody subscribes to the subject we
+    /// published to with this reply subject); nil for a message someone published.
+    public var status: Int?
 
-    public init(subject: String, reply: String = "", headers: [(String, String)] = [], payload: [UInt8]) {
+    public init(subject: String, reply: String = "", headers: [(String, String)] = [], payload: [UInt8], status: Int? = nil) {
         self.subject = subject
         self.reply = reply
         self.headers = headers
         self.payload = payload
+        self.status = status
     }
 
     /// The first value of header `name` (names compare exactly: we write them ourselves).

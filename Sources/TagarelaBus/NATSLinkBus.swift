@@ -30,7 +30,7 @@ public final class NATSLinkBus: LinkBus {
     public func subscribe(_ subject: String, _ handler: @escaping (BusMessage) -> Void) -> Int {
         nextID += 1
         ids[nextID] = connection.subscribe(subject) { m in
-            handler(BusMessage(subject: m.subject, reply: m.reply ?? "", headers: m.headers, payload: m.payload))
+            handler(BusMessage(subject: m.subject, reply: m.reply ?? "", headers: m.headers, payload: m.payload, status: m.status))
         }
         return nextID
     }

@@ -45,12 +45,15 @@ final class BusLoopHub {
         bus.close()
     }
 
+    private var wasConnected = false
+
     private func stateChanged(_ state: BusState) {
+        defer { if case .connected = state { wasConnected = true } }
         switch state {
         case .connected(let server):
             log("loop \(loopIndex): bus connected (\(server))")
         case .connecting:
-            log("loop \(loopIndex): bus connection lost; reconnecting")
+            if wasConnected { log("loop \(loopIndex): bus connection lost; reconnecting") }
             for transport in transports.values { transport.busDown() }
         case .closed(let reason):
             log("loop \(loopIndex): bus connection closed (\(reason))")

@@ -111,6 +111,15 @@ final class NATSLinkTransport: LinkTransport {
     }
 
     func received(_ message: BusMessage) {
+        if message.status != nil {
+            // The server's "no responders" (503): no worker subscribes to the shard's subject,
+            // so the shard is down now; we need not wait for the silence to say so.
+            if !isDown {
+                state = .down
+                delegate?.transportClosed()
+            }
+            return
+        }
         let epoch = message.header(BusFraming.epochHeader) ?? ""
         switch state {
         case .down:

@@ -18,6 +18,7 @@ final class BusListener {
     let epoch: String
     private var peers: [String: BusPeer] = [:]
     private var subscription: Int?
+    private var wasConnected = false
 
     init(server: WorkerServer, settings: BusSettings, epoch: String) {
         self.server = server
@@ -31,8 +32,10 @@ final class BusListener {
         bus.onStateChange = { [weak self] state in
             guard let self else { return }
             switch state {
-            case .connected(let url): self.server.logLine("bus connected (\(url))")
-            case .connecting: self.server.logLine("bus connection lost; reconnecting")
+            case .connected(let url):
+                self.wasConnected = true
+                self.server.logLine("bus connected (\(url))")
+            case .connecting: if self.bus.isConnected == false && self.wasConnected { self.server.logLine("bus connection lost; reconnecting") }
             case .closed(let reason): self.server.logLine("bus connection closed (\(reason))")
             }
         }
@@ -58,7 +61,7 @@ final class BusListener {
 
     private func received(_ message: BusMessage) {
         // Only gateway loops of this cluster can be answered: anything else is not a link.
-        guard message.reply.hasPrefix(subjects.cluster + ".gw.") else { return }
+        guard message.status == nil, message.reply.hasPrefix(subjects.cluster + ".gw.") else { return }
         let peer: BusPeer
         if let known = peers[message.reply] {
             peer = known
