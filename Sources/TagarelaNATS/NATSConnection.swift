@@ -11,11 +11,20 @@ import TagarelaSystem
 /// before-sleep hook. While disconnected, publishes wait in a bounded buffer and are sent after
 /// the next handshake, behind the re-sent subscriptions; the connection tries the servers in
 /// turn, forever, until `close()`.
+///
+/// Authentication: a token (`NATSOptions.token` or `nats://TOKEN@host:port`) or a user and
+/// password (`nats://USER:PASS@host:port`); a refused one is reported through `onError` and the
+/// connection never counts as connected. No TLS: a `tls://` URL, or a server whose INFO says
+/// `tls_required`, is refused with `NATSServerURL.tlsRefusal` -- terminate TLS in front of the
+/// server (a local TLS proxy) or keep NATS on loopback or a private network.
 public final class NATSConnection: ChannelHandler {
     public let loop: EventLoop
     public var onStateChange: ((NATSConnectionState) -> Void)?
     /// Server `-ERR` texts, refused credentials, refused URLs and dropped connections, as text.
     public var onError: ((String) -> Void)?
+    /// The socket's queue drained below its low-water mark after passing it (see
+    /// `Channel.lowWaterMark`): a producer that paused on `queuedBytes` may resume.
+    public var onWritable: (() -> Void)?
 
     private let options: NATSOptions
     private var servers: [NATSServerURL]
@@ -34,6 +43,8 @@ public final class NATSConnection: ChannelHandler {
     private var handshakeTimer: TimerHandle?
     private var reconnectTimer: TimerHandle?
     private var serverPayloadBytesMax = NATSLimits.payloadBytesDefault
+    /// Servers whose failed attempts were reported since the last successful handshake.
+    private var reportedUnreachable: Set<String> = []
     var requests = RequestTable()
 
     enum Phase: Equatable {
@@ -51,6 +62,7 @@ public final class NATSConnection: ChannelHandler {
         let handler: (NATSMessage) -> Void
     }
 
+    /// Create it on the loop's thread (or before the loop runs): it adds a before-sleep hook.
     public init(loop: EventLoop, options: NATSOptions) {
         self.loop = loop
         self.options = options
@@ -78,6 +90,12 @@ public final class NATSConnection: ChannelHandler {
     /// Bytes accepted but not yet taken by the kernel (pending while disconnected included):
     /// what a producer watches for backpressure.
     public var queuedBytes: Int { (channel?.queuedBytes ?? 0) + out.count + pendingOut.count }
+
+    /// `nats://host:port` of the server while connected (for status reports), else nil.
+    public var connectedServer: String? {
+        if case .connected(let server) = phase { return server.description }
+        return nil
+    }
 
     /// The largest body (headers and payload) the server accepts (its INFO `max_payload`).
     public var maxPayloadBytes: Int { serverPayloadBytesMax }
@@ -138,7 +156,7 @@ public final class NATSConnection: ChannelHandler {
         do {
             fd = try Socket.connectTCP(host: server.host, port: server.port)
         } catch {
-            connectionLost("cannot connect to \(server): \(error)")
+            connectionLost("cannot connect to \(server): \(error)", failedAttempt: server)
             return
         }
         try? Socket.setNoDelay(fd)
@@ -154,7 +172,11 @@ public final class NATSConnection: ChannelHandler {
     }
 
     /// After a lost connection or a failed attempt: `.connecting`, and the next server later.
-    private func connectionLost(_ why: String?) {
+    /// `failedAttempt`: the server an attempt failed on. Each server's failure is reported once
+    /// per outage (retries every `reconnectDelayMs` would otherwise flood the caller's log).
+    private func connectionLost(_ why: String?, failedAttempt: NATSServerURL? = nil) {
+        var why = why
+        if let failed = failedAttempt, !reportedUnreachable.insert(failed.description).inserted { why = nil }
         let wasConnected = isConnected
         channel = nil
         pingTimer?.cancel()
@@ -205,10 +227,18 @@ public final class NATSConnection: ChannelHandler {
         }
     }
 
+    public func channelWritable(_ channel: Channel) {
+        if channel === self.channel { onWritable?() }
+    }
+
     public func channelClosed(_ channel: Channel) {
         guard channel === self.channel else { return }
         let server = currentServer.map(String.init(describing:)) ?? "NATS server"
-        connectionLost(isConnected ? "connection to \(server) lost" : "could not connect to \(server)")
+        if isConnected {
+            connectionLost("connection to \(server) lost")
+        } else {
+            connectionLost("could not connect to \(server)", failedAttempt: currentServer)
+        }
     }
 
     private var currentServer: NATSServerURL? {
@@ -266,6 +296,7 @@ public final class NATSConnection: ChannelHandler {
         handshakeTimer?.cancel()
         handshakeTimer = nil
         phase = .connected(server)
+        reportedUnreachable = []
         for (sid, sub) in subscriptions.sorted(by: { $0.key < $1.key }) {
             NATSEncoder.subscribe(sub.subject, queue: sub.queue, sid: sid, into: &out)
         }

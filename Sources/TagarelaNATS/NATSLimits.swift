@@ -41,4 +41,12 @@ public enum NATSLimits {
     /// a few seconds of a busy link's traffic, the failover time; past it publishes are dropped
     /// (and `publish` says so) rather than held without bound.
     public static let pendingBytesDefault = 8 << 20
+
+    /// A key-value write that finds no responders is tried again this many times,
+    /// `jetStreamRetryWaitMs` apart: right after a stream is made, or while a cluster elects a new
+    /// stream leader, nobody listens on its subjects for a moment (nats.go retries the same way).
+    /// 4 x 250 ms rides out the first case and the start of the second without hiding a stream
+    /// that does not exist for long.
+    public static let jetStreamPublishRetries = 4
+    public static let jetStreamRetryWaitMs: Int64 = 250
 }

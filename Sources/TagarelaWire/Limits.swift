@@ -4,6 +4,9 @@
 ///
 /// Units come last in the names (`...BytesMax`, `...Ms`). Each bound exists so that one peer
 /// cannot make the process hold unbounded memory, time or descriptors; the comments say which.
+/// The NATS client's bounds (control line, payload, headers, socket queue, requests in flight,
+/// handshake time, the disconnected buffer) are in `TagarelaNATS.NATSLimits`, with the client
+/// both processes use (TagarelaNATS does not import this module).
 public struct Limits: Sendable, Equatable {
     /// A request head (request line plus headers) past this is answered `431`.
     /// 8 KiB is the common server default (nginx, Node); a handshake needs far less, and the

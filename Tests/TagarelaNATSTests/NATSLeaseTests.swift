@@ -1,0 +1,98 @@
+// NATSLeaseTests: one owner at a time, takeover after the TTL, re-take by the same owner, fencing when the bus is gone.
+import TagarelaNATS
+import TestSupport
+import XCTest
+
+final class NATSLeaseTests: XCTestCase {
+    private func bucket(_ loop: NATSTestLoop, _ client: Recorder, ttlMs: Int64) -> NATSKeyValue? {
+        guard case .success(let kv)? = kvEnsure(loop, { done in
+            NATSKeyValue.ensure(connection: client.connection, bucket: "owners", ttlMs: ttlMs, replicas: 1, done)
+        }) else { XCTFail("ensure failed"); return nil }
+        return kv
+    }
+
+    func testSecondOwnerRefusedWhileHeldThenTakesOverAfterExpiry() throws {
+        try requireNATSServer()
+        let server = try NATSServerProcess()
+        let loop = try NATSTestLoop()
+        defer { loop.stop(); server.stop() }
+        let a = loop.connect(server.urlList, name: "a")
+        let b = loop.connect(server.urlList, name: "b")
+        loop.waitUntil({ a.connection.isConnected && b.connection.isConnected })
+        guard let kvA = bucket(loop, a, ttlMs: 1500), let kvB = bucket(loop, b, ttlMs: 1500) else { return }
+        let leaseA = loop.sync { NATSLease(kv: kvA, key: "shard-0", owner: "host-a") }!
+        let leaseB = loop.sync { NATSLease(kv: kvB, key: "shard-0", owner: "host-b") }!
+        var lostA: [String] = []
+        loop.sync { leaseA.onLost = { lostA.append($0) } }
+        XCTAssertEqual(leaseTake(loop) { done in leaseA.acquire(done) }.map { r in (try? r.get()) != nil }, true)
+        // Held and renewed: B is refused for longer than one TTL.
+        for _ in 0..<3 {
+            XCTAssertEqual(leaseTake(loop) { done in leaseB.acquire(done) }.map { r -> NATSLeaseError? in
+                if case .failure(let e) = r { return e }; return nil }, .heldBy("host-a"))
+            usleep(700_000)
+        }
+        loop.sync { XCTAssertTrue(leaseA.isHeld); XCTAssertEqual(lostA, []) }
+        // A dies (its connection closes, nothing renews): after the TTL, B takes over.
+        loop.sync { a.connection.close() }
+        loop.waitUntil(what: "A fenced after its connection closed") { !leaseA.isHeld }
+        var took = false
+        let deadline = Date().addingTimeInterval(6)
+        while !took && Date() < deadline {
+            took = leaseTake(loop) { done in leaseB.acquire(done) }.map { r in (try? r.get()) != nil } ?? false
+            if !took { usleep(200_000) }
+        }
+        XCTAssertTrue(took, "B never took the expired lease")
+        loop.sync { XCTAssertEqual(lostA.count, 1) }
+    }
+
+    func testSameOwnerRetakesItsOwnKeyAndReleaseFreesIt() throws {
+        try requireNATSServer()
+        let server = try NATSServerProcess()
+        let loop = try NATSTestLoop()
+        defer { loop.stop(); server.stop() }
+        let a = loop.connect(server.urlList)
+        loop.waitUntil({ a.connection.isConnected })
+        guard let kv = bucket(loop, a, ttlMs: 6_000) else { return }
+        let first = loop.sync { NATSLease(kv: kv, key: "shard-1", owner: "host-a") }!
+        XCTAssertNotNil(try? leaseTake(loop) { done in first.acquire(done) }?.get())
+        // The same owner restarted (a new lease object, the key still holds its id): taken back.
+        let restarted = loop.sync { NATSLease(kv: kv, key: "shard-1", owner: "host-a") }!
+        XCTAssertNotNil(try? leaseTake(loop) { done in restarted.acquire(done) }?.get())
+        // The first one's next renewal finds the revision moved: fenced at once.
+        var lost: [String] = []
+        loop.sync { first.onLost = { lost.append($0) } }
+        loop.waitUntil(timeoutMs: 15_000, what: "first fenced") { !lost.isEmpty }
+        loop.sync { XCTAssertTrue(lost[0].contains("written by someone else"), lost[0]); restarted.release() }
+        let other = loop.sync { NATSLease(kv: kv, key: "shard-1", owner: "host-b") }!
+        // The key is deleted at our revision: the next owner gets it without waiting the TTL.
+        var took = false
+        for _ in 0..<10 where !took {
+            took = leaseTake(loop) { done in other.acquire(done) }.map { r in (try? r.get()) != nil } ?? false
+            if !took { usleep(50_000) }
+        }
+        XCTAssertTrue(took, "the released lease was not free")
+    }
+
+    /// The bus is gone: no renewal is confirmed, and onLost fires before the TTL runs out.
+    func testFencedWhenTheBusIsGone() throws {
+        try requireNATSServer()
+        let server = try NATSServerProcess()
+        let loop = try NATSTestLoop()
+        defer { loop.stop(); server.stop() }
+        let a = loop.connect(server.urlList)
+        loop.waitUntil({ a.connection.isConnected })
+        guard let kv = bucket(loop, a, ttlMs: 3000) else { return }
+        let lease = loop.sync { NATSLease(kv: kv, key: "shard-2", owner: "host-a") }!
+        var lostAtMs: Int64?
+        loop.sync { lease.onLost = { _ in lostAtMs = loop.loop.nowMs } }
+        XCTAssertNotNil(try? leaseTake(loop) { done in lease.acquire(done) }?.get())
+        let acquiredMs = loop.sync { loop.loop.nowMs }!
+        server.kill(node: 0)
+        loop.waitUntil(timeoutMs: 6000, what: "onLost") { lostAtMs != nil }
+        loop.sync {
+            XCTAssertFalse(lease.isHeld)
+            // Never later than the key's own expiry (measured from before the acquire was sent).
+            XCTAssertLessThan(lostAtMs! - acquiredMs, 3000)
+        }
+    }
+}
