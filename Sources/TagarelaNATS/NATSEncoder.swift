@@ -60,8 +60,9 @@ public enum NATSEncoder {
             out.append(0x20)
             out.append(contentsOf: reply.utf8)
         }
-        if !block.isEmpty { out.append(contentsOf: " \(block.count)".utf8) }
-        out.append(contentsOf: " \(block.count + payload.count)\r\n".utf8)
+        if !block.isEmpty { appendDecimal(block.count, to: &out) }
+        appendDecimal(block.count + payload.count, to: &out)
+        out.append(contentsOf: "\r\n".utf8)
         out.append(contentsOf: block)
         out.append(contentsOf: payload)
         out.append(contentsOf: "\r\n".utf8)
@@ -69,7 +70,32 @@ public enum NATSEncoder {
 
     /// The size on the wire of the body of a publish (headers and payload), to check `max_payload`.
     public static func bodyBytes(headers: [(String, String)], payloadBytes: Int) -> Int {
-        headers.isEmpty ? payloadBytes : headerBlock(headers).count + payloadBytes
+        if headers.isEmpty { return payloadBytes }
+        // "NATS/1.0\r\n", "Name: value\r\n" each, "\r\n": counted, not built (the publish builds it).
+        return headers.reduce(12) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 } + payloadBytes
+    }
+
+    /// Appends a space and `value` in decimal (the sizes of PUB/HPUB), without a String.
+    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        precondition(value >= 0)
+        out.append(0x20)
+        if value < 10 {
+            out.append(0x30 + UInt8(value))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[count] = 0x30 + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+        }
     }
 
     /// `NATS/1.0\r\nName: value\r\n...\r\n`: names are tokens without `:` or whitespace; neither

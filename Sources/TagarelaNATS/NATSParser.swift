@@ -34,13 +34,24 @@ public struct NATSParser {
         let count = bytes.count
         while i < count {
             if let message = pending {
+                if body.isEmpty && count - i >= message.totalBytes + 2 {
+                    // The whole body is in this read: built straight from it, one copy.
+                    pending = nil
+                    let op = try finish(message, UnsafeRawBufferPointer(rebasing: bytes[i..<(i + message.totalBytes + 2)]))
+                    i += message.totalBytes + 2
+                    emit(op)
+                    continue
+                }
                 let need = message.totalBytes + 2 - body.count
                 let take = min(need, count - i)
                 body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + take)]))
                 i += take
                 if body.count == message.totalBytes + 2 {
                     pending = nil
-                    let op = try finish(message)
+                    let result: Result<NATSServerOp, NATSProtocolError> = body.withUnsafeBytes { raw in
+                        do throws(NATSProtocolError) { return .success(try finish(message, raw)) } catch { return .failure(error) }
+                    }
+                    let op = try result.get()
                     body.removeAll(keepingCapacity: body.capacity <= 64 * 1024)
                     emit(op)
                 }
@@ -121,15 +132,16 @@ public struct NATSParser {
         return Int(text)
     }
 
-    private func finish(_ message: PendingMessage) throws(NATSProtocolError) -> NATSServerOp {
+    /// The message whose body and CRLF are `body` (`totalBytes + 2` bytes).
+    private func finish(_ message: PendingMessage, _ body: UnsafeRawBufferPointer) throws(NATSProtocolError) -> NATSServerOp {
         let total = message.totalBytes
         guard body[total] == 0x0D, body[total + 1] == 0x0A else { throw .missingPayloadTerminator }
         var headers: [(String, String)] = []
         var status: Int?
         if message.headerBytes > 0 {
-            (status, headers) = try Self.parseHeaders(body[0..<message.headerBytes])
+            (status, headers) = try Self.parseHeaders(ArraySlice(UnsafeRawBufferPointer(rebasing: body[0..<message.headerBytes])))
         }
-        let payload = Array(body[message.headerBytes..<total])
+        let payload = Array(UnsafeRawBufferPointer(rebasing: body[message.headerBytes..<total]))
         return .msg(sid: message.sid, NATSMessage(subject: message.subject, reply: message.reply,
                                                   headers: headers, status: status, payload: payload))
     }

@@ -15,9 +15,7 @@ final class NATSConnectionTests: XCTestCase {
         loop.sync { _ = b.connection.subscribe("chat.*.in") { b.messages.append($0) } }
         // A subscription is active once the server has seen it: a request round trip after it proves that.
         loop.sync { _ = b.connection.subscribe("sync") { m in b.connection.publish(m.reply!, payload: []) } }
-        var synced = false
-        loop.sync { a.connection.request("sync", payload: [], timeoutMs: 2000) { r in synced = (try? r.get()) != nil } }
-        loop.waitUntil({ synced })
+        loop.waitForResponder(a, "sync")
         loop.sync {
             a.connection.publish("chat.1.in", payload: Array("one".utf8))
             a.connection.publish("chat.2.in", reply: "back.here", headers: [("X-Kind", "two"), ("X-Kind", "again")],
@@ -70,18 +68,14 @@ final class NATSConnectionTests: XCTestCase {
         let service = loop.connect(server.urlList)
         loop.waitUntil({ client.connection.isConnected && service.connection.isConnected })
         loop.sync {
+            // "silent" first: once "echo" answers, the server has seen both (one connection is in order).
+            service.connection.subscribe("silent") { _ in }
             service.connection.subscribe("echo") { m in
                 service.connection.publish(m.reply!, headers: [("Echoed", "yes")], payload: m.payload.reversed())
             }
-            service.connection.subscribe("silent") { _ in }
         }
         var results: [String: Result<NATSMessage, NATSError>] = [:]
-        // Let the service's subscriptions reach the server before asking: the first echo that succeeds.
-        var probed = false
-        loop.waitUntil {
-            client.connection.request("echo", payload: [1], timeoutMs: 500) { if case .success = $0 { probed = true } }
-            return probed
-        }
+        loop.waitForResponder(client, "echo")
         loop.sync {
             client.connection.request("echo", payload: Array("abc".utf8), timeoutMs: 2000) { results["echo"] = $0 }
             client.connection.request("nobody.here", payload: [], timeoutMs: 2000) { results["none"] = $0 }

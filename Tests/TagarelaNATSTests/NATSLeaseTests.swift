@@ -19,24 +19,24 @@ final class NATSLeaseTests: XCTestCase {
         let a = loop.connect(server.urlList, name: "a")
         let b = loop.connect(server.urlList, name: "b")
         loop.waitUntil({ a.connection.isConnected && b.connection.isConnected })
-        guard let kvA = bucket(loop, a, ttlMs: 1500), let kvB = bucket(loop, b, ttlMs: 1500) else { return }
+        guard let kvA = bucket(loop, a, ttlMs: 3000), let kvB = bucket(loop, b, ttlMs: 3000) else { return }
         let leaseA = loop.sync { NATSLease(kv: kvA, key: "shard-0", owner: "host-a") }!
         let leaseB = loop.sync { NATSLease(kv: kvB, key: "shard-0", owner: "host-b") }!
         var lostA: [String] = []
         loop.sync { leaseA.onLost = { lostA.append($0) } }
         XCTAssertEqual(leaseTake(loop) { done in leaseA.acquire(done) }.map { r in (try? r.get()) != nil }, true)
         // Held and renewed: B is refused for longer than one TTL.
-        for _ in 0..<3 {
+        for _ in 0..<4 {
             XCTAssertEqual(leaseTake(loop) { done in leaseB.acquire(done) }.map { r -> NATSLeaseError? in
                 if case .failure(let e) = r { return e }; return nil }, .heldBy("host-a"))
-            usleep(700_000)
+            usleep(900_000)
         }
         loop.sync { XCTAssertTrue(leaseA.isHeld); XCTAssertEqual(lostA, []) }
         // A dies (its connection closes, nothing renews): after the TTL, B takes over.
         loop.sync { a.connection.close() }
         loop.waitUntil(what: "A fenced after its connection closed") { !leaseA.isHeld }
         var took = false
-        let deadline = Date().addingTimeInterval(6)
+        let deadline = Date().addingTimeInterval(10)
         while !took && Date() < deadline {
             took = leaseTake(loop) { done in leaseB.acquire(done) }.map { r in (try? r.get()) != nil } ?? false
             if !took { usleep(200_000) }

@@ -67,6 +67,23 @@ final class NATSTestLoop {
         return recorder
     }
 
+    /// Asks `subject` through `client` (one request at a time) until an answer comes: a
+    /// subscription made on another connection is active only once the server has seen it.
+    func waitForResponder(_ client: Recorder, _ subject: String, file: StaticString = #filePath, line: UInt = #line) {
+        var answered = false
+        var asking = false
+        waitUntil(what: "a responder on \(subject)", file: file, line: line) {
+            if !asking && !answered {
+                asking = true
+                client.connection.request(subject, payload: [], timeoutMs: 500) {
+                    asking = false
+                    if case .success = $0 { answered = true }
+                }
+            }
+            return answered
+        }
+    }
+
     func stop() {
         if stopped { return }
         stopped = true
