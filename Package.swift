@@ -43,7 +43,7 @@ let package = Package(
                                "TagarelaJSON", "TagarelaModel", "TagarelaCrypto", "TagarelaBus"], swiftSettings: settings),
         .target(name: "TagarelaWorker",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaLink", "TagarelaShard",
-                               "TagarelaStore", "TagarelaCrypto", "TagarelaJSON", "TagarelaModel", "TagarelaBus"],
+                               "TagarelaStore", "TagarelaCrypto", "TagarelaJSON", "TagarelaModel", "TagarelaBus", "TagarelaNATS"],
                 swiftSettings: settings),
         .target(name: "TagarelaBench",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaJSON",

@@ -104,10 +104,17 @@ public final class Gateway {
     /// This is the entry point of `tagarela gateway`.
     public static func run(_ config: GatewayConfig) throws {
         _ = try? ProcessSetup.raiseOpenFileLimit()
+        var config = config
         if let bus = config.bus {
             // A bus that cannot be reached is an operator's mistake to report now, not a gateway
-            // that listens and answers every request `unavailable`.
+            // that listens and answers every request `unavailable`. The shard count is the
+            // cluster's, stored by its first worker: no gateway flag can disagree with it.
             try BusStartup.checkReachable(bus, name: "tagarela-gateway")
+            guard let layout = try ClusterLayout.read(bus) else {
+                throw BusConfigError("cluster \(bus.subjects.cluster) has no layout in the bus yet: start its workers first "
+                                     + "(deploy/tagarela start --bus ... --role workers --total-shards N)")
+            }
+            config.workers = layout.shards
         }
         let gateway = try Gateway(config: config)
         gateway.start()

@@ -2,6 +2,7 @@
 import TagarelaBus
 import TagarelaEventLoop
 import TagarelaLink
+import TagarelaNATS
 import TagarelaSystem
 
 /// Serves shard K on the bus (PROTOCOL.md 3.12): subscribed to `C.shard.K`; every message names
@@ -43,7 +44,45 @@ final class BusListener {
         scheduleSweep()
     }
 
-    /// Takes requests for the shard (once this worker owns it).
+    /// Takes requests for the shard once this worker holds its lease (at once without one).
+    func serveWhenOwned() {
+        guard let owner = server.config.busOwnerID, let nats = bus as? NATSLinkBus else { return serve() }
+        var asked = false
+        let previous = bus.onStateChange
+        bus.onStateChange = { [weak self] state in
+            previous?(state)
+            guard let self, case .connected = state, !asked else { return }
+            asked = true
+            self.holdLease(nats.connection, owner: owner)
+        }
+    }
+
+    /// Renews the lease `Worker.run` took (ours again at once: same owner id); fences on loss.
+    private func holdLease(_ connection: NATSConnection, owner: String) {
+        let settings = server.config.bus!
+        let shard = server.config.shard
+        ShardLease.ensure(connection, settings) { [weak self] kv in
+            guard let self else { return }
+            let lease = NATSLease(kv: kv, key: settings.subjects.leaseKey(shard), owner: owner)
+            lease.onLost = { [weak self] reason in self?.server.fence("lease lost: \(reason)") }
+            self.lease = lease
+            lease.acquire { [weak self] result in
+                switch result {
+                case .success: self?.serve()
+                case .failure(let error): self?.server.fence("the lease could not be kept: \(error)")
+                }
+            }
+        } failed: { [weak self] error in self?.server.fence(error.description) }
+    }
+
+    private var lease: NATSLease?
+
+    /// Gives the lease back (a clean stop), so a successor need not wait for it to expire.
+    func releaseLease() {
+        lease?.release()
+    }
+
+    /// Takes requests for the shard.
     func serve() {
         guard subscription == nil else { return }
         subscription = bus.subscribe(subjects.shard(server.config.shard)) { [weak self] message in self?.received(message) }

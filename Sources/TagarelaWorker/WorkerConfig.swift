@@ -66,6 +66,9 @@ public struct WorkerConfig {
     /// broken or hostile publisher on the bus can make the worker keep (a link and its
     /// subscriptions per reply subject). Past it, new loops are refused and logged.
     public var busPeersMax: Int = 1024
+    /// This worker's id in its shard's lease (`ShardOwnerID`), set by `Worker.run` once the lease
+    /// is taken; nil serves at once (an in-process bus in tests has no leases).
+    public var busOwnerID: String? = nil
     /// A gateway loop silent this long over the bus is gone and its subscriptions are dropped.
     /// Gateways ping each link every second (`Limits.workerHeartbeatIntervalMs`) and give a
     /// worker 5 s (`workerHeartbeatTimeoutMs`); 15 s outlasts a bus reconnection (a few

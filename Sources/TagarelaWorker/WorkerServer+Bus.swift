@@ -31,3 +31,18 @@ extension WorkerServer {
         }
     }
 }
+
+extension WorkerServer {
+    /// Stops serving at once: the lease is lost (or could not be kept), so another worker may
+    /// own the shard by now, and answering anything more could split the shard's history. The
+    /// loop stops after this turn; `Worker.run` exits with status 5 and the supervisor restarts
+    /// the worker, which takes the lease back if nobody else did, or refuses.
+    func fence(_ reason: String) {
+        guard fencedReason == nil else { return }
+        fencedReason = reason
+        logLine("fenced: \(reason); stopped serving")
+        busListener?.stopServing()
+        pending.removeAll()  // replies not sent: their requests time out `unavailable` at the gateway
+        stop()
+    }
+}

@@ -30,7 +30,9 @@ public final class WorkerServer {
     /// Links that got at least one user of the event being routed (scratch, reused).
     private var touched: [GatewayLink] = []
     /// Replies computed this turn, waiting for the group commit.
-    private var pending: [(link: GatewayLink, reply: LinkReply)] = []
+    var pending: [(link: GatewayLink, reply: LinkReply)] = []
+    /// Why the worker stopped serving after losing its shard's lease; nil while it may serve.
+    var fencedReason: String?
     private var syncTimer: TimerHandle?
     let log: (String) -> Void
     /// The links over the bus, when `config.bus` is set.
@@ -107,10 +109,11 @@ public final class WorkerServer {
         log("shard \(config.shard)/\(config.workers) serving on \(config.socketPath)")
         if let busListener {
             busListener.start()
-            busListener.serve()
+            busListener.serveWhenOwned()
         }
         loop.run()
         busListener?.stopServing()
+        if fencedReason == nil { busListener?.releaseLease() }
         busListener?.bus.close()
         hasher.stop()
         commitAndRelease()
@@ -289,7 +292,12 @@ public final class WorkerServer {
             if !link.isClosed { link.enqueue(reply) }
             if !reply.endSessionID.isEmpty { forwardSessionEnd(reply, from: link) }
             for other in touched where other !== link {
-                if !other.isClosed { other.enqueue(events: other.routed) }
+                // The excluded connection is the sender's, numbered by its own gateway: on
+                // another gateway the same number is someone else's connection.
+                if !other.isClosed {
+                    other.enqueue(events: other.gatewayKey == link.gatewayKey ? other.routed
+                                  : other.routed.map { LinkEvent(userIDs: $0.userIDs, json: $0.json) })
+                }
                 other.routed.removeAll()
             }
             touched.removeAll(keepingCapacity: true)

@@ -11,6 +11,8 @@ enum Command {
     case reshardRecover(data: String, workers: Int?)
     case reshard(data: String, to: Int)
     case bench([String])
+    /// `tagarela layout --bus URLS [--cluster NAME]`: prints the cluster's shard count (deploy/tagarela).
+    case layout(BusSettings)
     case help
 
     static let gatewayFlags: Set<String> = [
@@ -30,6 +32,11 @@ enum Command {
         case "reshard":
             return try reshard(Options(rest, flags: reshardFlags, switches: ["recover"], environment: environment))
         case "bench": return .bench(Array(rest))
+        case "layout":
+            guard let settings = try bus(Options(rest, flags: ["bus", "cluster"], environment: environment)) else {
+                throw UsageError("layout needs --bus")
+            }
+            return .layout(settings)
         case "-h", "--help", "help": return .help
         case "": throw UsageError("a subcommand is required")
         case let other: throw UsageError("unknown subcommand '\(other)'")
@@ -69,6 +76,9 @@ enum Command {
         config.limits.workerHeartbeatIntervalMs = min(config.limits.workerHeartbeatIntervalMs,
                                                       config.limits.workerHeartbeatTimeoutMs / 4)
         config.bus = try bus(o)
+        if config.bus != nil && o.string("workers") != nil {
+            throw UsageError("--workers is read from the cluster's layout in the bus under --bus; leave it out")
+        }
         return config
     }
 
@@ -126,6 +136,7 @@ enum Command {
                                     [--fsync always|interval|never] [--pbkdf2-iterations N]
                                     [--bus nats://H:P[,...] [--cluster tagarela]]
                    tagarela reshard --data DIR (--to N | --recover [--workers N])
+                   tagarela layout  --bus nats://H:P[,...] [--cluster tagarela]   (prints the cluster's shard count)
                    tagarela bench   SCENARIO ...   (tagarela bench --help)
             Every flag also reads TAGARELA_<FLAG> from the environment (TAGARELA_PORT, ...).
             """
