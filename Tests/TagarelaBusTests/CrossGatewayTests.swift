@@ -94,3 +94,43 @@ final class CrossGatewayTests: XCTestCase {
         XCTAssertEqual(try b.event("message:new", where: { $0["payload"]?["content"]?.string == "back" })["payload"]?["content"]?.string, "back")
     }
 }
+
+final class BusBoundsTests: XCTestCase {
+    /// A gateway that vanished from the bus (no unsubscribe ever comes) stops counting its users
+    /// online once its loops have been silent for `busPeerSilenceMs`.
+    func testSilentGatewayLoopsAreForgotten() throws {
+        let cluster = try BusCluster(workers: 1, gateways: 2, loops: 1) { $0.busPeerSilenceMs = 600 }
+        defer { cluster.stop() }
+        cluster.waitForLinks()
+        let a = try cluster.client(0, "alice")
+        let b = try cluster.client(1, "bob")
+        defer { a.close(); b.close() }
+        try a.registerAndLogin(E2EUser("alice"))
+        try b.registerAndLogin(E2EUser("bob"))
+        func bob() throws -> String {
+            try a.ok("get_presence", [("user_ids", .array([.string("bob")]))])["presence"]?["bob"]?.string ?? ""
+        }
+        XCTAssertEqual(try bob(), "online")
+        cluster.gateways[1].stop()  // its bus connection closes before its connections do
+        let deadline = Date().addingTimeInterval(5)
+        var state = try bob()
+        while state == "online" && Date() < deadline {
+            usleep(100_000)
+            state = try bob()
+        }
+        XCTAssertEqual(state, "offline")
+        XCTAssertTrue(cluster.logs.all.contains { $0.contains("silent for 600 ms") })
+    }
+
+    /// Past `busPeersMax` gateway loops, a worker refuses new ones (and says so).
+    func testGatewayLoopsPastTheBoundAreRefused() throws {
+        let cluster = try BusCluster(workers: 1, gateways: 1, loops: 2) { $0.busPeersMax = 1 }
+        defer { cluster.stop() }
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline && !cluster.logs.all.contains(where: { $0.contains("gateway loops already linked") }) {
+            usleep(50_000)
+        }
+        XCTAssertTrue(cluster.logs.all.contains { $0.contains("1 gateway loops already linked") })
+        XCTAssertFalse(cluster.gateways[0].linksUp())
+    }
+}
