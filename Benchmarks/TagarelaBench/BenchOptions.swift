@@ -30,6 +30,11 @@ public struct BenchOptions: Equatable {
     public var scenario: String = ""
     /// Gateway port on 127.0.0.1 (the bench connects to loopback only).
     public var port: Int = 5000
+    /// More gateways of the same cluster (`--also-port P`, repeatable): user i connects to
+    /// `ports[i % ports.count]`, so every group spans the gateways (fan-out crosses the bus).
+    public var alsoPorts: [Int] = []
+    /// Every gateway port, `port` first.
+    public var ports: [Int] { [port] + alsoPorts }
     /// The supervisor's run folder with `gateway.pid` and `worker-K.pid`, to sample RSS and CPU.
     public var pidsFrom: String? = nil
     /// Transport of every client.
@@ -107,7 +112,7 @@ public struct BenchOptions: Equatable {
       SCENARIO: connect | chat | storm | summarize (reads earlier JSON result lines on stdin)
                 | journal (the store alone, no server: tagarela bench journal --help)
                 | compaction (a large shard compacted while it serves, no server; Benchmarks/README.md)
-    Common:   --port P  --pids-from RUNDIR  --transport ws|raw  --loops N  --run-id ID
+    Common:   --port P  [--also-port P2 ...]  --pids-from RUNDIR  --transport ws|raw  --loops N  --run-id ID
               --batch N (handshakes in flight while ramping)  --timeout S  --quiet
               --source-ips N (connect from 127.0.0.1..N; default one per 5000 connections)
               --max-other-cpu P (flag windows where other programs used more than P% of a core; default 25)
@@ -153,6 +158,7 @@ public struct BenchOptions: Equatable {
             switch flag {
             case "--port": o.port = try int(flag, 1...65535)
             case "--pids-from": o.pidsFrom = try value(flag)
+            case "--also-port": o.alsoPorts.append(try int(flag, 1...65535))
             case "--transport":
                 let t = try value(flag)
                 guard let v = BenchTransport(rawValue: t) else { throw BenchUsageError(description: "--transport must be ws or raw") }
