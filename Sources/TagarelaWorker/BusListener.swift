@@ -98,7 +98,18 @@ final class BusListener {
 
     var peerCount: Int { peers.count }
 
+    /// When the loop last ran its stall check (`scheduleSweep`'s timer), with a lease only.
+    private var lastTickMs: Int64 = 0
+
     private func received(_ message: BusMessage) {
+        // The loop runs ready input before due timers: after a stall (SIGSTOP, a machine that
+        // froze) the lease's own fence timer fires only after this turn's messages. A stall past
+        // a third of the lease's TTL (one renewal period) may have let the lease expire and
+        // another worker take the shard: fence before answering anything.
+        if lease != nil, lastTickMs > 0, server.loop.nowMs - lastTickMs > ShardLease.ttlMs / 3 {
+            server.fence("the loop stalled for \(server.loop.nowMs - lastTickMs) ms; the lease may have expired")
+            return
+        }
         // Only gateway loops of this cluster can be answered: anything else is not a link.
         guard message.status == nil, message.reply.hasPrefix(subjects.cluster + ".gw.") else { return }
         let peer: BusPeer
@@ -149,10 +160,12 @@ final class BusListener {
 
     /// Drops every loop silent for longer than `busPeerSilenceMs`.
     private func scheduleSweep() {
-        let every = max(100, server.config.busPeerSilenceMs / 4)
+        // Often enough for the stall check too (a tenth of the lease's TTL).
+        let every = max(100, min(server.config.busPeerSilenceMs / 4, ShardLease.ttlMs / 10))
         server.loop.schedule(afterMs: every) { [weak self] in
             guard let self else { return }
             let now = self.server.loop.nowMs
+            self.lastTickMs = now
             for (reply, peer) in self.peers where now - peer.lastHeardMs > self.server.config.busPeerSilenceMs {
                 self.server.logLine("gateway loop \(reply) silent for \(self.server.config.busPeerSilenceMs) ms; its subscriptions dropped")
                 self.close(peer)

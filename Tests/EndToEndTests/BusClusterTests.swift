@@ -166,4 +166,46 @@ final class BusClusterTests: XCTestCase {
         XCTAssertEqual(unreachable.status, 1, unreachable.output)
         XCTAssertTrue(unreachable.output.contains("cannot reach the bus"), unreachable.output)
     }
+
+    /// No split brain: a worker frozen past its lease's TTL loses the shard to another worker,
+    /// and when it thaws it fences (exit 5) before answering anything; its supervisor then
+    /// finds the shard owned and leaves it stopped (exit 3).
+    func testAFrozenOwnerFencesWhenAnotherTookItsShard() throws {
+        let nats = try natsCluster()
+        defer { nats.stop() }
+        let hostA = try host(nats, role: "workers")
+        defer { hostA.stop() }
+        guard let frozen = hostA.workerPID(0) else { return XCTFail("no worker-0\n\(hostA.logTail())") }
+        kill(frozen, SIGSTOP)
+        var thawed = false
+        defer { if !thawed { kill(frozen, SIGCONT) } }
+        let other = TempDirectory(prefix: "tgr-e2e-standby")
+        defer { other.remove() }
+        let output = other.path + "/out.log"
+        let deadline = Date().addingTimeInterval(30)
+        var standby: pid_t = 0
+        defer { if standby > 0 { kill(standby, SIGTERM); _ = E2EProcess.waitUntil(timeoutMs: 5000) { !E2EProcess.isAlive(standby) } } }
+        // The standby refuses (exit 3) until the frozen owner's lease expires, then takes it.
+        while Date() < deadline {
+            let attempt = try E2EProcess.spawn(E2EProcess.binary, ["worker", "--shard", "0", "--workers", String(shards),
+                                               "--data", other.path, "--socket", other.path + "/w.sock",
+                                               "--bus", nats.urlList, "--cluster", cluster],
+                                               environment: E2EProcess.environment([:]), outputPath: output)
+            let took = E2EProcess.waitUntil(timeoutMs: 8000) {
+                (try? String(contentsOfFile: output, encoding: .utf8))?.contains("lease taken") == true || !E2EProcess.isAlive(attempt)
+            }
+            if took && E2EProcess.isAlive(attempt) { standby = attempt; break }
+            var status: Int32 = 0
+            waitpid(attempt, &status, 0)
+            usleep(500_000)
+        }
+        XCTAssertGreaterThan(standby, 0, "the standby never took the expired lease")
+        kill(frozen, SIGCONT)
+        thawed = true
+        XCTAssertTrue(E2EProcess.waitUntil(timeoutMs: 10_000) { !E2EProcess.isAlive(frozen) }, "the thawed owner kept running")
+        let log = (try? String(contentsOfFile: hostA.runDir + "/worker-0.log", encoding: .utf8)) ?? ""
+        XCTAssertTrue(log.contains("fenced"), log)
+        XCTAssertTrue(E2EProcess.waitUntil(timeoutMs: 15_000) { FileManager.default.fileExists(atPath: hostA.runDir + "/worker-0.refused") },
+                      "the restarted owner did not refuse\n\(hostA.logTail())")
+    }
 }
