@@ -33,7 +33,7 @@ public final class NATSConnection: ChannelHandler {
     private var parser = NATSParser()
     private var phase = Phase.idle
     /// This turn's output while connected; written by the before-sleep hook.
-    private var out: [UInt8] = []
+    var out: [UInt8] = []
     /// Publishes made while not connected, sent after the next handshake.
     private var pendingOut: [UInt8] = []
     private var subscriptions: [UInt64: Subscription] = [:]
@@ -46,6 +46,7 @@ public final class NATSConnection: ChannelHandler {
     /// Servers whose failed attempts were reported since the last successful handshake.
     private var reportedUnreachable: Set<String> = []
     var requests = RequestTable()
+    var flushes = FlushTable()
 
     enum Phase: Equatable {
         case idle
@@ -104,8 +105,9 @@ public final class NATSConnection: ChannelHandler {
     /// Subscriptions are sent again after every reconnect.
     @discardableResult
     public func subscribe(_ subject: String, queue: String? = nil, _ handler: @escaping (NATSMessage) -> Void) -> NATSSubscriptionID {
-        precondition(phase != .closed, "subscribe on a closed NATS connection")
         nextSID += 1
+        // After close() (a shutdown racing a late subscriber) nothing is recorded or sent.
+        if phase == .closed { return NATSSubscriptionID(sid: nextSID) }
         subscriptions[nextSID] = Subscription(subject: subject, queue: queue, handler: handler)
         var encoded: [UInt8] = []
         NATSEncoder.subscribe(subject, queue: queue, sid: nextSID, into: &encoded)  // validates now
@@ -160,8 +162,9 @@ public final class NATSConnection: ChannelHandler {
             return
         }
         try? Socket.setNoDelay(fd)
+        // The parser starts at the default bound until this server's INFO; `maxPayloadBytes`
+        // keeps the last server's figure meanwhile (a cluster's servers share their settings).
         parser = NATSParser()
-        serverPayloadBytesMax = NATSLimits.payloadBytesDefault
         phase = .awaitingInfo(server)
         channel = loop.register(fd: fd, handler: self, maxQueuedBytes: NATSLimits.socketQueuedBytesMax)
         handshakeTimer = loop.schedule(afterMs: NATSLimits.handshakeTimeoutMs) { [weak self] in
@@ -186,6 +189,7 @@ public final class NATSConnection: ChannelHandler {
         if phase == .closed { return }
         phase = .waiting
         out.removeAll()  // what was not written is lost with the connection, as on any socket
+        flushes.connectionLost()
         if let why { onError?(why) }
         if wasConnected { onStateChange?(.connecting) }
         reconnectTimer = loop.schedule(afterMs: options.reconnectDelayMs) { [weak self] in self?.attemptConnect() }
@@ -198,6 +202,7 @@ public final class NATSConnection: ChannelHandler {
         pendingOut = []
         subscriptions = [:]
         requests.failAll(.closed)
+        flushes.failAll()
         onStateChange?(.closed(reason: reason))
     }
 
@@ -292,7 +297,10 @@ public final class NATSConnection: ChannelHandler {
 
     private func handlePong() {
         pingsOut = 0
-        guard case .awaitingPong(let server) = phase else { return }
+        guard case .awaitingPong(let server) = phase else {
+            flushes.pongArrived()
+            return
+        }
         handshakeTimer?.cancel()
         handshakeTimer = nil
         phase = .connected(server)
@@ -302,6 +310,7 @@ public final class NATSConnection: ChannelHandler {
         }
         out.append(contentsOf: pendingOut)
         pendingOut = []
+        for id in flushes.takeAfterConnect() { sendFlushPing(id) }
         schedulePing()
         onStateChange?(.connected(serverURL: server.description))
     }
@@ -309,6 +318,11 @@ public final class NATSConnection: ChannelHandler {
     private func handleErr(_ text: String) {
         let server = currentServer.map(String.init(describing:)) ?? "NATS server"
         if text.lowercased().contains("authorization") || text.lowercased().contains("authentication") {
+            // Refused at every attempt until the operator fixes it: said once per outage.
+            // The close that follows is not reported again as "could not connect": the refusal
+            // stays the last word a caller sees.
+            if let current = currentServer { reportedUnreachable.insert(current.description) }
+            guard reportedUnreachable.insert("credentials \(server)").inserted else { return }
             onError?("NATS server \(server) refused our credentials ('\(text)'): check the token or user and password")
         } else {
             onError?("NATS server \(server): -ERR '\(text)'")
@@ -327,6 +341,7 @@ public final class NATSConnection: ChannelHandler {
             }
             self.pingsOut += 1
             NATSEncoder.ping(into: &self.out)
+            self.flushes.inFlight.append(nil)
             self.schedulePing()
         }
     }

@@ -1,4 +1,5 @@
 // NATSLease: exclusive ownership of one key of a TTL bucket, renewed while held, fenced so its holder stops before anyone else can take it.
+import TagarelaCrypto
 import TagarelaEventLoop
 
 /// Why `acquire` did not get the lease.
@@ -17,7 +18,7 @@ public enum NATSLeaseError: Error, Equatable, Sendable, CustomStringConvertible 
 }
 
 /// A lease on `key` in a bucket whose entries expire after `ttlMs` (`NATSKeyValue.ensure` with
-/// that TTL). The value stored is the owner id.
+/// that TTL). The value stored is `owner id` + newline + a nonce of this acquisition.
 ///
 /// Acquire: create the key; or, when it holds our own owner id (a restart of the same owner),
 /// update it at its revision; an expired key is gone from the stream, so creating it succeeds.
@@ -44,6 +45,8 @@ public final class NATSLease {
 
     public private(set) var isHeld = false
     private var revision: UInt64 = 0
+    /// What this acquisition stores: `owner\nnonce`.
+    private var value: [UInt8] = []
     private var generation = 0
     private var renewTimer: TimerHandle?
     private var fenceTimer: TimerHandle?
@@ -72,28 +75,30 @@ public final class NATSLease {
     private func acquire(attemptsLeft: Int, _ completion: @escaping (Result<Void, NATSLeaseError>) -> Void) {
         precondition(!isHeld, "acquire while held")
         let sentMs = loop.nowMs
-        let value = Array(owner.utf8)
+        // A fresh nonce per acquisition: a renewal can tell our own write (whose answer was
+        // lost) from a restarted process with the same owner id.
+        let value = Array("\(owner)\n\(hexString(SecureRandom.bytes(count: 8)))".utf8)
         kv.create(key, value) { result in
             switch result {
             case .success(let revision):
-                self.start(revision: revision, confirmedSentMs: sentMs)
+                self.start(revision: revision, value: value, confirmedSentMs: sentMs)
                 completion(.success(()))
             case .failure(.exists):
                 self.kv.get(self.key) { current in
                     switch current {
-                    case .success(let entry?) where entry.value == value:
+                    case .success(let entry?) where NATSLease.owner(of: entry.value) == self.owner:
                         // Our own id (this owner restarted): take it back at its revision.
                         let again = self.loop.nowMs
                         self.kv.update(self.key, value, revision: entry.revision) { updated in
                             switch updated {
                             case .success(let revision):
-                                self.start(revision: revision, confirmedSentMs: again)
+                                self.start(revision: revision, value: value, confirmedSentMs: again)
                                 completion(.success(()))
                             case .failure(.wrongRevision): completion(.failure(.heldBy("another owner (it changed meanwhile)")))
                             case .failure(let error): completion(.failure(.failed(error)))
                             }
                         }
-                    case .success(let entry?): completion(.failure(.heldBy(String(decoding: entry.value, as: UTF8.self))))
+                    case .success(let entry?): completion(.failure(.heldBy(NATSLease.owner(of: entry.value))))
                     case .success(nil) where attemptsLeft > 1:  // expired between the two calls
                         self.acquire(attemptsLeft: attemptsLeft - 1, completion)
                     case .success(nil): completion(.failure(.heldBy("another owner (the key keeps changing)")))
@@ -112,10 +117,18 @@ public final class NATSLease {
         kv.delete(key, revision: revision) { _ in }  // only if nobody wrote it since
     }
 
-    private func start(revision: UInt64, confirmedSentMs: Int64) {
+    /// The owner id in a stored value (`owner\nnonce`).
+    static func owner(of value: [UInt8]) -> String {
+        let text = String(decoding: value, as: UTF8.self)
+        guard let newline = text.lastIndex(of: "\n") else { return text }
+        return String(text[..<newline])
+    }
+
+    private func start(revision: UInt64, value: [UInt8], confirmedSentMs: Int64) {
         isHeld = true
         generation += 1
         self.revision = revision
+        self.value = value
         armFence(confirmedSentMs: confirmedSentMs)
         scheduleRenewal()
     }
@@ -144,6 +157,27 @@ public final class NATSLease {
         }
     }
 
+    /// A renewal found the revision moved. If the key holds exactly our value (owner and nonce),
+    /// the move was our own earlier renewal whose answer was lost (a timeout in a failover): adopt
+    /// its revision and go on; the fence stays where the last confirmed renewal put it, since
+    /// when that write landed is unknown. Anything else means someone else wrote the key.
+    private func checkOwnWrite(generation: Int, current: UInt64?) {
+        renewing = true
+        kv.get(key) { [weak self] result in
+            guard let self, self.generation == generation else { return }
+            self.renewing = false
+            switch result {
+            case .success(let entry?) where entry.value == self.value:
+                self.revision = entry.revision
+            case .success(let entry):
+                let by = entry.map { NATSLease.owner(of: $0.value) } ?? "nobody (deleted or expired)"
+                self.lose("the key was written by someone else (revision \(current.map(String.init) ?? "?"), now \(by))")
+            case .failure:
+                break  // no answer: the next renewal asks again; the fence still stands
+            }
+        }
+    }
+
     private func scheduleRenewal() {
         renewTimer = loop.schedule(afterMs: ttlMs / 3) { [weak self] in self?.renew() }
     }
@@ -155,7 +189,7 @@ public final class NATSLease {
         renewing = true
         let generation = self.generation
         let sentMs = loop.nowMs
-        kv.update(key, Array(owner.utf8), revision: revision) { [weak self] result in
+        kv.update(key, value, revision: revision) { [weak self] result in
             guard let self, self.generation == generation else { return }
             self.renewing = false
             switch result {
@@ -163,7 +197,7 @@ public final class NATSLease {
                 self.revision = revision
                 self.armFence(confirmedSentMs: sentMs)
             case .failure(.wrongRevision(let current)):
-                self.lose("the key was written by someone else (revision \(current.map(String.init) ?? "?"))")
+                self.checkOwnWrite(generation: generation, current: current)
             case .failure(.api(_, _, let text)):
                 self.lose("the bus refused the renewal: \(text)")
             case .failure:

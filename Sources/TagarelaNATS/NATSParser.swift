@@ -86,13 +86,14 @@ public struct NATSParser {
         if line.isEmpty { return nil }  // a stray CRLF between operations is harmless
         var verbEnd = 0
         while verbEnd < line.count && line[verbEnd] != 0x20 && line[verbEnd] != 0x09 { verbEnd += 1 }
+        // The hot path (every delivered message) compares bytes, without a String for the verb.
+        if Self.verbIs(line, verbEnd, "MSG") || Self.verbIs(line, verbEnd, "HMSG") {
+            pending = try messageHeader(headers: verbEnd == 4, argumentsFrom: verbEnd)
+            return nil
+        }
         let verb = String(decoding: line[0..<verbEnd], as: UTF8.self).uppercased()
         let rest = line[verbEnd...]
         switch verb {
-        case "MSG", "HMSG":
-            let args = rest.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { String(decoding: $0, as: UTF8.self) }
-            pending = try messageHeader(verb: verb, args)
-            return nil
         case "PING": return .ping
         case "PONG": return .pong
         case "+OK": return .ok
@@ -110,26 +111,55 @@ public struct NATSParser {
         }
     }
 
-    private func messageHeader(verb: String, _ args: [String]) throws(NATSProtocolError) -> PendingMessage {
-        let hasHeaders = verb == "HMSG"
-        let sizes = hasHeaders ? 2 : 1
-        guard args.count == 2 + sizes || args.count == 3 + sizes,
-              let sid = UInt64(args[1]) else { throw .malformedOperation(verb) }
-        let reply = args.count == 3 + sizes ? args[2] : nil
-        guard let total = Self.size(args[args.count - 1]) else { throw .malformedOperation(verb) }
+    /// True when `line[0..<end]` is `verb`, ignoring ASCII case (the protocol's verbs are case-insensitive).
+    private static func verbIs(_ line: [UInt8], _ end: Int, _ verb: StaticString) -> Bool {
+        guard end == verb.utf8CodeUnitCount else { return false }
+        let expected = verb.utf8Start
+        for index in 0..<end where line[index] | 0x20 != expected[index] | 0x20 { return false }
+        return true
+    }
+
+    /// `MSG subject sid [reply] size` or `HMSG subject sid [reply] hsize size`, read from `line`
+    /// after the verb: up to five fields located as ranges, numbers read from their bytes.
+    private func messageHeader(headers: Bool, argumentsFrom start: Int) throws(NATSProtocolError) -> PendingMessage {
+        let verb = headers ? "HMSG" : "MSG"
+        var fields: [Range<Int>] = []
+        fields.reserveCapacity(5)
+        var index = start
+        while index < line.count {
+            while index < line.count && (line[index] == 0x20 || line[index] == 0x09) { index += 1 }
+            if index == line.count { break }
+            let fieldStart = index
+            while index < line.count && line[index] != 0x20 && line[index] != 0x09 { index += 1 }
+            if fields.count == 5 { throw .malformedOperation(verb) }
+            fields.append(fieldStart..<index)
+        }
+        let sizes = headers ? 2 : 1
+        guard fields.count == 2 + sizes || fields.count == 3 + sizes,
+              let sid = number(fields[1], digitsMax: 18).flatMap({ UInt64(exactly: $0) }),
+              let total = number(fields[fields.count - 1], digitsMax: 9) else { throw .malformedOperation(verb) }
         var headerBytes = 0
-        if hasHeaders {
-            guard let h = Self.size(args[args.count - 2]), h <= total, h > 0 else { throw .malformedOperation(verb) }
+        if headers {
+            guard let h = number(fields[fields.count - 2], digitsMax: 9), h <= total, h > 0 else { throw .malformedOperation(verb) }
             headerBytes = h
         }
         if total > payloadBytesMax { throw .payloadTooLarge(total) }
-        return PendingMessage(subject: args[0], sid: sid, reply: reply, headerBytes: headerBytes, totalBytes: total)
+        let reply = fields.count == 3 + sizes ? String(decoding: line[fields[2]], as: UTF8.self) : nil
+        return PendingMessage(subject: String(decoding: line[fields[0]], as: UTF8.self), sid: sid, reply: reply,
+                              headerBytes: headerBytes, totalBytes: total)
     }
 
-    /// A decimal size of at most 9 digits (under 1 GB, far above any `max_payload`).
-    private static func size(_ text: String) -> Int? {
-        guard !text.isEmpty, text.count <= 9, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return Int(text)
+    /// The decimal number in `line[range]`: digits only, at most `digitsMax` of them (sizes: 9,
+    /// under 1 GB and far above any `max_payload`; sids: 18, so no overflow of Int).
+    private func number(_ range: Range<Int>, digitsMax: Int) -> Int? {
+        guard !range.isEmpty, range.count <= digitsMax else { return nil }
+        var value = 0
+        for index in range {
+            let digit = line[index] &- 0x30
+            guard digit <= 9 else { return nil }
+            value = value * 10 + Int(digit)
+        }
+        return value
     }
 
     /// The message whose body and CRLF are `body` (`totalBytes + 2` bytes).

@@ -15,7 +15,14 @@ final class NATSConnectionTests: XCTestCase {
         loop.sync { _ = b.connection.subscribe("chat.*.in") { b.messages.append($0) } }
         // A subscription is active once the server has seen it: a request round trip after it proves that.
         loop.sync { _ = b.connection.subscribe("sync") { m in b.connection.publish(m.reply!, payload: []) } }
-        loop.waitForResponder(a, "sync")
+        // flush: once b's PING is answered, the server has b's subscriptions; the first request finds them.
+        var flushed: Bool?
+        loop.sync { b.connection.flush(timeoutMs: 2000) { flushed = $0 } }
+        loop.waitUntil { flushed != nil }
+        var answer: Result<NATSMessage, NATSError>?
+        loop.sync { a.connection.request("sync", payload: [], timeoutMs: 2000) { answer = $0 } }
+        loop.waitUntil { answer != nil }
+        loop.sync { XCTAssertEqual(flushed, true); XCTAssertNotNil(try? answer?.get()) }
         loop.sync {
             a.connection.publish("chat.1.in", payload: Array("one".utf8))
             a.connection.publish("chat.2.in", reply: "back.here", headers: [("X-Kind", "two"), ("X-Kind", "again")],
@@ -101,9 +108,29 @@ final class NATSConnectionTests: XCTestCase {
         let bad = loop.connect(server.urlList, token: "wrong")
         loop.waitUntil({ good.connection.isConnected && inURL.connection.isConnected })
         loop.waitUntil({ bad.errors.contains { $0.contains("refused our credentials") } })
+        usleep(500_000)  // several more attempts (100 ms apart): still said once
         loop.sync {
+            XCTAssertEqual(bad.errors.filter { $0.contains("refused our credentials") }.count, 1, "\(bad.errors)")
+            XCTAssertTrue(bad.errors.last?.contains("refused our credentials") == true, "the last word: \(bad.errors)")
             XCTAssertFalse(bad.connection.isConnected)
             XCTAssertFalse(bad.states.contains { if case .connected = $0 { return true }; return false })
+            bad.connection.close()
+        }
+    }
+
+    func testUserPasswordAuthAcceptedAndRefused() throws {
+        try requireNATSServer()
+        let server = try NATSServerProcess(user: "gw", password: "p@ss:word")
+        let loop = try NATSTestLoop()
+        defer { loop.stop(); server.stop() }
+        let port = server.nodes[0].clientPort
+        let good = loop.connect("nats://gw:p%40ss%3Aword@127.0.0.1:\(port)")
+        let bad = loop.connect("nats://gw:wrong@127.0.0.1:\(port)")
+        loop.waitUntil { good.connection.isConnected }
+        loop.waitUntil { bad.errors.contains { $0.contains("refused our credentials") } }
+        loop.sync {
+            XCTAssertFalse(bad.connection.isConnected)
+            XCTAssertFalse(bad.errors.joined().contains("wrong"), "the password is never printed")
             bad.connection.close()
         }
     }

@@ -73,6 +73,34 @@ final class NATSLeaseTests: XCTestCase {
         XCTAssertTrue(took, "the released lease was not free")
     }
 
+    /// A renewal whose write landed but whose answer was lost (a failover's timeout) leaves the
+    /// next renewal at a stale revision: the lease sees its own value there and goes on.
+    func testOwnWriteWithALostAnswerIsAdopted() throws {
+        try requireNATSServer()
+        let server = try NATSServerProcess()
+        let loop = try NATSTestLoop()
+        defer { loop.stop(); server.stop() }
+        let a = loop.connect(server.urlList)
+        loop.waitUntil({ a.connection.isConnected })
+        guard let kv = bucket(loop, a, ttlMs: 3000) else { return }
+        let lease = loop.sync { NATSLease(kv: kv, key: "shard-3", owner: "host-a") }!
+        var lost: [String] = []
+        loop.sync { lease.onLost = { lost.append($0) } }
+        XCTAssertNotNil(try? leaseTake(loop) { done in lease.acquire(done) }?.get())
+        // The same bytes written again at the current revision: what a renewal whose answer
+        // was lost leaves behind.
+        guard case .success(let entry?)? = kvGet(loop, { done in kv.get("shard-3", done) }) else { return XCTFail("no entry") }
+        XCTAssertTrue(String(decoding: entry.value, as: UTF8.self).hasPrefix("host-a\n"))
+        guard case .success(let moved)? = kvWrite(loop, { done in kv.update("shard-3", entry.value, revision: entry.revision, done) }) else {
+            return XCTFail("rewrite failed")
+        }
+        // Two renewal periods (1 s each) and more than a TTL: still held, renewed past `moved`.
+        usleep(3_500_000)
+        loop.sync { XCTAssertEqual(lost, []); XCTAssertTrue(lease.isHeld) }
+        guard case .success(let now?)? = kvGet(loop, { done in kv.get("shard-3", done) }) else { return XCTFail("no entry") }
+        XCTAssertGreaterThan(now.revision, moved)
+    }
+
     /// The bus is gone: no renewal is confirmed, and onLost fires before the TTL runs out.
     func testFencedWhenTheBusIsGone() throws {
         try requireNATSServer()

@@ -84,6 +84,12 @@ final class NATSParserTests: XCTestCase {
             ("MSG a.b x 5\r\n", .malformedOperation("MSG")),
             ("MSG a.b 1\r\n", .malformedOperation("MSG")),
             ("MSG a.b 1 -5\r\n", .malformedOperation("MSG")),
+            ("MSG a.b 1 r 5 6\r\n", .malformedOperation("MSG")),
+            ("HMSG a.b 1 r 5 6 7\r\n", .malformedOperation("HMSG")),
+            ("MSG a.b 99999999999999999999 1\r\n", .malformedOperation("MSG")),
+            ("MSG a.b 9999999999999999999 1\r\n", .malformedOperation("MSG")),  // 19 digits: would overflow
+            ("MSG a.b 1 1234567890\r\n", .malformedOperation("MSG")),
+            ("MSGX a 1 1\r\n", .unknownOperation("MSGX")),
             ("HMSG a.b 1 9 5\r\n", .malformedOperation("HMSG")),
             ("MSG a.b 1 3\r\nabcXY", .missingPayloadTerminator),
             ("HMSG a 1 10 10\r\nHTTP/1.1\r\n\r\n", .malformedHeaders),

@@ -38,13 +38,16 @@ public final class NATSServerProcess {
     /// The folder holding every node's store, log and pid file.
     public let folder: String
     private let token: String?
+    private let credentials: (user: String, password: String)?
     private let clustered: Bool
     private var stopped = false
 
-    /// Starts one node (`clusterSize` 1) or a cluster, with an optional client token, and waits
+    /// Starts one node (`clusterSize` 1) or a cluster, with an optional client token (or user and
+    /// password), and waits
     /// until it serves (a cluster: until JetStream's meta group has a leader). Throws with the
     /// nodes' logs when they do not get ready in `readyTimeoutMs`.
-    public init(clusterSize: Int = 1, token: String? = nil, readyTimeoutMs: Int = 20_000) throws {
+    public init(clusterSize: Int = 1, token: String? = nil, user: String? = nil, password: String? = nil,
+                readyTimeoutMs: Int = 20_000) throws {
         guard let executable = NATSServerProcess.executable else { throw E2EError.process(NATSServerProcess.absentMessage) }
         precondition(clusterSize >= 1)
         var template = Array("/tmp/tgr-nats-XXXXXX".utf8CString)
@@ -53,6 +56,7 @@ public final class NATSServerProcess {
         }
         folder = String(cString: made)
         self.token = token
+        credentials = user.map { ($0, password ?? "") }
         clustered = clusterSize > 1
         for index in 0..<clusterSize {
             nodes.append(Node(name: "n\(index + 1)", clientPort: try E2EProcess.freePort(),
@@ -111,6 +115,7 @@ public final class NATSServerProcess {
         var args = ["-a", "127.0.0.1", "-p", "\(node.clientPort)", "-n", node.name, "-m", "\(node.monitorPort)",
                     "-js", "-sd", "\(folder)/\(node.name)-store", "-P", "\(folder)/\(node.name).pid"]
         if let token { args += ["--auth", token] }
+        if let credentials { args += ["--user", credentials.user, "--pass", credentials.password] }
         if clustered {
             let routes = nodes.filter { $0.name != node.name }.map { "nats://127.0.0.1:\($0.clusterPort)" }
             args += ["--cluster_name", "tgrtest", "--cluster", "nats://127.0.0.1:\(node.clusterPort)",

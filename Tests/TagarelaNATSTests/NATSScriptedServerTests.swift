@@ -1,4 +1,4 @@
-// NATSBoundsTests: the connection's bounds against a scripted fake server: handshake timeout, max_payload ceiling, requests in flight, socket queue.
+// NATSScriptedServerTests: the connection against a scripted server: its bounds (handshake time, max_payload, requests, socket queue), output order, flush, TLS refusal.
 import Foundation
 import Glibc
 import TagarelaNATS
@@ -6,55 +6,7 @@ import TagarelaSystem
 import TestSupport
 import XCTest
 
-/// A listening socket the test thread drives by hand: accept, send, read (all bounded).
-final class FakeNATSServer {
-    let listenFD: Int32
-    let port: Int
-    var client: Int32 = -1
-
-    init() throws {
-        listenFD = try Socket.listenTCP(host: "127.0.0.1", port: 0, reusePort: false)
-        port = try Socket.boundPort(listenFD)
-    }
-
-    deinit {
-        if client >= 0 { FileDescriptor.close(client) }
-        FileDescriptor.close(listenFD)
-    }
-
-    func accept(timeoutMs: Int = 5000) throws {
-        let ok = E2EProcess.waitUntil(timeoutMs: timeoutMs) {
-            if let (fd, _) = (try? Socket.accept(self.listenFD)) ?? nil { self.client = fd; return true }
-            return false
-        }
-        if !ok { throw E2EError.timedOut("accept") }
-    }
-
-    func send(_ text: String) throws { try FileDescriptor.writeAll(client, Array(text.utf8)) }
-
-    /// Reads until `marker` arrived (or fails after `timeoutMs`); returns what was read.
-    func read(until marker: String, timeoutMs: Int = 5000) throws -> String {
-        var got: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let ok = E2EProcess.waitUntil(timeoutMs: timeoutMs) {
-            let r = buffer.withUnsafeMutableBytes { try? FileDescriptor.read(self.client, into: $0) }
-            if case .bytes(let n)? = r { got += buffer[0..<n] }
-            return String(decoding: got, as: UTF8.self).contains(marker)
-        }
-        if !ok { throw E2EError.timedOut("\(marker) in \(String(decoding: got, as: UTF8.self).prefix(200))") }
-        return String(decoding: got, as: UTF8.self)
-    }
-
-    /// INFO, then CONNECT+PING read and PONG sent: the client counts as connected.
-    func handshake(info: String = "{\"server_id\":\"fake\",\"max_payload\":1048576}") throws {
-        try accept()
-        try send("INFO \(info)\r\n")
-        _ = try read(until: "PING\r\n")
-        try send("PONG\r\n")
-    }
-}
-
-final class NATSBoundsTests: XCTestCase {
+final class NATSScriptedServerTests: XCTestCase {
     private func connection(_ loop: NATSTestLoop, port: Int) -> Recorder {
         loop.connect("nats://127.0.0.1:\(port)")
     }
@@ -112,6 +64,54 @@ final class NATSBoundsTests: XCTestCase {
         }
         XCTAssertTrue(done, "onWritable never called")
         loop.sync { client.connection.close() }
+    }
+
+    /// flush: true on the PONG of its own PING (keepalive PONGs before it do not count), queued
+    /// while disconnected, false after its timeout.
+    func testFlushCompletesOnItsOwnPong() throws {
+        let fake = try FakeNATSServer()
+        let loop = try NATSTestLoop()
+        defer { loop.stop() }
+        let client = connection(loop, port: fake.port)
+        var results: [String: Bool] = [:]
+        loop.sync { client.connection.flush(timeoutMs: 10_000) { results["early"] = $0 } }  // before the handshake
+        try fake.accept()
+        try fake.send("INFO {}\r\n")
+        _ = try fake.read(until: "PING\r\n")
+        try fake.send("PONG\r\n")  // the handshake's
+        loop.waitUntil { client.connection.isConnected }
+        _ = try fake.read(until: "PING\r\n")  // the early flush's, after the handshake
+        loop.sync { XCTAssertNil(results["early"]) }
+        try fake.send("PONG\r\n")
+        loop.waitUntil { results["early"] == true }
+        loop.sync { client.connection.flush(timeoutMs: 300) { results["unanswered"] = $0 } }
+        _ = try fake.read(until: "PING\r\n")
+        loop.waitUntil { results["unanswered"] != nil }
+        loop.sync { XCTAssertEqual(results["unanswered"], false); client.connection.close() }
+    }
+
+    /// A server whose INFO requires TLS is refused with the reason (no CONNECT, so no
+    /// credentials, is sent to it); with no other server the connection closes for good.
+    func testServerRequiringTLSIsRefused() throws {
+        let fake = try FakeNATSServer()
+        let loop = try NATSTestLoop()
+        defer { loop.stop() }
+        let client = loop.connect("nats://secret@127.0.0.1:\(fake.port)")
+        try fake.accept()
+        try fake.send("INFO {\"tls_required\":true}\r\n")
+        loop.waitUntil(what: "closed") { if case .closed = client.states.last { return true }; return false }
+        loop.sync {
+            XCTAssertTrue(client.errors.contains { $0.contains("requires TLS") && $0.contains("terminate TLS in front") }, "\(client.errors)")
+            if case .closed(let reason)? = client.states.last { XCTAssertTrue(reason.contains("TLS is not offered"), reason) }
+        }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var got: [UInt8] = []
+        _ = E2EProcess.waitUntil(timeoutMs: 300) {
+            let r = buffer.withUnsafeMutableBytes { try? FileDescriptor.read(fake.client, into: $0) }
+            if case .bytes(let n)? = r { got += buffer[0..<n] }
+            return r == .eof
+        }
+        XCTAssertFalse(String(decoding: got, as: UTF8.self).contains("CONNECT"), "credentials sent to a TLS server in clear")
     }
 
     /// A server that accepts but never sends INFO is given up after the handshake timeout.
