@@ -83,13 +83,7 @@ public struct ClusterLayout: Equatable, Sendable {
 
     private static func ensureBucket(_ connection: NATSConnection, _ settings: BusSettings,
                                      _ then: @escaping (NATSKeyValue) -> Void, failed: @escaping (BusConfigError) -> Void) {
-        NATSKeyValue.ensure(connection: connection, bucket: settings.subjects.layoutBucket, ttlMs: nil,
-                            replicas: replicas(settings)) { result in
-            switch result {
-            case .success(let kv): then(kv)
-            case .failure(let error):
-                failed(BusConfigError("the bus has no usable JetStream for the cluster layout (is nats-server run with -js?): \(error)"))
-            }
-        }
+        ShardLease.ensureBucket(connection, bucket: settings.subjects.layoutBucket, ttlMs: nil, replicas: replicas(settings),
+                                what: "the cluster layout", then, failed: failed)
     }
 }

@@ -182,7 +182,7 @@ final class BusClusterTests: XCTestCase {
         let other = TempDirectory(prefix: "tgr-e2e-standby")
         defer { other.remove() }
         let output = other.path + "/out.log"
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(60)  // the lease's TTL is 20 s
         var standby: pid_t = 0
         defer { if standby > 0 { kill(standby, SIGTERM); _ = E2EProcess.waitUntil(timeoutMs: 5000) { !E2EProcess.isAlive(standby) } } }
         // The standby refuses (exit 3) until the frozen owner's lease expires, then takes it.
