@@ -208,4 +208,25 @@ final class BusClusterTests: XCTestCase {
         XCTAssertTrue(E2EProcess.waitUntil(timeoutMs: 15_000) { FileManager.default.fileExists(atPath: hostA.runDir + "/worker-0.refused") },
                       "the restarted owner did not refuse\n\(hostA.logTail())")
     }
+
+    /// Token authentication: the token in the URL (kept out of the process list through
+    /// TAGARELA_BUS) works end to end; a wrong one is a clear error at start.
+    func testTokenAuthentication() throws {
+        guard NATSServerProcess.executable != nil else { throw XCTSkip(NATSServerProcess.absentMessage) }
+        let nats = try NATSServerProcess(clusterSize: 1, token: "s3cret-token")
+        defer { nats.stop() }
+        let url = "nats://s3cret-token@127.0.0.1:\(nats.nodes[0].clientPort)"
+        let workers = try E2EInstance(workers: 1, extraFlags: ["--bus", url, "--cluster", cluster, "--role", "workers"])
+        defer { workers.stop() }
+        try workers.start()
+        let gateway = try E2EInstance(workers: 1, extraFlags: ["--bus", url, "--cluster", cluster, "--role", "gateway"])
+        defer { gateway.stop() }
+        try gateway.start()
+        let client = try E2EChatClient(.ndjson, port: gateway.port, label: "dora")
+        defer { client.close() }
+        try client.registerAndLogin(E2EUser("dora"))
+        let wrong = try binary(["gateway", "--port", "0", "--bus", "nats://wrong@127.0.0.1:\(nats.nodes[0].clientPort)"])
+        XCTAssertEqual(wrong.status, 1, wrong.output)
+        XCTAssertTrue(wrong.output.contains("refused our credentials"), wrong.output)
+    }
 }
