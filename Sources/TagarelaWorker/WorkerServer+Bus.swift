@@ -9,7 +9,8 @@ extension WorkerServer {
     /// knows who is online anywhere: a user is online while some loop has them subscribed (a
     /// loop's subscriptions go when it unsubscribes, or `busPeerSilenceMs` after it fell silent).
     func presenceResponse(_ request: LinkRequest) -> [UInt8]? {
-        guard request.json.count < 64 * 1024, let envelope = try? JSON.parse(request.json),
+        // The gateway marks a forwarded get_presence in `arg`; nothing else is parsed here.
+        guard request.arg == RequestType.getPresence.rawValue, let envelope = try? JSON.parse(request.json),
               envelope["type"]?.string == RequestType.getPresence.rawValue else { return nil }
         let ids = (envelope["user_ids"]?.array ?? []).prefix(FieldLimits.presenceIDsMax).map { $0.string ?? "" }
         return Responses.presence(requestID: envelope["request_id"]?.string,
