@@ -37,6 +37,11 @@ public struct BenchOptions: Equatable {
     public var scenario: String = ""
     /// Gateway port on 127.0.0.1 (the bench connects to loopback only).
     public var port: Int = 5000
+    /// More gateways of the same cluster (`--also-port P`, repeatable): user i connects to
+    /// `ports[i % ports.count]`, so every group spans the gateways (fan-out crosses the bus).
+    public var alsoPorts: [Int] = []
+    /// Every gateway port, `port` first.
+    public var ports: [Int] { [port] + alsoPorts }
     /// The supervisor's run folder with `gateway.pid` and `worker-K.pid`, to sample RSS and CPU.
     public var pidsFrom: String? = nil
     /// More server processes to sample, by name (`--pid NAME=PID`, repeatable): a server that has
@@ -117,7 +122,7 @@ public struct BenchOptions: Equatable {
       SCENARIO: connect | chat | storm | summarize (reads earlier JSON result lines on stdin)
                 | journal (the store alone, no server: tagarela bench journal --help)
                 | compaction (a large shard compacted while it serves, no server; Benchmarks/README.md)
-    Common:   --port P  --pids-from RUNDIR  --pid NAME=PID (another server process; repeatable)
+    Common:   --port P  [--also-port P2 ...]  --pids-from RUNDIR  --pid NAME=PID (another server process; repeatable)
               --transport ws|raw|cbor  --loops N  --run-id ID
               --batch N (handshakes in flight while ramping)  --timeout S  --quiet
               --source-ips N (connect from 127.0.0.1..N; default one per 5000 connections)
@@ -172,6 +177,7 @@ public struct BenchOptions: Equatable {
                     throw BenchUsageError(description: "--pid must be NAME=PID (NAME not bench or other), not '\(text)'")
                 }
                 o.extraPids.append(WatchedProcess(name: parts[0], pid: pid))
+            case "--also-port": o.alsoPorts.append(try int(flag, 1...65535))
             case "--transport":
                 let t = try value(flag)
                 guard let v = BenchTransport(rawValue: t) else { throw BenchUsageError(description: "--transport must be ws, raw or cbor") }

@@ -54,7 +54,7 @@ final class LoadGenerator {
             let k = groupSize > 0 ? (i / groupSize) % shards.count : i % shards.count
             let shard = shards[k]
             shard.clients.append(BenchClient(index: i, username: options.username(i), owner: shard,
-                                             transport: options.transport, port: options.port,
+                                             transport: options.transport, port: options.ports[i % options.ports.count],
                                              sourceAddress: sources > 1 ? SourceAddress.address(forIndex: i, count: sources) : 0))
         }
         if groupSize > 0 {

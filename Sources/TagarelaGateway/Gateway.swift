@@ -1,5 +1,7 @@
 // Gateway: starts the gateway's event-loop threads with their SO_REUSEPORT listeners, and stops them.
 import Foundation
+import TagarelaBus
+import TagarelaCrypto
 import TagarelaSystem
 
 /// The gateway process (README.md "How it is built", Gateway): `config.loops` event loops, one thread each,
@@ -19,6 +21,9 @@ public final class Gateway {
     /// Groups created per user, across every loop (`Limits.groupsCreatedPerUserMax`).
     public let groupQuota: UserQuota
     private(set) var loops: [GatewayLoop] = []
+    /// This process's token in its loops' bus inboxes (`C.gw.<busID>.<loop>`): random, so a
+    /// restarted gateway never receives answers meant for its previous life.
+    let busID: String = Gateway.randomBusID()
     private let listenFDs: [Int32]
     private let finished = DispatchGroup()
     private let stateLock = NSLock()
@@ -99,10 +104,22 @@ public final class Gateway {
     /// This is the entry point of `tagarela gateway`.
     public static func run(_ config: GatewayConfig) throws {
         _ = try? ProcessSetup.raiseOpenFileLimit()
+        var config = config
+        if let bus = config.bus {
+            // A bus that cannot be reached is an operator's mistake to report now, not a gateway
+            // that listens and answers every request `unavailable`. The shard count is the
+            // cluster's, stored by its first worker: no gateway flag can disagree with it.
+            try BusStartup.checkReachable(bus, name: "tagarela-gateway")
+            guard let layout = try ClusterLayout.read(bus) else {
+                throw BusConfigError("cluster \(bus.subjects.cluster) has no layout in the bus yet: start its workers first "
+                                     + "(deploy/tagarela start --bus ... --role workers --total-shards N)")
+            }
+            config.workers = layout.shards
+        }
         let gateway = try Gateway(config: config)
         gateway.start()
         config.log("listening on \(config.host):\(gateway.port) with \(config.loops) loops, "
-                   + "\(config.workers) workers in \(config.runDir)"
+                   + "\(config.workers) workers " + (config.bus.map { "over the bus \($0.description) (cluster \($0.subjects.cluster))" } ?? "in \(config.runDir)")
                    + (config.echoPath.map { ", echo route \($0)" } ?? ""))
         let done = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []
@@ -117,5 +134,12 @@ public final class Gateway {
         config.log("stopping")
         gateway.stop()
         sources.forEach { $0.cancel() }
+    }
+}
+
+extension Gateway {
+    /// 16 hex digits of secure randomness.
+    static func randomBusID() -> String {
+        hexString(SecureRandom.bytes(count: 8))
     }
 }

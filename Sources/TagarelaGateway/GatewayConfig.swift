@@ -1,6 +1,7 @@
 // GatewayConfig: every setting of the gateway process, with the defaults the command line starts from.
 import Foundation
 import TagarelaSystem
+import TagarelaBus
 import TagarelaEventLoop
 import TagarelaLink
 import TagarelaWire
@@ -71,6 +72,8 @@ public struct GatewayConfig {
     /// The log format type, named for callers that do not import TagarelaSystem (the executable).
     public typealias LogFormatType = LogFormat
 
+    /// The bus carrying the links (`--bus`, `--cluster`); nil: Unix sockets in `runDir`.
+    public var bus: BusSettings? = nil
     /// Where log lines go (one line each, no trailing newline).
     public var log: (String) -> Void = { line in
         FileHandle.standardError.write(Data(("gateway: " + line + "\n").utf8))

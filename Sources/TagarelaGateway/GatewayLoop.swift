@@ -1,4 +1,5 @@
 // GatewayLoop: one event loop's share of the gateway: its listener, connections and worker links, and what connects them.
+import TagarelaBus
 import TagarelaEventLoop
 import TagarelaLink
 import TagarelaModel
@@ -43,13 +44,16 @@ final class GatewayLoop {
     /// user id -> this loop's authenticated connections of that user (the fan-out index).
     var byUser: [String: [ClientConnection]] = [:]
     private var nextRequestID: UInt64 = 0
+    /// This loop's bus connection when the links ride the bus (`config.bus`), else nil.
+    private(set) var busHub: BusLoopHub?
 
     init(index: Int, gateway: Gateway, config: GatewayConfig, listenFD: Int32) throws {
         self.index = index
         self.gateway = gateway
         self.config = config
         self.sessionSettings = SessionSettings(workers: config.workers, limits: config.limits,
-                                               policy: config.rateLimitPolicy)
+                                               policy: config.rateLimitPolicy,
+                                               presenceFromWorkers: config.bus != nil && config.workers > 0)
         self.listenFD = listenFD
         self.eventLoop = try EventLoop()
         eventLoop.flushDelayMs = config.flushDelayMs
@@ -69,12 +73,24 @@ final class GatewayLoop {
             requestTimeoutMs: limits.workerRequestTimeoutMs, heartbeatIntervalMs: limits.workerHeartbeatIntervalMs,
             heartbeatTimeoutMs: limits.workerHeartbeatTimeoutMs, reconnectMinMs: config.linkReconnectMinMs,
             reconnectMaxMs: config.linkReconnectMaxMs, log: config.log)
+        if let bus = config.bus {
+            busHub = BusLoopHub(settings: bus, gatewayID: gateway.busID, loopIndex: index, eventLoop: eventLoop, log: config.log)
+            busHub!.start()
+        }
         for k in 0..<config.workers {
-            let path = config.workerSocketPath(k)
-            let transport = UnixSocketLinkTransport(path: path, eventLoop: eventLoop, frameBytesMax: limits.linkFrameBytesMax,
+            let transport: LinkTransport
+            let address: String
+            if let hub = busHub {
+                let t = NATSLinkTransport(shard: k, hub: hub, eventLoop: eventLoop, frameBytesMax: limits.linkFrameBytesMax,
+                                          silenceMs: limits.workerHeartbeatTimeoutMs)
+                (transport, address) = (t, t.address)
+            } else {
+                address = config.workerSocketPath(k)
+                transport = UnixSocketLinkTransport(path: address, eventLoop: eventLoop, frameBytesMax: limits.linkFrameBytesMax,
                                                     queuedBytesMax: limits.linkQueuedBytesMax,
                                                     peerUID: config.workerPeerUID, log: config.log)
-            let link = WorkerLink(worker: k, transport: transport, address: path, settings: settings,
+            }
+            let link = WorkerLink(worker: k, transport: transport, address: address, settings: settings,
                                   eventLoop: eventLoop, delegate: self)
             links.append(link)
             link.connect()
@@ -91,6 +107,7 @@ final class GatewayLoop {
             guard let self = self else { return }
             let now = self.eventLoop.nowMs
             for link in self.links { link.tick(nowMs: now) }
+            self.busHub?.tick(nowMs: now)
             self.scheduleLinkTick()
         }
     }
@@ -100,6 +117,7 @@ final class GatewayLoop {
     func prepareStop() {
         eventLoop.removeListener(fd: listenFD)
         for link in links { link.stopped = true }
+        busHub?.stop()
     }
 
     // MARK: - Connections

@@ -52,6 +52,11 @@ extension Session {
         func body() -> [UInt8] { held ?? Array(payload) }
         let type = facts.type
         switch RequestRouter.route(facts.key, userID: userID, workers: max(1, c.settings.workers)) {
+        case .presence where c.settings.presenceFromWorkers:
+            // Any worker knows every loop's subscriptions; the caller's own shard answers.
+            let shard = userID.isEmpty ? 0 : Slots.worker(for: userID, workers: c.settings.workers)
+            // The argument marks it for the worker, which then need not parse every request.
+            forward(label, shard: shard, json: body(), arg: RequestType.getPresence.rawValue, c, emit)
         case .presence(let ids):
             let online = c.presence(ids)
             answer(Responses.presence(requestID: label.requestID, statuses: ids.indices.map { (ids[$0], online[$0]) }), label, emit)

@@ -100,10 +100,15 @@ final class SessionSettings {
     let limits: Limits
     let policy: RateLimitPolicy
 
-    init(workers: Int, limits: Limits, policy: RateLimitPolicy) {
+    /// True when links ride the bus: other gateways hold connections too, so `get_presence` is
+    /// answered by a worker, which knows every gateway loop's subscriptions (PROTOCOL.md 3.12).
+    let presenceFromWorkers: Bool
+
+    init(workers: Int, limits: Limits, policy: RateLimitPolicy, presenceFromWorkers: Bool = false) {
         self.workers = workers
         self.limits = limits
         self.policy = policy
+        self.presenceFromWorkers = presenceFromWorkers
     }
 }
 

@@ -84,6 +84,8 @@ final class WorkerLink: LinkTransportDelegate {
     private var nextNonce: UInt64 = 0
     private var retryDelayMs: Int64
     private var everConnected = false
+    /// Connected since the last `transportClosed`.
+    private var wasUp = false
     var stopped = false
     /// The heartbeat ping waiting for its pong, and when it was sent.
     private var heartbeatNonce: UInt64?
@@ -132,6 +134,7 @@ final class WorkerLink: LinkTransportDelegate {
     }
 
     func transportConnected() {
+        wasUp = true
         heartbeatNonce = nil
         setUnresponsive(false)
         retryDelayMs = settings.reconnectMinMs
@@ -280,9 +283,11 @@ final class WorkerLink: LinkTransportDelegate {
         probes = [:]
         let statsWaiting = statsWaiters
         statsWaiters = [:]
-        if !stopped {
+        // A bus link's attempt that no worker answered closes too; only a link that was up is news.
+        if !stopped && wasUp {
             settings.log("loop \(settings.loopIndex): link to worker \(worker) down; \(failed.count) requests answered unavailable")
         }
+        wasUp = false
         for p in failed { delegate.link(self, failed: p) }
         for (_, done) in waiting { done(false) }
         for (_, done) in statsWaiting { done(nil) }

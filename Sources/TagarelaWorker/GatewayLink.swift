@@ -1,12 +1,22 @@
-// GatewayLink: the worker's end of one gateway loop's link: decodes the gateway's frames and batches the worker's.
+// GatewayLink: the worker's end of one gateway loop's link, on any carrier: handles the gateway's frames and batches the worker's.
 import TagarelaEventLoop
 import TagarelaLink
 
-/// One gateway event loop's link to this worker: decodes request frames and batches outgoing frames.
-final class GatewayLink: ChannelHandler {
+/// What carries one gateway loop's link on the worker's side: its Unix connection
+/// (`UnixGatewayCarrier`) or the bus, where the loop is known by its reply subject
+/// (`BusGatewayCarrier`). The link's frames and their meaning are the same on both.
+protocol GatewayLinkCarrier: AnyObject {
+    var isClosed: Bool { get }
+    /// Bytes handed to `write` and not yet taken.
+    var queuedBytes: Int { get }
+    /// Whole frames, in order: one turn's batch.
+    func write(_ frames: [UInt8])
+}
+
+/// One gateway event loop's link to this worker: handles its frames and batches outgoing frames.
+final class GatewayLink {
     unowned let server: WorkerServer
-    var channel: Channel!
-    private var decoder: LinkDecoder
+    var carrier: GatewayLinkCarrier!
     private var out: [UInt8] = []
     /// The users this gateway loop holds connections of (its subscriptions).
     var subscribed: Set<String> = []
@@ -15,38 +25,26 @@ final class GatewayLink: ChannelHandler {
     var routed: [LinkEvent] = []
     var routeUsers: [String] = []
     var routeMark: UInt64 = 0
+    /// The gateway process this loop belongs to, on the bus (`C.gw.G`); nil on a Unix link,
+    /// whose one gateway ends its own sessions.
+    var gatewayKey: String?
 
-    init(server: WorkerServer, maxFrameBytes: Int) {
+    init(server: WorkerServer) {
         self.server = server
-        self.decoder = LinkDecoder(maxFrameBytes: maxFrameBytes)
     }
 
-    func channelRead(_ channel: Channel, _ bytes: UnsafeMutableRawBufferPointer) {
-        do {
-            try decoder.feed(UnsafeRawBufferPointer(bytes)) { frame in
-                switch frame {
-                case .request(let request): server.handle(request, from: self)
-                case .ping(let nonce): enqueue(.pong(nonce))
-                case .subscribe(let users): server.subscribe(users, link: self)
-                case .unsubscribe(let users): server.unsubscribe(users, link: self)
-                case .statsRequest(let nonce): enqueue(.stats(server.stats(nonce: nonce)))
-                case .reply, .events, .pong, .stats: break  // the gateway never sends these; ignore
-                }
-            }
-        } catch {
-            // A broken frame means the byte stream can no longer be trusted: drop the link;
-            // the gateway answers its in-flight requests with `unavailable` and reconnects.
-            channel.close()
+    var isClosed: Bool { carrier.isClosed }
+
+    /// One frame from the gateway loop.
+    func receive(_ frame: LinkFrame) {
+        switch frame {
+        case .request(let request): server.handle(request, from: self)
+        case .ping(let nonce): enqueue(.pong(nonce))
+        case .subscribe(let users): server.subscribe(users, link: self)
+        case .unsubscribe(let users): server.unsubscribe(users, link: self)
+        case .statsRequest(let nonce): enqueue(.stats(server.stats(nonce: nonce)))
+        case .reply, .events, .pong, .stats: break  // the gateway never sends these; ignore
         }
-        if channel.queuedBytes > server.config.maxLinkQueuedBytes { channel.pauseReading() }
-    }
-
-    func channelWritable(_ channel: Channel) {
-        if channel.isReadingPaused { channel.resumeReading() }
-    }
-
-    func channelClosed(_ channel: Channel) {
-        server.linkClosed(self)
     }
 
     func enqueue(_ frame: LinkFrame) {
@@ -78,10 +76,50 @@ final class GatewayLink: ChannelHandler {
         if count > 0 { server.logLine("an event larger than a link frame was not sent (\(count))") }
     }
 
-    /// Hands this turn's frames to the channel as one chunk (one writev for the whole batch).
+    /// Hands this turn's frames to the carrier as one chunk (one writev for the whole batch).
     func flush() {
         guard !out.isEmpty else { return }
-        channel.write(out)
+        carrier.write(out)
         out.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A gateway loop's link over the worker's Unix socket: decodes the byte stream into frames,
+/// and stops reading a gateway that does not take its replies (backpressure).
+final class UnixGatewayCarrier: GatewayLinkCarrier, ChannelHandler {
+    let link: GatewayLink
+    var channel: Channel!
+    private var decoder: LinkDecoder
+
+    init(link: GatewayLink, maxFrameBytes: Int) {
+        self.link = link
+        self.decoder = LinkDecoder(maxFrameBytes: maxFrameBytes)
+        link.carrier = self
+    }
+
+    var isClosed: Bool { channel.isClosed }
+    var queuedBytes: Int { channel.queuedBytes }
+
+    func write(_ frames: [UInt8]) {
+        channel.write(frames)
+    }
+
+    func channelRead(_ channel: Channel, _ bytes: UnsafeMutableRawBufferPointer) {
+        do {
+            try decoder.feed(UnsafeRawBufferPointer(bytes)) { frame in link.receive(frame) }
+        } catch {
+            // A broken frame means the byte stream can no longer be trusted: drop the link;
+            // the gateway answers its in-flight requests with `unavailable` and reconnects.
+            channel.close()
+        }
+        if channel.queuedBytes > link.server.config.maxLinkQueuedBytes { channel.pauseReading() }
+    }
+
+    func channelWritable(_ channel: Channel) {
+        if channel.isReadingPaused { channel.resumeReading() }
+    }
+
+    func channelClosed(_ channel: Channel) {
+        link.server.linkClosed(link)
     }
 }

@@ -1,6 +1,7 @@
 // WorkerConfig: the settings of one worker process, with the defaults the command line falls back to.
 import Glibc
 import TagarelaEventLoop
+import TagarelaBus
 import TagarelaModel
 import TagarelaStore
 import TagarelaSystem
@@ -72,6 +73,23 @@ public struct WorkerConfig {
 
     /// systemd's watchdog, when the unit asks for one (`WatchdogSec=`); nil otherwise.
     public var watchdog: SystemdWatchdog? = nil
+
+    /// The bus carrying the links (`--bus`, `--cluster`); nil: the Unix socket only.
+    public var bus: BusSettings? = nil
+    /// Gateway loops linked at once over the bus. Each is a gateway thread of the cluster (a
+    /// gateway has one per core), so 1024 is far above any real cluster; it bounds what a
+    /// broken or hostile publisher on the bus can make the worker keep (a link and its
+    /// subscriptions per reply subject). Past it, new loops are refused and logged.
+    public var busPeersMax: Int = 1024
+    /// This worker's id in its shard's lease (`ShardOwnerID`), set by `Worker.run` once the lease
+    /// is taken; nil serves at once (an in-process bus in tests has no leases).
+    public var busOwnerID: String? = nil
+    /// A gateway loop silent this long over the bus is gone and its subscriptions are dropped.
+    /// Gateways ping each link every second (`Limits.workerHeartbeatIntervalMs`) and give a
+    /// worker 5 s (`workerHeartbeatTimeoutMs`); 15 s outlasts a bus reconnection (a few
+    /// seconds) so a live loop is not dropped, and a dead gateway's users stop counting as
+    /// online within it.
+    public var busPeerSilenceMs: Int64 = 15_000
 
     public init(shard: Int, workers: Int, dataDirectory: String, socketPath: String) {
         self.shard = shard

@@ -1,5 +1,7 @@
 // WorkerServer: serves the gateway's links for one shard, applying requests to the engine and releasing replies only once their journal records are durable.
 import Foundation
+import TagarelaBus
+import TagarelaCrypto
 import TagarelaEventLoop
 import TagarelaJSON
 import TagarelaLink
@@ -24,15 +26,19 @@ public final class WorkerServer {
     private var links: [ObjectIdentifier: GatewayLink] = [:]
     /// user id -> the links (gateway loops) that hold a connection of that user, from their
     /// `subscribe`/`unsubscribe` frames. Events go only to these links (subscription routing).
-    private var subscribers: [String: [GatewayLink]] = [:]
+    private(set) var subscribers: [String: [GatewayLink]] = [:]
     /// Links that got at least one user of the event being routed (scratch, reused).
     private var touched: [GatewayLink] = []
     /// Replies computed this turn, waiting for the group commit.
-    private var pending: [(link: GatewayLink, reply: LinkReply)] = []
+    var pending: [(link: GatewayLink, reply: LinkReply)] = []
+    /// Why the worker stopped serving after losing its shard's lease; nil while it may serve.
+    var fencedReason: String?
     private var syncTimer: TimerHandle?
     let log: (String) -> Void
     /// Group commit, fdatasync and compaction measurements, answered to the gateway's stats request.
     var metrics = WorkerMetrics()
+    /// The links over the bus, when `config.bus` is set.
+    private(set) var busListener: BusListener?
     /// Test hook: runs on the snapshot thread before it serialises (WorkerServer+Compaction).
     var snapshotWillSerialise: (() -> Void)?
 
@@ -80,6 +86,9 @@ public final class WorkerServer {
             scheduleIntervalSync()
         }
         schedulePurge()
+        if let bus = config.bus {
+            busListener = BusListener(server: self, settings: bus, epoch: hexString(SecureRandom.bytes(count: 8)))
+        }
         if let watchdog = config.watchdog { scheduleWatchdog(watchdog) }
     }
 
@@ -114,7 +123,14 @@ public final class WorkerServer {
     /// Runs the loop on the calling thread until `stop()`.
     public func run() {
         log("shard \(config.shard)/\(config.workers) serving on \(config.socketPath)")
+        if let busListener {
+            busListener.start()
+            busListener.serveWhenOwned()
+        }
         loop.run()
+        busListener?.stopServing()
+        if fencedReason == nil { busListener?.releaseLease() }
+        busListener?.bus.close()
         hasher.stop()
         commitAndRelease()
         endCompactionOnStop()
@@ -144,15 +160,27 @@ public final class WorkerServer {
             FileDescriptor.close(fd)
             return
         }
-        let link = GatewayLink(server: self, maxFrameBytes: config.maxLinkFrameBytes)
-        link.channel = loop.register(fd: fd, handler: link, maxQueuedBytes: config.linkQueueCloseBytes)
+        let link = GatewayLink(server: self)
+        let carrier = UnixGatewayCarrier(link: link, maxFrameBytes: config.maxLinkFrameBytes)
+        carrier.channel = loop.register(fd: fd, handler: carrier, maxQueuedBytes: config.linkQueueCloseBytes)
+        addLink(link)
+    }
+
+    /// A new gateway loop's link, on any carrier.
+    func addLink(_ link: GatewayLink) {
         links[ObjectIdentifier(link)] = link
+    }
+
+    /// The loop's link starts afresh (the bus carrier's connect ping): it holds no users until
+    /// it subscribes them again, so users it dropped while the bus was away are not kept.
+    func resetSubscriptions(_ link: GatewayLink) {
+        for user in link.subscribed { removeSubscriber(link, user) }
+        link.subscribed.removeAll()
     }
 
     func linkClosed(_ link: GatewayLink) {
         links[ObjectIdentifier(link)] = nil
-        for user in link.subscribed { removeSubscriber(link, user) }
-        link.subscribed.removeAll()
+        resetSubscriptions(link)
     }
 
     /// A gateway loop now holds connections of `users` (its first one, or its whole set after
@@ -178,6 +206,10 @@ public final class WorkerServer {
 
     /// Applies one request from `link`; its reply joins this turn's group commit.
     func handle(_ request: LinkRequest, from link: GatewayLink) {
+        if busListener != nil, let response = presenceResponse(request) {
+            finish(EngineResult(response: response), request: request, link: link)
+            return
+        }
         let engineRequest = EngineRequest(json: request.json, userID: request.userID,
                                           sessionID: request.sessionID, arg: request.arg,
                                           isInternal: request.isInternal, connectionID: request.connectionID)
@@ -277,7 +309,8 @@ public final class WorkerServer {
         pending.removeAll(keepingCapacity: true)
         for (link, var reply) in batch {
             if reply.events.isEmpty {
-                if !link.channel.isClosed { link.enqueue(reply) }
+                if !link.isClosed { link.enqueue(reply) }
+                if !reply.endSessionID.isEmpty { forwardSessionEnd(reply, from: link) }
                 continue
             }
             route(reply.events)
@@ -286,9 +319,15 @@ public final class WorkerServer {
             // holds a receiver gets an events frame with only its users' ids.
             reply.events = link.routed
             link.routed.removeAll()
-            if !link.channel.isClosed { link.enqueue(reply) }
+            if !link.isClosed { link.enqueue(reply) }
+            if !reply.endSessionID.isEmpty { forwardSessionEnd(reply, from: link) }
             for other in touched where other !== link {
-                if !other.channel.isClosed { other.enqueue(events: other.routed) }
+                // The excluded connection is the sender's, numbered by its own gateway: on
+                // another gateway the same number is someone else's connection.
+                if !other.isClosed {
+                    other.enqueue(events: other.gatewayKey == link.gatewayKey ? other.routed
+                                  : other.routed.map { LinkEvent(userIDs: $0.userIDs, json: $0.json) })
+                }
                 other.routed.removeAll()
             }
             touched.removeAll(keepingCapacity: true)

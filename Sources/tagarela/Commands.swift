@@ -1,4 +1,5 @@
 // Commands: each subcommand's flags, checked and turned into the library's configuration (no I/O, so tests call it).
+import TagarelaBus
 import TagarelaGateway
 import TagarelaStore
 import TagarelaWorker
@@ -10,15 +11,17 @@ enum Command {
     case reshardRecover(data: String, workers: Int?)
     case reshard(data: String, to: Int)
     case bench([String])
+    /// `tagarela layout --bus URLS [--cluster NAME]`: prints the cluster's shard count (deploy/tagarela).
+    case layout(BusSettings)
     case help
 
     static let gatewayFlags: Set<String> = [
         "port", "host", "loops", "workers", "run-dir", "echo-path", "allowed-origins", "requests-per-second",
         "request-burst", "flush-delay-ms", "flush-replies-promptly", "request-timeout-ms", "heartbeat-timeout-ms",
-        "log-format", "slow-request-ms", "flush-policy", "flush-spacing-ms", "flush-client-hold-ms",
+        "log-format", "slow-request-ms", "flush-policy", "flush-spacing-ms", "flush-client-hold-ms", "bus", "cluster",
     ]
     static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations",
-                                           "flush-delay-ms", "flush-policy", "log-format"]
+                                           "flush-delay-ms", "flush-policy", "log-format", "bus", "cluster"]
     static let reshardFlags: Set<String> = ["data", "to", "workers"]
 
     /// The command `arguments` (without the program name) ask for; a mistake is a `UsageError`.
@@ -30,6 +33,11 @@ enum Command {
         case "reshard":
             return try reshard(Options(rest, flags: reshardFlags, switches: ["recover"], environment: environment))
         case "bench": return .bench(Array(rest))
+        case "layout":
+            guard let settings = try bus(Options(rest, flags: ["bus", "cluster"], environment: environment)) else {
+                throw UsageError("layout needs --bus")
+            }
+            return .layout(settings)
         case "-h", "--help", "help": return .help
         case "": throw UsageError("a subcommand is required")
         case let other: throw UsageError("unknown subcommand '\(other)'")
@@ -77,7 +85,26 @@ enum Command {
         let writer = config.logWriter
         config.log = { writer.line($0) }
         config.slowRequestMs = Int64(try o.int("slow-request-ms", default: Int(config.slowRequestMs), in: 0...3_600_000))
+        config.bus = try bus(o)
+        if config.bus != nil && o.string("workers") != nil {
+            throw UsageError("--workers is read from the cluster's layout in the bus under --bus; leave it out")
+        }
         return config
+    }
+
+    /// `--bus URL,URL [--cluster NAME]`: the links ride NATS (nil without `--bus`). Credentials
+    /// go in the URLs (`nats://TOKEN@H:P`, `nats://USER:PASS@H:P`); `TAGARELA_BUS` keeps them out
+    /// of the process list.
+    static func bus(_ o: Options) throws -> BusSettings? {
+        guard let urls = o.string("bus"), !urls.isEmpty else {
+            if o.string("cluster") != nil { throw UsageError("--cluster needs --bus") }
+            return nil
+        }
+        do {
+            return try BusSettings.nats(urls: urls, cluster: o.string("cluster", default: "tagarela"))
+        } catch let error as BusConfigError {
+            throw UsageError(error.description)
+        }
     }
 
     static func worker(_ o: Options) throws -> WorkerConfig {
@@ -94,6 +121,7 @@ enum Command {
         config.logFormat = format
         config.flushDelayMs = Int64(try o.int("flush-delay-ms", default: Int(config.flushDelayMs), in: 0...1_000))
         config.flushPolicy = try flushPolicy(o, default: config.flushPolicy)
+        config.bus = try bus(o)
         return config
     }
 
@@ -130,10 +158,13 @@ enum Command {
                                     [--flush-replies-promptly yes|no]
                                     [--request-timeout-ms \(g.limits.workerRequestTimeoutMs)] [--heartbeat-timeout-ms \(g.limits.workerHeartbeatTimeoutMs)]
                                     [--log-format text|json] [--slow-request-ms \(g.slowRequestMs)]
+                                    [--bus nats://H:P[,nats://H:P...] [--cluster tagarela]]
                    tagarela worker  --shard K --workers N --data DIR --socket PATH
                                     [--fsync always|interval|never] [--pbkdf2-iterations N] [--log-format text|json]
                                     [--flush-delay-ms N] [--flush-policy idle|fixed]
+                                    [--bus nats://H:P[,...] [--cluster tagarela]]
                    tagarela reshard --data DIR (--to N | --recover [--workers N])
+                   tagarela layout  --bus nats://H:P[,...] [--cluster tagarela]   (prints the cluster's shard count)
                    tagarela bench   SCENARIO ...   (tagarela bench --help)
             Every flag also reads TAGARELA_<FLAG> from the environment (TAGARELA_PORT, ...).
             """

@@ -1,0 +1,118 @@
+// BusCluster: gateways and workers in this test process, linked by a LocalBus, started and stopped around a test.
+import Foundation
+import TagarelaBus
+import TagarelaEventLoop
+@testable import TagarelaGateway
+@testable import TagarelaWorker
+import TestSupport
+import XCTest
+
+/// A cluster as several hosts would run it, in one process: `workers` shard workers (each in its
+/// own data folder, as if on its own host) and `gateways` gateways, every link over `broker`.
+final class BusCluster {
+    let broker: LocalBusBroker
+    let subjects = BusSubjects(cluster: "test")!
+    private(set) var gateways: [Gateway] = []
+    private(set) var servers: [WorkerServer?] = []
+    private var finished: [DispatchSemaphore?] = []
+    private let dirs: [TempDirectory]
+    let workerCount: Int
+    var logs = LogLines()
+
+    init(workers: Int, gateways: Int, loops: Int = 2, maxPayload: Int = 1 << 20,
+         configureWorker: (inout WorkerConfig) -> Void = { _ in }) throws {
+        broker = LocalBusBroker(maxPayload: maxPayload)
+        workerCount = workers
+        dirs = (0..<workers).map { _ in TempDirectory(prefix: "tagarela-bus") }
+        servers = Array(repeating: nil, count: workers)
+        finished = Array(repeating: nil, count: workers)
+        for k in 0..<workers { try startWorker(k, configure: configureWorker) }
+        for _ in 0..<gateways {
+            var config = GatewayConfig()
+            config.port = 0
+            config.loops = loops
+            config.workers = workers
+            config.linkReconnectMinMs = 20
+            config.linkReconnectMaxMs = 200
+            config.bus = settings
+            let logs = self.logs
+            config.log = { logs.append("gateway: " + $0) }
+            let gateway = try Gateway(config: config)
+            gateway.start()
+            self.gateways.append(gateway)
+        }
+    }
+
+    var settings: BusSettings {
+        let broker = self.broker
+        return BusSettings(subjects: subjects, description: "local") { loop, _ in broker.connect(loop: loop) }
+    }
+
+    func startWorker(_ k: Int, configure: (inout WorkerConfig) -> Void = { _ in }) throws {
+        var config = WorkerConfig(shard: k, workers: workerCount, dataDirectory: dirs[k].path, socketPath: dirs[k].path + "/w.sock")
+        config.fsync = .never
+        config.pbkdf2Iterations = 1000
+        config.bus = settings
+        configure(&config)
+        let logs = self.logs
+        let server = try WorkerServer(config: config, log: { logs.append("worker \(k): " + $0) })
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { server.run(); done.signal() }
+        thread.start()
+        servers[k] = server
+        finished[k] = done
+    }
+
+    /// Stops worker `k` as a crash would look from the bus: its connection goes silent.
+    func stopWorker(_ k: Int) {
+        guard let server = servers[k] else { return }
+        server.stop()
+        XCTAssertEqual(finished[k]?.wait(timeout: .now() + 10), .success, "worker \(k) did not stop")
+        servers[k] = nil
+    }
+
+    func stop() {
+        for g in gateways { g.stop() }
+        for k in 0..<servers.count { stopWorker(k) }
+        for d in dirs { d.remove() }
+    }
+
+    func client(_ gateway: Int, _ label: String) throws -> E2EChatClient {
+        try E2EChatClient(.ndjson, port: gateways[gateway].port, label: label)
+    }
+
+    /// Waits (bounded) until every loop of every gateway has its link to every shard up.
+    func waitForLinks(timeoutMs: Int = 5000) {
+        let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
+        while Date() < deadline {
+            if gateways.allSatisfy({ g in g.linksUp() }) { return }
+            usleep(20_000)
+        }
+        XCTFail("bus links did not come up; log:\n\(logs.all.joined(separator: "\n"))")
+    }
+}
+
+/// Log lines gathered from every thread.
+final class LogLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+}
+
+extension Gateway {
+    /// True when every loop's link to every worker is up (read from the loops' threads).
+    func linksUp() -> Bool {
+        var up = true
+        for loop in loops {
+            let done = DispatchSemaphore(value: 0)
+            var loopUp = false
+            loop.eventLoop.execute {
+                loopUp = loop.links.allSatisfy(\.isUp)
+                done.signal()
+            }
+            if done.wait(timeout: .now() + 2) != .success || !loopUp { up = false }
+        }
+        return up
+    }
+}

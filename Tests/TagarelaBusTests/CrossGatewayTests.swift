@@ -1,0 +1,136 @@
+// CrossGatewayTests: two gateways and sharded workers over the bus: fan-out, presence, logout, large frames, a worker that dies.
+import TagarelaBus
+import TestSupport
+import XCTest
+
+final class CrossGatewayTests: XCTestCase {
+    /// Alice on gateway 0, Bob on gateway 1, users on both shards: a message reaches Bob
+    /// through the bus, and a message larger than the bus's max_payload crosses in parts.
+    func testMessagesReachMembersOnAnotherGateway() throws {
+        let cluster = try BusCluster(workers: 2, gateways: 2, maxPayload: 2048)
+        defer { cluster.stop() }
+        cluster.waitForLinks()
+        let a = try cluster.client(0, "alice")
+        let b = try cluster.client(1, "bob")
+        defer { a.close(); b.close() }
+        try a.registerAndLogin(E2EUser("alice"))
+        try b.registerAndLogin(E2EUser("bob"))
+        let chat = try a.ok("create_chat", [("user_id", .string("bob"))])["chat"]?["id"]?.string ?? ""
+        try a.sendMessage(chat, "hello over the bus")
+        let got = try b.event("message:new")
+        XCTAssertEqual(got["payload"]?["content"]?.string, "hello over the bus")
+        let big = String(repeating: "x", count: 3_900)
+        try a.sendMessage(chat, big)
+        XCTAssertEqual(try b.event("message:new")["payload"]?["content"]?.string, big)
+        let page = try b.ok("get_messages", [("chat_id", .string(chat)), ("limit", .int(10))])
+        XCTAssertEqual(page["messages"]?.array?.count, 2)
+        XCTAssertEqual(cluster.broker.oversize, 0, "a bus message exceeded max_payload")
+    }
+
+    /// Presence counts a connection on any gateway.
+    func testPresenceSeesOtherGateways() throws {
+        let cluster = try BusCluster(workers: 2, gateways: 2)
+        defer { cluster.stop() }
+        cluster.waitForLinks()
+        let a = try cluster.client(0, "alice")
+        let b = try cluster.client(1, "bob")
+        defer { a.close(); b.close() }
+        try a.registerAndLogin(E2EUser("alice"))
+        try b.registerAndLogin(E2EUser("bob"))
+        let reply = try a.ok("get_presence", [("user_ids", .array([.string("bob"), .string("carol"), .string("alice")]))])
+        XCTAssertEqual(reply["presence"]?["bob"]?.string, "online")
+        XCTAssertEqual(reply["presence"]?["carol"]?.string, "offline")
+        XCTAssertEqual(reply["presence"]?["alice"]?.string, "online")
+        b.close()
+        let deadline = Date().addingTimeInterval(5)
+        var state = "online"
+        while state == "online" && Date() < deadline {
+            usleep(50_000)
+            state = try a.ok("get_presence", [("user_ids", .array([.string("bob")]))])["presence"]?["bob"]?.string ?? ""
+        }
+        XCTAssertEqual(state, "offline")
+    }
+
+    /// logout_all on one gateway ends the user's sessions on the other.
+    func testLogoutAllEndsSessionsOnEveryGateway() throws {
+        let cluster = try BusCluster(workers: 2, gateways: 2)
+        defer { cluster.stop() }
+        cluster.waitForLinks()
+        let a = try cluster.client(0, "alice-0")
+        let b = try cluster.client(1, "alice-1")
+        defer { a.close(); b.close() }
+        try a.registerAndLogin(E2EUser("alice"))
+        try b.login(E2EUser("alice"))
+        _ = try a.ok("logout_all")
+        let ended = try b.event("session:ended")
+        XCTAssertNotNil(ended["payload"])
+        XCTAssertEqual(try b.request("get_user_chats")["status"]?.string, "error")
+    }
+
+    /// A worker gone from the bus: its shard answers `unavailable` within the heartbeat timeout;
+    /// a worker back on the shard serves it again, and its subscriptions are renewed.
+    func testDeadWorkerMakesItsShardUnavailableUntilRestarted() throws {
+        let cluster = try BusCluster(workers: 1, gateways: 2)
+        defer { cluster.stop() }
+        cluster.waitForLinks()
+        let a = try cluster.client(0, "alice")
+        let b = try cluster.client(1, "bob")
+        defer { a.close(); b.close() }
+        try a.registerAndLogin(E2EUser("alice"))
+        try b.registerAndLogin(E2EUser("bob"))
+        let chat = try a.ok("create_chat", [("user_id", .string("bob"))])["chat"]?["id"]?.string ?? ""
+        cluster.stopWorker(0)
+        let deadline = Date().addingTimeInterval(10)
+        var code = ""
+        while code != "unavailable" && Date() < deadline {
+            code = try a.request("message", [("chat_id", .string(chat)), ("content", .string("x"))],
+                                 timeoutMs: 8000)["code"]?.string ?? ""
+            if code != "unavailable" { usleep(200_000) }
+        }
+        XCTAssertEqual(code, "unavailable")
+        try cluster.startWorker(0)
+        cluster.waitForLinks(timeoutMs: 8000)
+        try a.sendMessage(chat, "back")
+        XCTAssertEqual(try b.event("message:new", where: { $0["payload"]?["content"]?.string == "back" })["payload"]?["content"]?.string, "back")
+    }
+}
+
+final class BusBoundsTests: XCTestCase {
+    /// A gateway that vanished from the bus (no unsubscribe ever comes) stops counting its users
+    /// online once its loops have been silent for `busPeerSilenceMs`.
+    func testSilentGatewayLoopsAreForgotten() throws {
+        let cluster = try BusCluster(workers: 1, gateways: 2, loops: 1) { $0.busPeerSilenceMs = 600 }
+        defer { cluster.stop() }
+        cluster.waitForLinks()
+        let a = try cluster.client(0, "alice")
+        let b = try cluster.client(1, "bob")
+        defer { a.close(); b.close() }
+        try a.registerAndLogin(E2EUser("alice"))
+        try b.registerAndLogin(E2EUser("bob"))
+        func bob() throws -> String {
+            try a.ok("get_presence", [("user_ids", .array([.string("bob")]))])["presence"]?["bob"]?.string ?? ""
+        }
+        XCTAssertEqual(try bob(), "online")
+        cluster.gateways[1].stop()  // its bus connection closes before its connections do
+        let deadline = Date().addingTimeInterval(5)
+        var state = try bob()
+        while state == "online" && Date() < deadline {
+            usleep(100_000)
+            state = try bob()
+        }
+        XCTAssertEqual(state, "offline")
+        XCTAssertTrue(cluster.logs.all.contains { $0.contains("silent for 600 ms") })
+    }
+
+    /// Past `busPeersMax` gateway loops, a worker refuses new ones (and says so).
+    func testGatewayLoopsPastTheBoundAreRefused() throws {
+        let cluster = try BusCluster(workers: 1, gateways: 1, loops: 2) { $0.busPeersMax = 1 }
+        defer { cluster.stop() }
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline && !cluster.logs.all.contains(where: { $0.contains("gateway loops already linked") }) {
+            usleep(50_000)
+        }
+        XCTAssertTrue(cluster.logs.all.contains { $0.contains("1 gateway loops already linked") })
+        XCTAssertFalse(cluster.gateways[0].linksUp())
+    }
+}
