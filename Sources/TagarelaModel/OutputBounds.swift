@@ -32,12 +32,26 @@ public enum OutputBounds {
     static let worstChatID = worstString(FieldLimits.chatIDMax)
     static let worstRequestID = worstString(FieldLimits.idMax)
 
+    /// The largest attachment metadata: a name cannot hold control characters, so its worst
+    /// character is 4 bytes of UTF-8; a media type is ASCII; the id is a seq.
+    static let worstAttachment = Attachment(id: String(Int64.max), name: String(repeating: "\u{10FFFF}", count: FieldLimits.attachmentNameMax),
+                                            mime: String(repeating: "a", count: FieldLimits.attachmentMimeMax),
+                                            size: Int(Int64.min), sha256: String(repeating: "f", count: 64))
+
+    /// The largest get_attachment answer: the metadata and the base64 of the largest file.
+    public static let attachmentResponseBytesMax: Int = {
+        envelope(.getAttachment) { w in
+            w.key("attachment"); worstAttachment.write(to: &w)
+            w.key("data"); w.string("")
+        } + AttachmentRules.base64Count(ofBytes: FieldLimits.attachmentBytesMax)
+    }()
+
     /// The largest message object (PROTOCOL.md 2.3): the longest content, ids and
     /// `client_msg_id`, `read_by` at its cap, every integer at 20 characters.
     public static let messageBytesMax: Int = {
         let m = Message(chatID: worstChatID, seq: .min, senderID: worstUsername,
                         content: worstString(FieldLimits.contentMax), timestamp: .min,
-                        clientMsgID: worstString(FieldLimits.idMax))
+                        clientMsgID: worstString(FieldLimits.idMax), attachment: worstAttachment)
         return m.encoded(readBy: Array(repeating: worstUsername, count: FieldLimits.readByIDsMax),
                          readCount: Int(Int64.min), readAt: .min).count
     }()
@@ -102,5 +116,5 @@ public enum OutputBounds {
     /// The largest response of any request: the bound every output path must hold. The error
     /// answers and the small acknowledgements are far below it.
     public static let responseBytesMax: Int = max(chatsPageBytesMax, messagesPageBytesMax, usersPageBytesMax,
-                                                  chatResponseBytesMax)
+                                                  chatResponseBytesMax, attachmentResponseBytesMax)
 }

@@ -28,6 +28,10 @@ public struct WorkerConfig {
     /// 40 ms of a core, so 256 queued ones are five seconds of work for two threads: past that,
     /// `register` and `login` answer `rate_limited` rather than queue without bound.
     public var hashJobsMax: Int = 256
+    /// One attachment's decoded bytes (`too_large` past it): at most the protocol's 512 KiB
+    /// (`FieldLimits.attachmentBytesMax`, from which the request and response bounds are
+    /// computed); an operator may lower it to save disk (`--attachment-bytes-max`).
+    public var attachmentBytesMax: Int = FieldLimits.attachmentBytesMax
     /// Largest link frame accepted from the gateway: a client message is at most 1 MiB,
     /// plus the frame's own fields.
     public var maxLinkFrameBytes: Int = (1 << 20) + 64 * 1024

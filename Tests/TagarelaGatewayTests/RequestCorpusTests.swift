@@ -241,8 +241,8 @@ final class RequestCorpusTests: XCTestCase {
         case (.shard(let k), .register(let u, _, _)), (.shard(let k), .login(let u, _)): return k == shard(u)
         case (.shard(let k), .auth(let token)): return k == shard(FieldRules.tokenUsername(token) ?? "")
         case (.shard(let k), .logout), (.shard(let k), .logoutAll), (.shard(let k), .changePassword): return k == shard("ana")
-        case (.shard(let k), .message(let c, _, _)), (.shard(let k), .getMessages(let c, _, _, _, _)),
-             (.shard(let k), .markRead(let c, _)), (.shard(let k), .typing(let c)),
+        case (.shard(let k), .message(let c, _, _, _)), (.shard(let k), .getMessages(let c, _, _, _, _)),
+             (.shard(let k), .markRead(let c, _)), (.shard(let k), .typing(let c)), (.shard(let k), .getAttachment(let c, _)),
              (.shard(let k), .removeGroupMember(let c, _)), (.shard(let k), .leaveGroup(let c)): return k == shard(c)
         case (.createChat(let target, _, let chatID, _), .createChat(let u)): return target == u && chatID == FieldRules.directChatID("ana", u)
         case (.addGroupMember(let u, _, let chatShard), .addGroupMember(let g, let user)): return u == user && chatShard == shard(g)
