@@ -111,6 +111,8 @@ protocol SessionContext {
     func presence(_ userIDs: [String]) -> [Bool]
     /// Takes one of `userID`'s group creations, or says how long to wait for one.
     func takeGroupQuota(_ userID: String) -> Int64?
+    /// Takes `bytes` of `userID`'s attachment quota, or says how long to wait for them.
+    func takeAttachmentQuota(_ userID: String, bytes: Int) -> Int64?
 }
 
 /// One client connection's requests, from the moment a message is complete to its answer

@@ -76,6 +76,18 @@ public struct Limits: Sendable, Equatable {
     /// most 2 groups a minute.
     public var groupsCreatedWindowMs: Int64 = 600_000
 
+    /// Attachment bytes (decoded) one user may send in `attachmentBytesWindowMs`, across all
+    /// their connections (a gateway-wide token bucket per user, like `groupsCreatedPerUserMax`).
+    /// Every attachment is kept on the shard's disk for good (messages are never deleted), so
+    /// this bounds how fast one account can fill it: 16 MiB is 32 maximum-size (512 KiB) files
+    /// at once, far above a person sharing photos, while a script is held to about 384 MiB a
+    /// day. Past it: `limit_reached` ("attachment_bytes_per_user") with `retry_after_ms`.
+    public var attachmentBytesPerUserMax: Int = 16 << 20
+
+    /// The window of `attachmentBytesPerUserMax`: one hour, so after a burst the bucket refills
+    /// at about 4.7 KB/s.
+    public var attachmentBytesWindowMs: Int64 = 3_600_000
+
     /// A request forwarded to a worker and not answered within this time is answered
     /// `unavailable` (PROTOCOL.md 2.5) and its in-flight slot is freed: a stopped or wedged
     /// worker must not hold a client, or the link's bound, forever. 10 s is far above a normal
