@@ -205,6 +205,12 @@ public struct AttachmentFile: Equatable {
     public var sha256: String
     /// The decoded bytes.
     public var bytes: [UInt8]
+
+    /// Makes a file to store.
+    public init(sha256: String, bytes: [UInt8]) {
+        self.sha256 = sha256
+        self.bytes = bytes
+    }
 }
 
 /// A `get_attachment` the engine allowed: what to read and how to label the answer.
@@ -215,4 +221,11 @@ public struct AttachmentRead: Equatable {
     public var type: String
     /// See `type`.
     public var requestID: String?
+
+    /// Makes a read.
+    public init(attachment: Attachment, type: String, requestID: String?) {
+        self.attachment = attachment
+        self.type = type
+        self.requestID = requestID
+    }
 }
