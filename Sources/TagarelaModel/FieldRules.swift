@@ -37,7 +37,7 @@ public enum FieldLimits {
     public static let messagesLimitMax = 200
     /// get_user_chats default page: a chat list screen's worth (PROTOCOL.md 2.2).
     public static let chatsLimitDefault = 20
-    /// get_user_chats largest page: 50 chats of at most `OutputBounds.chatBytesMax` (about 62 KB
+    /// get_user_chats largest page: 50 chats of at most `OutputBounds.chatBytesMax` (about 64 KB
     /// each, a full group with a maximum-size last message) keep a page near 3 MB.
     public static let chatsLimitMax = 50
     /// A get_user_chats cursor: `<activity ms> <chat id>`, 20 + 1 + 67 characters at most.

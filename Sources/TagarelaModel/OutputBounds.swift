@@ -14,12 +14,14 @@ import TagarelaJSON
 ///
 /// With the default limits (computed by the tests, rounded):
 /// - a message object: 24,002 (content) + 3 x 404 (chat id in `id`, `chat_id`,
-///   `chat_session_id`) + 386 (`client_msg_id`) + 20 x 35 (`read_by`) + keys and integers
-///   = about 26.5 KB (`messageBytesMax`);
+///   `chat_session_id`) + 386 (`client_msg_id`) + 20 x 35 (`read_by`) + about 1.3 KB of
+///   `attachment` metadata (a 255-character name of 4-byte characters) + keys and integers
+///   = about 27.9 KB (`messageBytesMax`);
 /// - a chat object: a message + 1000 x 35 (`member_ids`) + 602 (`name`) + 404 (`id`) + keys
-///   = about 62.6 KB (`chatBytesMax`);
-/// - a get_user_chats page: 50 chats = about 3.1 MB; a get_messages page: 200 messages =
-///   about 5.3 MB, the largest response (`responseBytesMax`).
+///   = about 64 KB (`chatBytesMax`);
+/// - a get_user_chats page: 50 chats = about 3.2 MB; a get_messages page: 200 messages =
+///   about 5.6 MB, the largest response (`responseBytesMax`); a get_attachment answer about
+///   700 KB.
 public enum OutputBounds {
     /// The most bytes one character of a JSON string can take (see above).
     public static let escapedBytesPerCharacterMax = 6

@@ -16,7 +16,8 @@ enum Command {
         "port", "host", "loops", "workers", "run-dir", "echo-path", "allowed-origins", "requests-per-second",
         "request-burst", "flush-delay-ms", "flush-replies-promptly", "request-timeout-ms", "heartbeat-timeout-ms",
     ]
-    static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations"]
+    static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations",
+                                           "attachment-bytes-max"]
     static let reshardFlags: Set<String> = ["data", "to", "workers"]
 
     /// The command `arguments` (without the program name) ask for; a mistake is a `UsageError`.
@@ -79,6 +80,9 @@ enum Command {
         guard let policy = FsyncPolicy(rawValue: fsync) else { throw UsageError("--fsync must be always, interval or never") }
         config.fsync = policy
         config.pbkdf2Iterations = try o.int("pbkdf2-iterations", default: config.pbkdf2Iterations, in: 1...Int.max)
+        // Only lower: the request and response bounds are computed from the protocol's 512 KiB.
+        config.attachmentBytesMax = try o.int("attachment-bytes-max", default: config.attachmentBytesMax,
+                                              in: 1...WorkerConfig.attachmentBytesCeiling)
         return config
     }
 
@@ -104,6 +108,7 @@ enum Command {
                                     [--request-timeout-ms \(g.limits.workerRequestTimeoutMs)] [--heartbeat-timeout-ms \(g.limits.workerHeartbeatTimeoutMs)]
                    tagarela worker  --shard K --workers N --data DIR --socket PATH
                                     [--fsync always|interval|never] [--pbkdf2-iterations N]
+                                    [--attachment-bytes-max \(WorkerConfig.attachmentBytesCeiling)]
                    tagarela reshard --data DIR (--to N | --recover [--workers N])
                    tagarela bench   SCENARIO ...   (tagarela bench --help)
             Every flag also reads TAGARELA_<FLAG> from the environment (TAGARELA_PORT, ...).
