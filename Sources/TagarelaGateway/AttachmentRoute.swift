@@ -58,21 +58,21 @@ public struct AttachmentRoute: Equatable {
         return [auth.bytes, get.bytes]
     }
 
-    /// What a reply from the session means for the HTTP answer: nil while it is not the
-    /// get_attachment answer (the auth answer, or anything else), else the bytes to send.
+    /// What a reply from the session means for the HTTP answer: nil while the answer is still
+    /// to come (a successful auth, or anything else), else the bytes to send. An auth that
+    /// could not be checked (its shard unavailable) is a 503 at once: a 404 would tell a member
+    /// that the file is gone.
     func answer(forReply json: [UInt8]) -> [UInt8]? {
-        guard let reply = try? JSON.parse(json), reply["type"]?.string == RequestType.getAttachment.rawValue else {
-            return nil
+        guard let reply = try? JSON.parse(json) else { return nil }
+        let busy = [ErrorCode.unavailable, .rateLimited, .timeout].map(\.rawValue).contains(reply["code"]?.string ?? "")
+        if busy && (reply["type"]?.string == RequestType.auth.rawValue || reply["type"]?.string == RequestType.getAttachment.rawValue) {
+            return Self.finish(HTTPResponse.error(status: 503, message: "unavailable, retry", headers: [("Retry-After", "1")]),
+                               headOnly)
         }
+        guard reply["type"]?.string == RequestType.getAttachment.rawValue else { return nil }
         guard reply["status"]?.string == "ok", let meta = reply["attachment"], let text = reply["data"]?.string,
               let bytes = Base64.decode(text) else {
-            switch reply["code"]?.string {
-            case ErrorCode.unavailable.rawValue?, ErrorCode.rateLimited.rawValue?, ErrorCode.timeout.rawValue?:
-                return Self.finish(HTTPResponse.error(status: 503, message: "unavailable, retry",
-                                                      headers: [("Retry-After", "1")]), headOnly)
-            default:
-                return Self.notFound(headOnly: headOnly)
-            }
+            return Self.notFound(headOnly: headOnly)
         }
         let mime = meta["mime"]?.string.flatMap(AttachmentRules.normalizedMime) ?? "application/octet-stream"
         let name = meta["name"]?.string ?? "attachment"

@@ -100,6 +100,10 @@ final class AttachmentGatewayTests: GatewayTestCase {
         }
         let busy = route.answer(forReply: Array(#"{"type":"get_attachment","status":"error","code":"unavailable","message":"x"}"#.utf8))
         XCTAssertTrue(String(decoding: busy ?? [], as: UTF8.self).hasPrefix("HTTP/1.1 503"))
+        let authDown = route.answer(forReply: Array(#"{"type":"auth","status":"error","code":"unavailable","message":"x"}"#.utf8))
+        XCTAssertTrue(String(decoding: authDown ?? [], as: UTF8.self).hasPrefix("HTTP/1.1 503"), "the token's shard is down")
+        XCTAssertNil(route.answer(forReply: Array(#"{"type":"auth","status":"error","code":"bad_credentials","message":"x"}"#.utf8)),
+                     "a bad token waits for get_attachment's unauthenticated: the one 404")
 
         func ok(_ mime: String, _ name: String) -> String {
             let reply = #"{"type":"get_attachment","status":"ok","attachment":{"id":"1","name":"\#(name)","mime":"\#(mime)","size":3,"sha256":"x"},"data":"AQID"}"#
