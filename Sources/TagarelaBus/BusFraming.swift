@@ -1,7 +1,7 @@
 // BusFraming: link frames in bus messages: whole frames per message, and a frame larger than the server's max_payload in numbered parts.
 import TagarelaLink
 
-/// How link frames ride in bus messages (PROTOCOL.md 3.12).
+/// How link frames ride in bus messages (PROTOCOL.md 3.8).
 ///
 /// A message carries whole frames, as many as fit under the server's `max_payload` (NATS's
 /// default is 1 MiB, and our frames reach 8 MiB: a page of large messages), so most messages

@@ -1,7 +1,7 @@
 // BusSubjects: the subjects and key-value names of one Tagarela cluster on the bus, and the checks on a cluster name.
 
 /// Every name a cluster uses on the bus, under its cluster name (`--cluster`, default
-/// `tagarela`), so two deployments can share one bus (PROTOCOL.md 3.12):
+/// `tagarela`), so two deployments can share one bus (PROTOCOL.md 3.8):
 ///
 /// - `C.shard.K`: link frames for shard K (requests, subscribe/unsubscribe, pings), each message
 ///   with the reply subject of the gateway loop that sent it;

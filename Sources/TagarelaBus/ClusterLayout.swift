@@ -2,7 +2,7 @@
 import TagarelaLink
 import TagarelaNATS
 
-/// The layout of a cluster's data (PROTOCOL.md 3.12): how many shards, over how many slots
+/// The layout of a cluster's data (PROTOCOL.md 3.8): how many shards, over how many slots
 /// (`slot % shards`, TagarelaLink's `Slots`). Kept under key `layout` of the bucket
 /// `tagarela_C_layout` (entries never expire), as `{"shards":N,"slots":1024}`: the first worker
 /// of a cluster creates it; a worker started for another layout refuses; a gateway takes its

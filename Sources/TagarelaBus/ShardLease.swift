@@ -1,7 +1,7 @@
 // ShardLease: one owner per shard: a lease in the cluster's TTL bucket, taken before serving, renewed while serving, and the fence when it is lost.
 import TagarelaNATS
 
-/// Shard K's lease (PROTOCOL.md 3.12): key `shard-K` of the bucket `tagarela_C_lease`, whose
+/// Shard K's lease (PROTOCOL.md 3.8): key `shard-K` of the bucket `tagarela_C_lease`, whose
 /// entries expire after `ttlMs`; its value is the owner id of the worker serving the shard. The
 /// owner id is stable for a data folder (`ShardOwnerID`), so a restarted worker takes its own
 /// lease back at once instead of waiting for it to expire.

@@ -25,9 +25,11 @@ extension ClientConnection: SessionContext, LinkWaiter, LinkRequester {
         case .park(let shard):
             loop.park(self, onShard: shard)
         case .bind(let user, let previous):
-            loop.bind(self, userID: user, replacing: previous)
+            // An HTTP attachment request authenticates only to be routed: it is no presence
+            // and gets no events.
+            if transport != .http { loop.bind(self, userID: user, replacing: previous) }
         case .unbind(let user):
-            loop.unbind(self, userID: user)
+            if transport != .http { loop.unbind(self, userID: user) }
         case .endSessions(let user, let sessionID, let reason):
             loop.endSessions(userID: user, sessionID: sessionID, except: id, reason: reason)
         case .close(let code, let reason):
@@ -51,6 +53,7 @@ extension ClientConnection: SessionContext, LinkWaiter, LinkRequester {
     func linkState(_ shard: Int) -> LinkState { loop.linkState(shard) }
     func presence(_ userIDs: [String]) -> [Bool] { loop.presence(userIDs) }
     func takeGroupQuota(_ userID: String) -> Int64? { loop.takeGroupQuota(userID) }
+    func takeAttachmentQuota(_ userID: String, bytes: Int) -> Int64? { loop.takeAttachmentQuota(userID, bytes: bytes) }
 
     // MARK: - LinkWaiter
 

@@ -65,6 +65,9 @@ final class ClientConnection: ChannelHandler {
     let openedMs: Int64
     /// The WebSocket client asked for `tagarela.cbor`: CBOR on binary frames both ways.
     var speaksCBOR = false
+    /// The attachment an HTTP request waits for (AttachmentRoute); a reference, so an idle
+    /// connection pays one pointer for it.
+    var attachmentFetch: AttachmentFetch?
 
     init(loop: any ConnectionHost, host: String, nowMs: Int64) {
         self.loop = loop
@@ -162,6 +165,17 @@ final class ClientConnection: ChannelHandler {
                                                 workers: loop.config.workers,
                                                 loops: loop.config.loops, headOnly: headOnly)
                 respondAndClose(bytes, refusedHandshake: false)
+            }
+        case .attachment(let route):
+            loop.counters.httpRequests += 1
+            phase = .inert
+            setTransport(.http)
+            guard route.token != nil else {
+                return respondAndClose(AttachmentRoute.notFound(headOnly: route.headOnly), refusedHandshake: false)
+            }
+            attachmentFetch = AttachmentFetch(route)
+            for request in route.requests where !channel.isClosed {
+                request.withUnsafeBytes { drive(.request($0)) }
             }
         case .metrics(let headOnly):
             loop.counters.httpRequests += 1
@@ -274,6 +288,13 @@ final class ClientConnection: ChannelHandler {
             out = frame
         case .webSocket: out = FanOut.textFrame(json)
         case .ndjson: out = FanOut.line(json)
+        case .http:
+            // The answers of an attachment request's auth and get_attachment (AttachmentRoute).
+            if let fetch = attachmentFetch, let response = fetch.route.answer(forReply: json) {
+                attachmentFetch = nil
+                respondAndClose(response, refusedHandshake: false)
+            }
+            return
         default: return
         }
         loop.counters.framesOut += 1

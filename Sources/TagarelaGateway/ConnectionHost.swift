@@ -34,6 +34,7 @@ protocol ConnectionHost: AnyObject {
     func endSessions(userID: String, sessionID: String, except connectionID: UInt64, reason: String)
     func presence(_ userIDs: [String]) -> [Bool]
     func takeGroupQuota(_ userID: String) -> Int64?
+    func takeAttachmentQuota(_ userID: String, bytes: Int) -> Int64?
 
     // MARK: The connection's own bounds and end
 

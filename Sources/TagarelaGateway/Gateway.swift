@@ -20,6 +20,8 @@ public final class Gateway {
     public let admission: ConnectionAdmission
     /// Groups created per user, across every loop (`Limits.groupsCreatedPerUserMax`).
     public let groupQuota: UserQuota
+    /// Attachment bytes per user, across every loop (`Limits.attachmentBytesPerUserMax`).
+    public let attachmentQuota: UserQuota
     private(set) var loops: [GatewayLoop] = []
     /// This process's token in its loops' bus inboxes (`C.gw.<busID>.<loop>`): random, so a
     /// restarted gateway never receives answers meant for its previous life.
@@ -40,6 +42,8 @@ public final class Gateway {
                                              maxPerIP: config.limits.connectionsPerIPMax)
         self.groupQuota = UserQuota(max: config.limits.groupsCreatedPerUserMax,
                                     windowMs: config.limits.groupsCreatedWindowMs)
+        self.attachmentQuota = UserQuota(max: config.limits.attachmentBytesPerUserMax,
+                                         windowMs: config.limits.attachmentBytesWindowMs)
         var fds: [Int32] = []
         do {
             let first = try Socket.listenTCP(host: config.host, port: config.port, reusePort: true)

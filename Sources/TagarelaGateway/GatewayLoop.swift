@@ -211,6 +211,10 @@ extension GatewayLoop: ConnectionHost {
         gateway.groupQuota.take(userID, nowMs: eventLoop.nowMs)
     }
 
+    func takeAttachmentQuota(_ userID: String, bytes: Int) -> Int64? {
+        gateway.attachmentQuota.take(userID, cost: bytes, nowMs: eventLoop.nowMs)
+    }
+
     /// Past this loop's share of the bound on unfinished input, the biggest holders are closed
     /// until the rest fits.
     func partialInputChanged(_ conn: ClientConnection) {

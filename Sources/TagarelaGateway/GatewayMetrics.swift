@@ -219,6 +219,7 @@ extension RequestType {
         case .leaveGroup: return 17
         case .logoutAll: return 18
         case .changePassword: return 19
+        case .getAttachment: return 20
         }
     }
 }

@@ -11,6 +11,8 @@ public enum HTTPAction: Equatable {
     case health(headOnly: Bool)
     /// Answer `/metrics` once every loop's counters are gathered.
     case metrics(headOnly: Bool)
+    /// `GET /attachments/<chat_id>/<attachment_id>`: run `auth` and `get_attachment` for it.
+    case attachment(AttachmentRoute)
 }
 
 /// Maps request heads to `HTTPAction`s and builds the gateway's own HTTP responses.
@@ -49,6 +51,9 @@ public enum HTTPEndpoint {
             return .health(headOnly: headOnly)
         case "/metrics":
             return .metrics(headOnly: headOnly)
+        case _ where path.hasPrefix(AttachmentRoute.prefix):
+            guard let route = AttachmentRoute(head) else { return .respond(AttachmentRoute.notFound(headOnly: headOnly)) }
+            return .attachment(route)
         default:
             let response = HTTPResponse.error(status: 404, message: "not found")
             return .respond(headOnly ? Self.headOnly(response) : response)

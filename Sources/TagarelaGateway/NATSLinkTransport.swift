@@ -3,7 +3,7 @@ import TagarelaBus
 import TagarelaEventLoop
 import TagarelaLink
 
-/// A link to shard K's worker over the bus (PROTOCOL.md 3.12). Frames keep their meaning; each
+/// A link to shard K's worker over the bus (PROTOCOL.md 3.8). Frames keep their meaning; each
 /// message published to `C.shard.K` carries the loop's reply subject `C.gw.G.L.K`, which is how
 /// the worker tells this loop from every other loop of every gateway.
 ///

@@ -61,6 +61,14 @@ extension Session {
             let online = c.presence(ids)
             answer(Responses.presence(requestID: label.requestID, statuses: ids.indices.map { (ids[$0], online[$0]) }), label, emit)
         case .shard(let k):
+            // Attachment bytes per user, on every connection and loop together (Limits).
+            if facts.attachmentBytes > 0, let retryMs = c.takeAttachmentQuota(userID, bytes: facts.attachmentBytes) {
+                let limits = c.settings.limits
+                answer(Responses.error(type: label.type, requestID: label.requestID, code: .limitReached,
+                                       message: "at most \(limits.attachmentBytesPerUserMax) attachment bytes per user every \(limits.attachmentBytesWindowMs / 1000) s",
+                                       retryAfterMs: retryMs, limit: RequestError.Limit.attachmentBytes.rawValue), label, emit)
+                return
+            }
             // Identity requests are slow (a password hash) and change what later requests of
             // this connection may do, so those wait: `register` then `login` on one line works.
             // A login carries the client's address for the shard's password throttle, which

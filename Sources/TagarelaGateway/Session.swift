@@ -101,7 +101,7 @@ final class SessionSettings {
     let policy: RateLimitPolicy
 
     /// True when links ride the bus: other gateways hold connections too, so `get_presence` is
-    /// answered by a worker, which knows every gateway loop's subscriptions (PROTOCOL.md 3.12).
+    /// answered by a worker, which knows every gateway loop's subscriptions (PROTOCOL.md 3.8).
     let presenceFromWorkers: Bool
 
     init(workers: Int, limits: Limits, policy: RateLimitPolicy, presenceFromWorkers: Bool = false) {
@@ -126,6 +126,8 @@ protocol SessionContext {
     func presence(_ userIDs: [String]) -> [Bool]
     /// Takes one of `userID`'s group creations, or says how long to wait for one.
     func takeGroupQuota(_ userID: String) -> Int64?
+    /// Takes `bytes` of `userID`'s attachment quota, or says how long to wait for them.
+    func takeAttachmentQuota(_ userID: String, bytes: Int) -> Int64?
     /// Monotonic nanoseconds now (the request-duration histogram).
     var monotonicNs: Int64 { get }
 }

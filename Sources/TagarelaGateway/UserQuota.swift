@@ -1,4 +1,4 @@
-// UserQuota: a gateway-wide token bucket per user (groups created per user per time window), shared by every loop.
+// UserQuota: a gateway-wide token bucket per user (groups created, attachment bytes per user per time window), shared by every loop.
 import Foundation
 
 /// Counts an action per user across every connection and loop: `max` at once, refilled at
@@ -29,6 +29,14 @@ public final class UserQuota: @unchecked Sendable {
     /// Takes one action for `user` at `nowMs` (a monotonic clock): nil when allowed, else the
     /// milliseconds until one is.
     public func take(_ user: String, nowMs: Int64) -> Int64? {
+        take(user, cost: 1, nowMs: nowMs)
+    }
+
+    /// Takes `cost` actions (bytes, for the attachment quota) at once: nil when allowed, else the
+    /// milliseconds until that many are. A cost above `max` is charged as `max` (it could never
+    /// be allowed otherwise).
+    public func take(_ user: String, cost: Int, nowMs: Int64) -> Int64? {
+        let units = Swift.min(Int64(Swift.max(cost, 0)), max) * windowMs
         lock.lock()
         defer { lock.unlock() }
         prune(nowMs: nowMs)
@@ -37,11 +45,11 @@ public final class UserQuota: @unchecked Sendable {
             bucket.tokens = min(capacity, bucket.tokens + (nowMs - bucket.atMs) * max)
             bucket.atMs = nowMs
         }
-        guard bucket.tokens >= windowMs else {
+        guard bucket.tokens >= units else {
             buckets[user] = bucket
-            return Swift.max(1, (windowMs - bucket.tokens + max - 1) / max)
+            return Swift.max(1, (units - bucket.tokens + max - 1) / max)
         }
-        bucket.tokens -= windowMs
+        bucket.tokens -= units
         buckets[user] = bucket
         return nil
     }

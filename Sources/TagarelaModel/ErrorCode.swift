@@ -58,6 +58,8 @@ public struct RequestError: Error, Equatable, CustomStringConvertible {
         case chatsPerUser = "chats_per_user"
         /// Chats other users may put one user into.
         case chatsAddedByOthers = "chats_added_by_others"
+        /// Attachment bytes one user may send per time window (the gateway's `Limits`).
+        case attachmentBytes = "attachment_bytes_per_user"
     }
 
     /// `limit_reached` naming `limit`.

@@ -37,7 +37,7 @@ public enum FieldLimits {
     public static let messagesLimitMax = 200
     /// get_user_chats default page: a chat list screen's worth (PROTOCOL.md 2.2).
     public static let chatsLimitDefault = 20
-    /// get_user_chats largest page: 50 chats of at most `OutputBounds.chatBytesMax` (about 62 KB
+    /// get_user_chats largest page: 50 chats of at most `OutputBounds.chatBytesMax` (about 64 KB
     /// each, a full group with a maximum-size last message) keep a page near 3 MB.
     public static let chatsLimitMax = 50
     /// A get_user_chats cursor: `<activity ms> <chat id>`, 20 + 1 + 67 characters at most.
@@ -55,6 +55,18 @@ public enum FieldLimits {
     public static let presenceIDsMax = 100
     /// users_exist (gateway-made) checks at most this many ids at once.
     public static let usersExistMax = 1000
+    /// The protocol's ceiling on one attachment's decoded bytes (PROTOCOL.md 2.3): 512 KiB is a
+    /// photo or a document, and its base64 (699,052 bytes) plus the largest rest of a `message`
+    /// request (about 25 KB) stays under the 1 MiB WebSocket message and NDJSON line
+    /// (`Limits`), so a maximum-size attachment fits one request in every transport. The
+    /// shard's setting (`EngineConfig.attachmentBytesMax`) may lower it, never raise it.
+    public static let attachmentBytesMax = 512 * 1024
+    /// An attachment's file name: 255 characters, the common file-system bound on a name.
+    public static let attachmentNameMax = 255
+    /// An attachment's media type, in bytes (it is ASCII): RFC 6838 section 4.2 bounds a type
+    /// and a subtype at 127 characters each; real ones are far shorter, and this is the header
+    /// value the HTTP route sends.
+    public static let attachmentMimeMax = 127
 }
 
 /// Field checks shared by the gateway and the shard engine.

@@ -17,15 +17,19 @@ public struct Message: Equatable {
     public var timestamp: Int64
     /// The sender's idempotency key, if given.
     public var clientMsgID: String?
+    /// The attached file's metadata, if any (its bytes live in the shard's store).
+    public var attachment: Attachment?
 
     /// Makes a message.
-    public init(chatID: String, seq: Int64, senderID: String, content: String, timestamp: Int64, clientMsgID: String?) {
+    public init(chatID: String, seq: Int64, senderID: String, content: String, timestamp: Int64, clientMsgID: String?,
+                attachment: Attachment? = nil) {
         self.chatID = chatID
         self.seq = seq
         self.senderID = senderID
         self.content = content
         self.timestamp = timestamp
         self.clientMsgID = clientMsgID
+        self.attachment = attachment
     }
 
     /// The message id: `<chat_id>/<seq>`, unique and stable because `seq` never repeats in a chat.
@@ -36,6 +40,8 @@ public struct Message: Equatable {
 
     /// Writes `{"id","chat_id","chat_session_id","seq","sender_id","content","timestamp",
     /// "client_msg_id","read_by","read_count","read_at"}`; `client_msg_id` and `read_at` may be null.
+    /// `attachment` follows `content` only when the message has one (text messages, the bulk of
+    /// fan-out, stay as they were).
     /// - Parameters:
     ///   - readBy: the readers to list; at most `FieldLimits.readByIDsMax` are written, so a
     ///     message object stays within `OutputBounds.messageBytesMax` however large the group.
@@ -49,6 +55,9 @@ public struct Message: Equatable {
         w.key("seq"); w.int(seq)
         w.key("sender_id"); w.string(senderID)
         w.key("content"); w.string(content)
+        if let a = attachment {
+            w.key("attachment"); a.write(to: &w)
+        }
         w.key("timestamp"); w.int(timestamp)
         w.key("client_msg_id"); w.stringOrNull(clientMsgID)
         w.key("read_by")

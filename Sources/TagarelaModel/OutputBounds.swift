@@ -14,12 +14,14 @@ import TagarelaJSON
 ///
 /// With the default limits (computed by the tests, rounded):
 /// - a message object: 24,002 (content) + 3 x 404 (chat id in `id`, `chat_id`,
-///   `chat_session_id`) + 386 (`client_msg_id`) + 20 x 35 (`read_by`) + keys and integers
-///   = about 26.5 KB (`messageBytesMax`);
+///   `chat_session_id`) + 386 (`client_msg_id`) + 20 x 35 (`read_by`) + about 1.3 KB of
+///   `attachment` metadata (a 255-character name of 4-byte characters) + keys and integers
+///   = about 27.9 KB (`messageBytesMax`);
 /// - a chat object: a message + 1000 x 35 (`member_ids`) + 602 (`name`) + 404 (`id`) + keys
-///   = about 62.6 KB (`chatBytesMax`);
-/// - a get_user_chats page: 50 chats = about 3.1 MB; a get_messages page: 200 messages =
-///   about 5.3 MB, the largest response (`responseBytesMax`).
+///   = about 64 KB (`chatBytesMax`);
+/// - a get_user_chats page: 50 chats = about 3.2 MB; a get_messages page: 200 messages =
+///   about 5.6 MB, the largest response (`responseBytesMax`); a get_attachment answer about
+///   700 KB.
 public enum OutputBounds {
     /// The most bytes one character of a JSON string can take (see above).
     public static let escapedBytesPerCharacterMax = 6
@@ -32,12 +34,26 @@ public enum OutputBounds {
     static let worstChatID = worstString(FieldLimits.chatIDMax)
     static let worstRequestID = worstString(FieldLimits.idMax)
 
+    /// The largest attachment metadata: a name cannot hold control characters, so its worst
+    /// character is 4 bytes of UTF-8; a media type is ASCII; the id is a seq.
+    static let worstAttachment = Attachment(id: String(Int64.max), name: String(repeating: "\u{10FFFF}", count: FieldLimits.attachmentNameMax),
+                                            mime: String(repeating: "a", count: FieldLimits.attachmentMimeMax),
+                                            size: Int(Int64.min), sha256: String(repeating: "f", count: 64))
+
+    /// The largest get_attachment answer: the metadata and the base64 of the largest file.
+    public static let attachmentResponseBytesMax: Int = {
+        envelope(.getAttachment) { w in
+            w.key("attachment"); worstAttachment.write(to: &w)
+            w.key("data"); w.string("")
+        } + AttachmentRules.base64Count(ofBytes: FieldLimits.attachmentBytesMax)
+    }()
+
     /// The largest message object (PROTOCOL.md 2.3): the longest content, ids and
     /// `client_msg_id`, `read_by` at its cap, every integer at 20 characters.
     public static let messageBytesMax: Int = {
         let m = Message(chatID: worstChatID, seq: .min, senderID: worstUsername,
                         content: worstString(FieldLimits.contentMax), timestamp: .min,
-                        clientMsgID: worstString(FieldLimits.idMax))
+                        clientMsgID: worstString(FieldLimits.idMax), attachment: worstAttachment)
         return m.encoded(readBy: Array(repeating: worstUsername, count: FieldLimits.readByIDsMax),
                          readCount: Int(Int64.min), readAt: .min).count
     }()
@@ -102,5 +118,5 @@ public enum OutputBounds {
     /// The largest response of any request: the bound every output path must hold. The error
     /// answers and the small acknowledgements are far below it.
     public static let responseBytesMax: Int = max(chatsPageBytesMax, messagesPageBytesMax, usersPageBytesMax,
-                                                  chatResponseBytesMax)
+                                                  chatResponseBytesMax, attachmentResponseBytesMax)
 }

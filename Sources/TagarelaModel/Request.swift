@@ -18,6 +18,7 @@ public enum RequestType: String, CaseIterable, Equatable, Sendable {
     case getMessages = "get_messages"
     case markRead = "mark_read"
     case typing
+    case getAttachment = "get_attachment"
     case getPresence = "get_presence"
     /// Gateway-internal: which of these user ids does this shard not know?
     case usersExist = "users_exist"
@@ -64,7 +65,10 @@ public enum RequestBody: Equatable {
     case leaveGroup(groupID: String)
     /// One page of the requester's chats: the first `limit` after `cursor` (from the start when nil).
     case getUserChats(limit: Int, cursor: ChatCursor?)
-    case message(chatID: String, content: String, clientMsgID: String?)
+    /// Text (`content`, "" when absent), an attachment, or both; never neither.
+    case message(chatID: String, content: String, clientMsgID: String?, attachment: AttachmentUpload? = nil)
+    /// The bytes of one attachment of a chat (members only).
+    case getAttachment(chatID: String, attachmentID: String)
     /// At most one of `beforeSeq` and `afterSeq` is set.
     case getMessages(chatID: String, beforeSeq: Int64?, afterSeq: Int64?, limit: Int, markRead: Bool)
     case markRead(chatID: String, seq: Int64)

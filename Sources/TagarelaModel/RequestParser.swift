@@ -29,7 +29,13 @@ struct RequestParser {
     mutating func routing() throws(RequestFailure) -> RoutingFacts {
         let kind = try envelope()
         do {
-            return RoutingFacts(type: kind, requestID: requestID, key: try routingKey(for: kind))
+            var facts = RoutingFacts(type: kind, requestID: requestID, key: try routingKey(for: kind))
+            if kind == .message, let data = object["attachment"]?["data"]?.string {
+                // What the per-user attachment quota charges (Limits): the decoded size, read
+                // from the length; the shard refuses data that is not base64 or too long.
+                facts.attachmentBytes = min(AttachmentRules.decodedByteCount(base64: data), FieldLimits.attachmentBytesMax)
+            }
+            return facts
         } catch {
             throw fieldFailure(error, of: kind)
         }
@@ -75,7 +81,7 @@ struct RequestParser {
             return .key(FieldRules.tokenUsername(try token()) ?? "")
         case .logout, .logoutAll, .changePassword:
             return .requester
-        case .message, .getMessages, .markRead, .typing:
+        case .message, .getMessages, .markRead, .typing, .getAttachment:
             return .key(try chatID("chat_id"))
         case .removeGroupMember, .leaveGroup:
             return .key(try chatID("group_id"))
@@ -126,9 +132,15 @@ struct RequestParser {
             return .getUserChats(limit: try chatsLimit(), cursor: try chatsCursor())
         case .message:
             let chat = try chatID("chat_id")
-            let content = try string("content", max: FieldLimits.contentMax)
+            let upload = try attachment()
+            // Text, an attachment, or both: with an attachment the text may be absent or empty.
+            let content = upload == nil ? try string("content", max: FieldLimits.contentMax)
+                : try optionalString("content", max: FieldLimits.contentMax) ?? ""
             let cmid = try optionalString("client_msg_id", max: FieldLimits.idMax)
-            return .message(chatID: chat, content: content, clientMsgID: cmid)
+            return .message(chatID: chat, content: content, clientMsgID: cmid, attachment: upload)
+        case .getAttachment:
+            let chat = try chatID("chat_id")
+            return .getAttachment(chatID: chat, attachmentID: try string("attachment_id", max: FieldLimits.idMax))
         case .getMessages:
             let chat = try chatID("chat_id")
             let before = try optionalInt("before_seq", min: 1)
@@ -256,6 +268,27 @@ struct RequestParser {
             if seen.insert(ByteKey(id)).inserted { out.append(id) }
         }
         return out
+    }
+
+    /// The optional `attachment` of a message: `{"name","mime","data"}`, each checked here but
+    /// `data` decoded by the shard (strictly; PROTOCOL.md 2.3). Its length is bounded here by the
+    /// protocol's ceiling, so an oversize upload is refused before anything decodes it.
+    func attachment() throws(RequestError) -> AttachmentUpload? {
+        guard let v = object["attachment"], !v.isNull else { return nil }
+        guard let a = v.object else { throw .badField("attachment", "an object") }
+        guard let name = a["name"]?.string, AttachmentRules.validName(name) else {
+            throw RequestError(.badRequest, "field 'attachment.name' must be 1-\(FieldLimits.attachmentNameMax) characters "
+                               + "without '/', '\\' or control characters")
+        }
+        guard let rawMime = a["mime"]?.string, let mime = AttachmentRules.normalizedMime(rawMime) else {
+            throw RequestError(.badRequest, "field 'attachment.mime' must be a media type 'type/subtype' "
+                               + "(at most \(FieldLimits.attachmentMimeMax) characters)")
+        }
+        guard let data = a["data"]?.string else { throw .badField("attachment.data", "a base64 string") }
+        guard data.utf8.count <= AttachmentRules.base64Count(ofBytes: FieldLimits.attachmentBytesMax) else {
+            throw RequestError(.tooLarge, "field 'attachment.data' must decode to at most \(FieldLimits.attachmentBytesMax) bytes")
+        }
+        return AttachmentUpload(name: name, mime: mime, data: data)
     }
 
     func chatID(_ name: String) throws(RequestError) -> String {

@@ -49,6 +49,8 @@ public struct RoutingFacts: Equatable {
     public var requestID: String?
     /// Where it goes.
     public var key: RoutingKey
+    /// A `message`'s attachment size in bytes (0 without one), for the per-user attachment quota.
+    public var attachmentBytes = 0
 
     /// Makes facts from parts (tests).
     public init(type: RequestType, requestID: String?, key: RoutingKey) {

@@ -51,6 +51,12 @@ public struct EngineConfig {
     /// the snapshot, so without a bound a script logging in over and over grows them without
     /// end; 100 is far more devices and browsers than a person uses at once.
     public var sessionsPerUserMax = 100
+    /// One attachment's decoded bytes (`too_large` past it). At most
+    /// `FieldLimits.attachmentBytesMax` (512 KiB), from which the request and response bounds
+    /// are computed; the worker's `--attachment-bytes-max` may lower it.
+    public var attachmentBytesMax = FieldLimits.attachmentBytesMax {
+        didSet { precondition((1...FieldLimits.attachmentBytesMax).contains(attachmentBytesMax), "attachmentBytesMax out of range") }
+    }
 
     /// Production defaults (100 000 iterations, 30-day tokens, a single shard owning every
     /// user) around the given clock and randomness.
@@ -131,6 +137,13 @@ public struct EngineResult {
     /// Set on logout: every connection of this session becomes unauthenticated;
     /// `SessionScope.everySession` for every session of the user (logout_all, change_password).
     public var endSessionID: String?
+    /// Attachment files to make durable before `records` are journaled (a `message` with an
+    /// attachment): the worker writes each under the fsync policy first, so recovery never
+    /// finds a message whose file is missing.
+    public var files: [AttachmentFile] = []
+    /// Set on a `get_attachment` the requester may read: the worker reads the file and answers
+    /// with `ShardEngine.attachmentResponse` (the engine does no I/O).
+    public var attachmentRead: AttachmentRead?
 
     /// Makes a result.
     public init(response: [UInt8], events: [EngineEvent] = [], records: [[UInt8]] = [],
@@ -183,5 +196,36 @@ public struct PasswordJob {
     /// Runs PBKDF2-HMAC-SHA256 (slow by design; call it off the event loop).
     public func derive() -> [UInt8] {
         PBKDF2.deriveKey(password: password, salt: salt, iterations: iterations, length: keyLength)
+    }
+}
+
+/// An attachment's bytes to store, named by their SHA-256 (lower-case hex).
+public struct AttachmentFile: Equatable {
+    /// The file name in the store: SHA-256 hex of `bytes`.
+    public var sha256: String
+    /// The decoded bytes.
+    public var bytes: [UInt8]
+
+    /// Makes a file to store.
+    public init(sha256: String, bytes: [UInt8]) {
+        self.sha256 = sha256
+        self.bytes = bytes
+    }
+}
+
+/// A `get_attachment` the engine allowed: what to read and how to label the answer.
+public struct AttachmentRead: Equatable {
+    /// The metadata (its `sha256` names the file).
+    public var attachment: Attachment
+    /// The request's type and id, for the answer.
+    public var type: String
+    /// See `type`.
+    public var requestID: String?
+
+    /// Makes a read.
+    public init(attachment: Attachment, type: String, requestID: String?) {
+        self.attachment = attachment
+        self.type = type
+        self.requestID = requestID
     }
 }

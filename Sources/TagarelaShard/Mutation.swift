@@ -1,6 +1,7 @@
 // Mutation: every state change of a shard, and its journal record encoding (one compact JSON object).
 
 import TagarelaJSON
+import TagarelaModel
 
 /// One change to shard state. Live requests build a mutation, apply it and journal its
 /// record; replay decodes the record and applies the same mutation, so both paths run the
@@ -18,7 +19,9 @@ enum Mutation: Equatable {
     case memberAdded(chatID: String, userID: String)
     case memberRemoved(chatID: String, userID: String)
     /// Also moves the sender's marker to `seq` at `timestamp`.
-    case messageStored(chatID: String, seq: Int64, sender: String, content: String, timestamp: Int64, clientMsgID: String?)
+    /// `attachment`'s file (named by its SHA-256) is durable before this record is written.
+    case messageStored(chatID: String, seq: Int64, sender: String, content: String, timestamp: Int64, clientMsgID: String?,
+                       attachment: Attachment? = nil)
     case markerMoved(chatID: String, userID: String, seq: Int64, at: Int64)
 
     /// The journal record: `{"op": ..., fields...}`. Field names are short because the
@@ -73,7 +76,7 @@ enum Mutation: Equatable {
             w.key("op"); w.string("remove")
             w.key("c"); w.string(chatID)
             w.key("u"); w.string(userID)
-        case let .messageStored(chatID, seq, sender, content, timestamp, clientMsgID):
+        case let .messageStored(chatID, seq, sender, content, timestamp, clientMsgID, attachment):
             w.key("op"); w.string("msg")
             w.key("c"); w.string(chatID)
             w.key("s"); w.int(seq)
@@ -82,6 +85,10 @@ enum Mutation: Equatable {
             w.key("at"); w.int(timestamp)
             if let k = clientMsgID {
                 w.key("k"); w.string(k)
+            }
+            if let a = attachment {
+                // The id is the seq, so it is not stored.
+                w.key("a"); AttachmentImage.write(a, to: &w)
             }
         case let .markerMoved(chatID, userID, seq, at):
             w.key("op"); w.string("read")
@@ -124,8 +131,10 @@ enum Mutation: Equatable {
         case "remove":
             return .memberRemoved(chatID: try r.string("c"), userID: try r.string("u"))
         case "msg":
-            return .messageStored(chatID: try r.string("c"), seq: try r.int("s"), sender: try r.string("u"),
-                                  content: try r.string("t"), timestamp: try r.int("at"), clientMsgID: r.optionalString("k"))
+            let seq = try r.int("s")
+            return .messageStored(chatID: try r.string("c"), seq: seq, sender: try r.string("u"),
+                                  content: try r.string("t"), timestamp: try r.int("at"), clientMsgID: r.optionalString("k"),
+                                  attachment: try r.json["a"].map { j throws(ShardDataError) in try AttachmentImage.read(j, seq: seq) })
         case "read":
             return .markerMoved(chatID: try r.string("c"), userID: try r.string("u"), seq: try r.int("s"), at: try r.int("at"))
         case let op:

@@ -6,7 +6,10 @@ import TagarelaModel
 extension ShardEngine {
     /// `message`: the next seq, idempotent per (sender, chat, client_msg_id). The message
     /// object is encoded once and the same bytes go into the response and `message:new`.
-    func sendMessage(_ r: Request, sender: String, chatID: String, content: String, clientMsgID: String?) throws(RequestError) -> EngineResult {
+    /// With an attachment, the result carries its file, which the worker makes durable before
+    /// the record (the record references it by hash).
+    func sendMessage(_ r: Request, sender: String, chatID: String, content: String, clientMsgID: String?,
+                     upload: AttachmentUpload? = nil) throws(RequestError) -> EngineResult {
         let chat = try memberChat(chatID, sender)
         if let cmid = clientMsgID, let seq = chat.clientMsgIndex[ChatState.clientKey(sender: sender, clientMsgID: cmid)] {
             // A resend: answer with what was stored; store and deliver nothing new.
@@ -17,17 +20,27 @@ extension ShardEngine {
         // Store the chat's and the member set's own strings, so long ids are shared by every
         // message instead of copied into each.
         let senderID = chat.memberSet.firstIndex(of: sender).map { chat.memberSet[$0] } ?? sender
-        let m = Message(chatID: chat.id, seq: chat.lastSeq + 1, senderID: senderID, content: content,
-                        timestamp: config.clock(), clientMsgID: clientMsgID)
+        let seq = chat.lastSeq + 1
+        var files: [AttachmentFile] = []
+        var attachment: Attachment?
+        if let upload {
+            let (meta, file) = try checkedAttachment(upload, seq: seq)
+            attachment = meta
+            files.append(file)
+        }
+        let m = Message(chatID: chat.id, seq: seq, senderID: senderID, content: content,
+                        timestamp: config.clock(), clientMsgID: clientMsgID, attachment: attachment)
         var records: [[UInt8]] = []
         records.reserveCapacity(1)
         commit(.messageStored(chatID: chat.id, seq: m.seq, sender: senderID, content: content,
-                              timestamp: m.timestamp, clientMsgID: clientMsgID), into: &records)
+                              timestamp: m.timestamp, clientMsgID: clientMsgID, attachment: attachment), into: &records)
         // Markers never pass the last seq, so no one but the sender has read a new message.
         let bytes = m.encoded(readBy: [], readAt: nil)
         let response = Responses.ok(type: r.type.rawValue, requestID: r.requestID, key: "message", rawValue: bytes)
         let event = EngineEvent(userIDs: chat.chat.memberIDs, json: Events.encode(type: EventType.messageNew, payload: bytes))
-        return EngineResult(response: response, events: [event], records: records)
+        var result = EngineResult(response: response, events: [event], records: records)
+        result.files = files
+        return result
     }
 
     /// `get_messages`: one page in ascending seq. No cursor: the newest `limit`; `before_seq`:

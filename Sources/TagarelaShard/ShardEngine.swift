@@ -91,8 +91,12 @@ public final class ShardEngine {
             return .done(userChatsResult(request, for: req.userID, limit: limit, cursor: cursor))
         case let .userChats(userID, limit, cursor):
             return .done(userChatsResult(request, for: userID, limit: limit, cursor: cursor))
-        case let .message(chatID, content, clientMsgID):
-            return .done(run(request) { try sendMessage(request, sender: req.userID, chatID: chatID, content: content, clientMsgID: clientMsgID) })
+        case let .message(chatID, content, clientMsgID, attachment):
+            return .done(run(request) {
+                try sendMessage(request, sender: req.userID, chatID: chatID, content: content, clientMsgID: clientMsgID, upload: attachment)
+            })
+        case let .getAttachment(chatID, attachmentID):
+            return .done(getAttachment(request, reader: req.userID, chatID: chatID, attachmentID: attachmentID))
         case let .getMessages(chatID, before, after, limit, markRead):
             return .done(run(request) {
                 try getMessages(request, reader: req.userID, chatID: chatID, beforeSeq: before, afterSeq: after, limit: limit, markRead: markRead)
@@ -198,10 +202,11 @@ public final class ShardEngine {
             chat.removeMember(userID)
             userChats[userID]?.remove(chatID)
             if userChats[userID]?.isEmpty == true { userChats[userID] = nil }
-        case let .messageStored(chatID, seq, sender, content, timestamp, clientMsgID):
+        case let .messageStored(chatID, seq, sender, content, timestamp, clientMsgID, attachment):
             guard let chat = chats[chatID] else { throw .corrupt("message for unknown chat \(chatID)") }
             guard seq == chat.lastSeq + 1 else { throw .corrupt("chat \(chatID): seq \(seq) after \(chat.lastSeq)") }
-            chat.append(Message(chatID: chat.id, seq: seq, senderID: sender, content: content, timestamp: timestamp, clientMsgID: clientMsgID))
+            chat.append(Message(chatID: chat.id, seq: seq, senderID: sender, content: content, timestamp: timestamp,
+                                clientMsgID: clientMsgID, attachment: attachment))
         case let .markerMoved(chatID, userID, seq, at):
             guard let chat = chats[chatID] else { throw .corrupt("read marker for unknown chat \(chatID)") }
             chat.moveMarker(of: userID, to: seq, at: at)

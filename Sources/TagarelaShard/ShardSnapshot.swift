@@ -107,6 +107,7 @@ public struct ShardImage: @unchecked Sendable {
             w.string(m.content)
             w.int(m.timestamp)
             w.stringOrNull(m.clientMsgID)
+            if let a = m.attachment { AttachmentImage.write(a, to: &w) }
             w.endArray()
         }
         w.endArray()
@@ -179,10 +180,12 @@ extension ShardEngine {
         let msgs = try r.array("msgs")
         chat.messages.reserveCapacity(msgs.count)
         for (k, item) in msgs.enumerated() {
-            guard let a = item.array, a.count == 4, let sender = a[0].string, let content = a[1].string, let ts = a[2].int,
+            guard let a = item.array, a.count == 4 || a.count == 5, let sender = a[0].string, let content = a[1].string, let ts = a[2].int,
                   a[3].isNull || a[3].string != nil
             else { throw .corrupt("chat \(id) message \(k + 1) is malformed") }
-            let m = Message(chatID: id, seq: Int64(k + 1), senderID: sender, content: content, timestamp: ts, clientMsgID: a[3].string)
+            let attachment = a.count == 5 ? try AttachmentImage.read(a[4], seq: Int64(k + 1)) : nil
+            let m = Message(chatID: id, seq: Int64(k + 1), senderID: sender, content: content, timestamp: ts, clientMsgID: a[3].string,
+                            attachment: attachment)
             chat.messages.append(m)
             if let cmid = m.clientMsgID { chat.clientMsgIndex[ChatState.clientKey(sender: sender, clientMsgID: cmid)] = m.seq }
         }

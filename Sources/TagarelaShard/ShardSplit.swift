@@ -48,4 +48,16 @@ extension ShardEngine {
         for s in shards { engines.append(try load(snapshot: s.snapshot, records: s.records, config: config)) }
         return reshard(engines, into: count, config: config, slotOf: slotOf).map { $0.snapshot() }
     }
+
+    /// `reshard(shards:...)` that also names each new shard's attachment files (sorted), so the
+    /// store moves them with their chats.
+    public static func reshardWithAttachments(shards: [(snapshot: [UInt8]?, records: [[UInt8]])], into count: Int,
+                                              config: EngineConfig, slotOf: (String) -> Int)
+        throws(ShardDataError) -> [(snapshot: [UInt8], attachments: [String])] {
+        var engines: [ShardEngine] = []
+        for s in shards { engines.append(try load(snapshot: s.snapshot, records: s.records, config: config)) }
+        return reshard(engines, into: count, config: config, slotOf: slotOf).map {
+            ($0.snapshot(), $0.referencedAttachments().sorted())
+        }
+    }
 }

@@ -34,6 +34,21 @@ public enum Reshard {
         }
     }
 
+    /// One new shard as the split makes it: its snapshot and the SHA-256 names of the
+    /// attachment files its messages reference, which move with their chats (step 2).
+    public struct NewShard {
+        /// The new shard's snapshot.
+        public var snapshot: [UInt8]
+        /// The attachment files it needs (AttachmentStore names).
+        public var attachments: [String]
+
+        /// Creates a new shard's contents.
+        public init(snapshot: [UInt8], attachments: [String]) {
+            self.snapshot = snapshot
+            self.attachments = attachments
+        }
+    }
+
     static let stagingName = ".reshard-staging"
     static let oldName = ".reshard-old"
     static let markerName = "COMPLETE"
@@ -49,12 +64,29 @@ public enum Reshard {
     public static func run(dataDir: String, from oldWorkers: Int, to newWorkers: Int,
                            log: (String) -> Void = { _ in },
                            split: ([ShardContents]) throws -> [[UInt8]]) throws(StoreError) {
-        _ = try run(dataDir: dataDir, from: oldWorkers, to: newWorkers, log: log, split: split, crash: .never)
+        _ = try run(dataDir: dataDir, from: oldWorkers, to: newWorkers, log: log,
+                    split: { try split($0).map { NewShard(snapshot: $0, attachments: []) } }, crash: .never)
+    }
+
+    /// `run` whose split also names each new shard's attachment files: they are hard-linked
+    /// into the staged shard from the old shards (so a chat's files move with it), and the
+    /// old copies go with the old shard folders.
+    public static func run(dataDir: String, from oldWorkers: Int, to newWorkers: Int,
+                           log: (String) -> Void = { _ in },
+                           splitShards: ([ShardContents]) throws -> [NewShard]) throws(StoreError) {
+        _ = try run(dataDir: dataDir, from: oldWorkers, to: newWorkers, log: log, split: splitShards, crash: .never)
+    }
+
+    /// `run` over plain snapshots with a test hook.
+    static func run(dataDir: String, from oldWorkers: Int, to newWorkers: Int, log: (String) -> Void,
+                    split: ([ShardContents]) throws -> [[UInt8]], crash: CrashPoint) throws(StoreError) -> Bool {
+        try run(dataDir: dataDir, from: oldWorkers, to: newWorkers, log: log,
+                split: { try split($0).map { NewShard(snapshot: $0, attachments: []) } }, crash: crash)
     }
 
     /// `run` with a test hook; returns false when `crash` stopped it.
     static func run(dataDir: String, from oldWorkers: Int, to newWorkers: Int, log: (String) -> Void,
-                    split: ([ShardContents]) throws -> [[UInt8]], crash: CrashPoint) throws(StoreError) -> Bool {
+                    split: ([ShardContents]) throws -> [NewShard], crash: CrashPoint) throws(StoreError) -> Bool {
         precondition(oldWorkers > 0 && newWorkers > 0, "worker counts must be positive")
         try recover(dataDir: dataDir, log: log)
         // layout.json states the slot count, which the new layout carries over (`finish`).
@@ -87,7 +119,7 @@ public enum Reshard {
                                 + "files in the shard folders); inspect them and move them out of the shard folders, "
                                 + "then reshard again")
         }
-        let snapshots: [[UInt8]]
+        let snapshots: [NewShard]
         do {
             snapshots = try split(contents)
         } catch {
@@ -101,8 +133,13 @@ public enum Reshard {
         let staging = dataDir + "/" + stagingName
         try onFile(staging, try FileTree.removeTree(staging))
         try onFile(staging, try FileTree.makeDirectories(staging))
-        for (shard, snapshot) in snapshots.enumerated() {
-            try ShardStore.createFresh(directory: staging + "/shard-\(shard)", snapshot: snapshot)
+        let oldAttachments = (0..<oldWorkers).map {
+            AttachmentStore.directory(ofStore: shardDirectory(dataDir: dataDir, shard: $0))
+        }
+        for (shard, new) in snapshots.enumerated() {
+            let directory = staging + "/shard-\(shard)"
+            try ShardStore.createFresh(directory: directory, snapshot: new.snapshot)
+            try stageAttachments(new.attachments, from: oldAttachments, into: directory, log: log)
             if crash.reached("staged shard-\(shard)") { return false }
         }
         try onFile(staging, try FileIO.fsyncDirectory(staging))
@@ -115,6 +152,20 @@ public enum Reshard {
         log("reshard \(dataDir): staged \(newWorkers) shards from \(oldWorkers); swapping")
 
         return try finish(dataDir: dataDir, newWorkers: newWorkers, log: log, crash: crash)
+    }
+
+    /// Links `names` into the staged store `directory`'s attachment folder and makes the links
+    /// durable before the commit point. A name no old shard holds is logged and skipped: the
+    /// message keeps its metadata and `get_attachment` answers `not_found`, where refusing would
+    /// leave the instance unable to change its worker count at all.
+    static func stageAttachments(_ names: [String], from sources: [String], into directory: String,
+                                 log: (String) -> Void) throws(StoreError) {
+        guard !names.isEmpty else { return }
+        let files = try AttachmentStore(storeDirectory: directory, policy: .always)
+        for name in names where !(try AttachmentStore.link(name, from: sources, into: files.directory)) {
+            log("reshard: attachment \(name) is referenced but in no old shard; skipped")
+        }
+        try onFile(files.directory, try FileIO.fsyncDirectory(files.directory))
     }
 
     /// Brings `dataDir` to a consistent layout after a crash: removes an uncommitted staging

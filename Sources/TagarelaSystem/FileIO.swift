@@ -72,6 +72,12 @@ public enum FileIO {
         _ = try retryingEINTR("rename to \(to)", path: from) { Glibc.rename(from, to) }
     }
 
+    /// Makes `to` a second name (hard link) of the file `from` (same file system). An error's
+    /// path is `from`.
+    public static func link(from: String, to: String) throws(SystemError) {
+        _ = try retryingEINTR("link to \(to)", path: from) { Glibc.link(from, to) }
+    }
+
     /// Makes the directory's entries (created, renamed, unlinked files) durable.
     public static func fsyncDirectory(_ path: String) throws(SystemError) {
         let fd = try open(path, [.readOnly, .directory])

@@ -18,7 +18,8 @@ public struct Limits: Sendable, Equatable {
     public var httpHeaderCountMax: Int = 100
 
     /// A WebSocket message (all its fragments together) past this closes with 1009.
-    /// Chat messages are at most 4000 characters; 1 MiB leaves room for batch requests while
+    /// Chat messages are at most 4000 characters; the largest request, a message with a 512 KiB
+    /// attachment, is about 725 KB (its base64 is 699,052 bytes); 1 MiB holds it while
     /// bounding the reassembly buffer of each connection (PROTOCOL.md 2.5).
     public var webSocketMessageBytesMax: Int = 1 << 20
 
@@ -33,10 +34,11 @@ public struct Limits: Sendable, Equatable {
     /// Bytes queued for one client before it is disconnected as a slow reader: one client that
     /// does not read must not hold the gateway's memory (PROTOCOL.md 2.5). Derived from the
     /// largest response (`OutputBounds.responseBytesMax` in TagarelaModel, computed from the
-    /// protocol's field limits): a get_messages page of 200 messages of at most 26.5 KB each
-    /// (4000 control characters are 24,000 bytes as `\u00XX` escapes) is 5.3 MB; a
-    /// get_user_chats page of 50 chats of at most 62.6 KB is 3.1 MB. 8 MiB = 8.39 MB holds the
-    /// largest response plus its frame header (14 bytes) and 3 MB of events queued beside it
+    /// protocol's field limits): a get_messages page of 200 messages of at most 27.9 KB each
+    /// (4000 control characters are 24,000 bytes as `\u00XX` escapes, and an attachment's
+    /// metadata up to 1.3 KB) is 5.6 MB; a get_user_chats page of 50 chats of at most 64 KB is
+    /// 3.2 MB. 8 MiB = 8.39 MB holds the largest response plus its frame header (14 bytes) and
+    /// 2.8 MB of events queued beside it
     /// (over a hundred maximum-size `message:new`), so a client that reads is never closed for
     /// a response it asked for. A test checks this against `OutputBounds`.
     public var outgoingQueueBytesMax: Int = 8 << 20
@@ -49,7 +51,7 @@ public struct Limits: Sendable, Equatable {
     /// be resynchronised past a frame it will not buffer). The worker never sends a longer one:
     /// its `WorkerConfig.replyFrameBytesMax` is this same value, a response past the largest one
     /// the protocol allows is answered `too_large` there, and events that would not fit travel in
-    /// further frames. 8 MiB = 8.39 MB holds the largest response (5.3 MB, see
+    /// further frames. 8 MiB = 8.39 MB holds the largest response (5.6 MB, see
     /// `outgoingQueueBytesMax`) plus a reply's own fields (under 200 bytes). A test checks both.
     public var linkFrameBytesMax: Int = 8 << 20
 
@@ -78,6 +80,18 @@ public struct Limits: Sendable, Equatable {
     /// The window of `groupsCreatedPerUserMax`: 10 minutes, so a burst of 20 is followed by at
     /// most 2 groups a minute.
     public var groupsCreatedWindowMs: Int64 = 600_000
+
+    /// Attachment bytes (decoded) one user may send in `attachmentBytesWindowMs`, across all
+    /// their connections (a gateway-wide token bucket per user, like `groupsCreatedPerUserMax`).
+    /// Every attachment is kept on the shard's disk for good (messages are never deleted), so
+    /// this bounds how fast one account can fill it: 16 MiB is 32 maximum-size (512 KiB) files
+    /// at once, far above a person sharing photos, while a script is held to about 384 MiB a
+    /// day. Past it: `limit_reached` ("attachment_bytes_per_user") with `retry_after_ms`.
+    public var attachmentBytesPerUserMax: Int = 16 << 20
+
+    /// The window of `attachmentBytesPerUserMax`: one hour, so after a burst the bucket refills
+    /// at about 4.7 KB/s.
+    public var attachmentBytesWindowMs: Int64 = 3_600_000
 
     /// A request forwarded to a worker and not answered within this time is answered
     /// `unavailable` (PROTOCOL.md 2.5) and its in-flight slot is freed: a stopped or wedged

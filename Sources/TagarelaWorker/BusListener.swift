@@ -5,7 +5,7 @@ import TagarelaLink
 import TagarelaNATS
 import TagarelaSystem
 
-/// Serves shard K on the bus (PROTOCOL.md 3.12): subscribed to `C.shard.K`; every message names
+/// Serves shard K on the bus (PROTOCOL.md 3.8): subscribed to `C.shard.K`; every message names
 /// the gateway loop that sent it by its reply subject, which becomes that loop's `GatewayLink`
 /// (its subscriptions, its answers). Gateways ping every link each
 /// `Limits.workerHeartbeatIntervalMs`, so a loop silent for `WorkerConfig.busPeerSilenceMs` is

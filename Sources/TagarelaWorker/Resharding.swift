@@ -42,10 +42,12 @@ public enum Resharding {
             return
         }
         let config = EngineConfig.withRealEffects()
-        try Reshard.run(dataDir: dataDirectory, from: current, to: workers, log: log) { shards in
-            try ShardEngine.reshard(shards: shards.map { ($0.snapshot, $0.records) }, into: workers,
-                                    config: config, slotOf: Slots.slot(for:))
-        }
+        // Each chat's attachment files move with it (Reshard.NewShard).
+        try Reshard.run(dataDir: dataDirectory, from: current, to: workers, log: log, splitShards: { shards in
+            try ShardEngine.reshardWithAttachments(shards: shards.map { ($0.snapshot, $0.records) }, into: workers,
+                                                   config: config, slotOf: Slots.slot(for:))
+                .map { Reshard.NewShard(snapshot: $0.snapshot, attachments: $0.attachments) }
+        })
         log("re-partitioned from \(current) to \(workers) workers")
     }
 }

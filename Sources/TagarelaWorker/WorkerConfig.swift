@@ -35,17 +35,23 @@ public struct WorkerConfig {
     /// 40 ms of a core, so 256 queued ones are five seconds of work for two threads: past that,
     /// `register` and `login` answer `rate_limited` rather than queue without bound.
     public var hashJobsMax: Int = 256
+    /// One attachment's decoded bytes (`too_large` past it): at most the protocol's 512 KiB
+    /// (`FieldLimits.attachmentBytesMax`, from which the request and response bounds are
+    /// computed); an operator may lower it to save disk (`--attachment-bytes-max`).
+    public var attachmentBytesMax: Int = FieldLimits.attachmentBytesMax
+    /// The highest `attachmentBytesMax` allowed: the protocol's ceiling.
+    public static let attachmentBytesCeiling = FieldLimits.attachmentBytesMax
     /// Largest link frame accepted from the gateway: a client message is at most 1 MiB,
     /// plus the frame's own fields.
     public var maxLinkFrameBytes: Int = (1 << 20) + 64 * 1024
     /// Largest response the worker sends. By construction no request can produce more
-    /// (`OutputBounds.responseBytesMax`, about 5.3 MB: a get_messages page of 200 maximum-size
+    /// (`OutputBounds.responseBytesMax`, about 5.6 MB: a get_messages page of 200 maximum-size
     /// messages); a response past it would be a bug, and is answered `too_large` instead of
     /// being sent (PROTOCOL.md 3.6).
     public var responseBytesMax: Int = OutputBounds.responseBytesMax
     /// Largest link frame body the worker sends: must not exceed the gateway's
     /// `Limits.linkFrameBytesMax`, which drops the link on a longer frame. 8 MiB holds the
-    /// largest response (5.3 MB) and the reply's own fields (under 200 bytes); events that would
+    /// largest response (5.6 MB) and the reply's own fields (under 200 bytes); events that would
     /// push a reply past it follow in `events` frames (`LinkCodec.encodeBounded`).
     public var replyFrameBytesMax: Int = 8 << 20
     /// A link whose unsent replies pass this is not read until it drains, so a gateway that

@@ -20,7 +20,7 @@ extension WorkerServer {
     /// A logout, logout_all or change_password ended sessions of a user: the gateway that asked
     /// ends them on its own loops; every other gateway holding a connection of the user hears it
     /// in a reply with request id 0 (no request of theirs), which a gateway takes like a late
-    /// reply: the sessions end on all its loops (PROTOCOL.md 3.12). One loop per gateway is told.
+    /// reply: the sessions end on all its loops (PROTOCOL.md 3.8). One loop per gateway is told.
     func forwardSessionEnd(_ reply: LinkReply, from origin: GatewayLink) {
         guard busListener != nil, let holders = subscribers[reply.endUserID] else { return }
         var told: Set<String> = []

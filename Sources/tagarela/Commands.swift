@@ -21,7 +21,8 @@ enum Command {
         "log-format", "slow-request-ms", "flush-policy", "flush-spacing-ms", "flush-client-hold-ms", "bus", "cluster",
     ]
     static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations",
-                                           "flush-delay-ms", "flush-policy", "log-format", "bus", "cluster"]
+                                           "flush-delay-ms", "flush-policy", "log-format", "bus", "cluster",
+                                           "attachment-bytes-max"]
     static let reshardFlags: Set<String> = ["data", "to", "workers"]
 
     /// The command `arguments` (without the program name) ask for; a mistake is a `UsageError`.
@@ -122,6 +123,9 @@ enum Command {
         config.flushDelayMs = Int64(try o.int("flush-delay-ms", default: Int(config.flushDelayMs), in: 0...1_000))
         config.flushPolicy = try flushPolicy(o, default: config.flushPolicy)
         config.bus = try bus(o)
+        // Only lower: the request and response bounds are computed from the protocol's 512 KiB.
+        config.attachmentBytesMax = try o.int("attachment-bytes-max", default: config.attachmentBytesMax,
+                                              in: 1...WorkerConfig.attachmentBytesCeiling)
         return config
     }
 
@@ -163,6 +167,7 @@ enum Command {
                                     [--fsync always|interval|never] [--pbkdf2-iterations N] [--log-format text|json]
                                     [--flush-delay-ms N] [--flush-policy idle|fixed]
                                     [--bus nats://H:P[,...] [--cluster tagarela]]
+                                    [--attachment-bytes-max \(WorkerConfig.attachmentBytesCeiling)]
                    tagarela reshard --data DIR (--to N | --recover [--workers N])
                    tagarela layout  --bus nats://H:P[,...] [--cluster tagarela]   (prints the cluster's shard count)
                    tagarela bench   SCENARIO ...   (tagarela bench --help)

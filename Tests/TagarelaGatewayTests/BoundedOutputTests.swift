@@ -75,8 +75,13 @@ final class BoundedOutputTests: GatewayTestCase {
     func testOutputBoundsAreDerivedFromTheProtocol() {
         let limits = Limits.default
         let largest = OutputBounds.responseBytesMax
-        XCTAssertGreaterThanOrEqual(limits.outgoingQueueBytesMax - largest - 14, 3_000_000,
-                                    "the queue holds the largest response and 3 MB of events")
+        XCTAssertGreaterThanOrEqual(limits.outgoingQueueBytesMax - largest - 14, 100 * OutputBounds.messageBytesMax,
+                                    "the queue holds the largest response and a hundred maximum-size message:new")
+        // The largest request (a message with a maximum-size attachment) fits one WebSocket
+        // message and one NDJSON line (FieldLimits.attachmentBytesMax).
+        let largestRequest = AttachmentRules.base64Count(ofBytes: FieldLimits.attachmentBytesMax) + 32 * 1024
+        XCTAssertLessThan(largestRequest, limits.webSocketMessageBytesMax)
+        XCTAssertLessThan(largestRequest, limits.ndjsonLineBytesMax)
         let worstReply = LinkReply(requestID: .max, json: [UInt8](repeating: 0, count: largest),
                                    authUserID: String(repeating: "u", count: FieldLimits.usernameMax),
                                    authSessionID: String(repeating: "s", count: 64), endSessionID: String(repeating: "e", count: 64))

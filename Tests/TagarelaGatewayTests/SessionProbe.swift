@@ -32,6 +32,7 @@ final class FakeSessionContext: SessionContext {
 
     func presence(_ userIDs: [String]) -> [Bool] { userIDs.map { online.contains($0) } }
     func takeGroupQuota(_ userID: String) -> Int64? { nil }
+    func takeAttachmentQuota(_ userID: String, bytes: Int) -> Int64? { nil }
 }
 
 /// One session, its context, and what it did.

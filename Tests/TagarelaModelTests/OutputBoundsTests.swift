@@ -19,12 +19,15 @@ final class OutputBoundsTests: XCTestCase {
     /// (the bound's slack is only the ids and integers counted at their worst).
     func testMessageBound() {
         let m = Message(chatID: "g:" + String(repeating: "f", count: 24), seq: 1_000_000, senderID: String(repeating: "u", count: 32),
-                        content: control, timestamp: 1_795_728_122_092, clientMsgID: String(repeating: "\u{2}", count: 64))
+                        content: control, timestamp: 1_795_728_122_092, clientMsgID: String(repeating: "\u{2}", count: 64),
+                        attachment: Attachment(id: "1000000", name: String(repeating: "\u{1F600}", count: FieldLimits.attachmentNameMax),
+                                               mime: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                                               size: 524_288, sha256: String(repeating: "e", count: 64)))
         let readers = (0..<1000).map { String(format: "reader-%025d", $0) }
         let bytes = m.encoded(readBy: readers, readCount: readers.count, readAt: 1_795_728_122_093)
         XCTAssertLessThanOrEqual(bytes.count, OutputBounds.messageBytesMax)
         XCTAssertGreaterThan(bytes.count, OutputBounds.messageBytesMax - 1600)
-        XCTAssertTrue((26_000...27_000).contains(OutputBounds.messageBytesMax), "PROTOCOL.md 3.6 says about 26.5 KB: \(OutputBounds.messageBytesMax)")
+        XCTAssertTrue((27_500...28_500).contains(OutputBounds.messageBytesMax), "PROTOCOL.md 3.6 says about 27.9 KB: \(OutputBounds.messageBytesMax)")
         let json = try! JSON.parse(bytes)
         XCTAssertEqual(json["read_by"]?.array?.count, FieldLimits.readByIDsMax, "read_by is capped")
         XCTAssertEqual(json["read_by"]?[0]?.string, readers[0], "the first readers")
@@ -38,10 +41,12 @@ final class OutputBoundsTests: XCTestCase {
         let last = Message(chatID: chat.id, seq: 9, senderID: members[1], content: control, timestamp: 1, clientMsgID: nil)
             .encoded(readBy: members, readCount: members.count, readAt: 2)
         XCTAssertLessThanOrEqual(chat.encoded(lastMessage: last, unreadCount: 123_456).count, OutputBounds.chatBytesMax)
-        XCTAssertTrue((62_000...63_500).contains(OutputBounds.chatBytesMax), "\(OutputBounds.chatBytesMax)")
+        XCTAssertTrue((63_500...64_500).contains(OutputBounds.chatBytesMax), "\(OutputBounds.chatBytesMax)")
         XCTAssertEqual(OutputBounds.responseBytesMax, OutputBounds.messagesPageBytesMax, "get_messages is the largest")
-        XCTAssertTrue((5_200_000...5_400_000).contains(OutputBounds.responseBytesMax), "\(OutputBounds.responseBytesMax)")
-        XCTAssertLessThan(OutputBounds.chatsPageBytesMax, 3_200_000)
+        XCTAssertTrue((5_500_000...5_700_000).contains(OutputBounds.responseBytesMax), "\(OutputBounds.responseBytesMax)")
+        XCTAssertLessThan(OutputBounds.chatsPageBytesMax, 3_300_000)
+        // A get_attachment answer (the base64 of 512 KiB and the metadata) is far below a page.
+        XCTAssertTrue((699_052...702_000).contains(OutputBounds.attachmentResponseBytesMax), "\(OutputBounds.attachmentResponseBytesMax)")
         XCTAssertGreaterThan(OutputBounds.eventBytesMax, OutputBounds.chatBytesMax)
     }
 

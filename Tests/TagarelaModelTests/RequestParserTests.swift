@@ -119,6 +119,31 @@ final class RequestParserTests: XCTestCase {
         XCTAssertEqual(try parse(#"{"type":"typing","chat_id":"c"}"#).body, .typing(chatID: "c"))
     }
 
+    /// Issue 12: text, an attachment or both; the attachment's fields checked (its base64 is the
+    /// shard's to decode); the gateway reads its size for the per-user quota.
+    func testAttachments() throws {
+        let m = try parse(#"{"type":"message","chat_id":"c","attachment":{"name":"Ana's photo.PNG","mime":"Image/PNG","data":"AQID"}}"#)
+        XCTAssertEqual(m.body, .message(chatID: "c", content: "", clientMsgID: nil,
+                                        attachment: AttachmentUpload(name: "Ana's photo.PNG", mime: "image/png", data: "AQID")))
+        XCTAssertEqual(failure(#"{"type":"message","chat_id":"c"}"#)?.error.code, .badRequest, "neither")
+        XCTAssertEqual(failure(#"{"type":"message","chat_id":"c","attachment":null}"#)?.error.code, .badRequest, "null is absent")
+        XCTAssertEqual(failure(#"{"type":"message","chat_id":"c","attachment":"x"}"#)?.error.code, .badRequest)
+        XCTAssertEqual(failure(#"{"type":"message","chat_id":"c","attachment":{"name":"a","mime":"a/b"}}"#)?.error.code, .badRequest)
+        let big = String(repeating: "A", count: AttachmentRules.base64Count(ofBytes: FieldLimits.attachmentBytesMax) + 4)
+        XCTAssertEqual(failure(#"{"type":"message","chat_id":"c","attachment":{"name":"a","mime":"a/b","data":"\#(big)"}}"#)?.error.code,
+                       .tooLarge, "refused by its length before anything decodes it")
+        let facts = try Array(#"{"type":"message","chat_id":"c","attachment":{"name":"a","mime":"a/b","data":"AQI="}}"#.utf8)
+            .withUnsafeBytes { raw throws(RequestFailure) in try Request.routing(raw) }
+        XCTAssertEqual(facts.attachmentBytes, 2)
+        XCTAssertEqual(AttachmentRules.decodedByteCount(base64: "AQID"), 3)
+        XCTAssertEqual(AttachmentRules.decodedByteCount(base64: "AQ=="), 1)
+        XCTAssertEqual(try parse(#"{"type":"get_attachment","chat_id":"c","attachment_id":"7"}"#).body,
+                       .getAttachment(chatID: "c", attachmentID: "7"))
+        XCTAssertEqual(failure(#"{"type":"get_attachment","chat_id":"c"}"#)?.error.code, .badRequest)
+        XCTAssertEqual(AttachmentRules.seq(ofID: "7"), 7)
+        for bad in ["", "0", "07", "-1", "+1", "1.0", "99999999999999999999"] { XCTAssertNil(AttachmentRules.seq(ofID: bad), bad) }
+    }
+
     func testSearchAndPresence() throws {
         XCTAssertEqual(try parse(#"{"type":"search_users","query":"Al"}"#).body, .searchUsers(query: "al", limit: 20))
         XCTAssertEqual(failure(#"{"type":"search_users","query":"a","limit":101}"#)?.error.code, .badRequest)

@@ -111,6 +111,13 @@ final class CommandTests: XCTestCase {
                        "--shard K and --workers N with 0 <= K < N are required")
         XCTAssertEqual(refusal("worker --shard 0 --workers 1 --data d --socket s --pbkdf2-iterations 0"),
                        "--pbkdf2-iterations must be at least 1, not 0")
+        XCTAssertEqual(refusal("worker --shard 0 --workers 1 --data d --socket s --attachment-bytes-max 524289"),
+                       "--attachment-bytes-max must be 1...524288, not 524289")
+        if case .worker(let worker) = try? parse("worker --shard 0 --workers 1 --data d --socket s --attachment-bytes-max 1000") {
+            XCTAssertEqual(worker.attachmentBytesMax, 1000)
+        } else {
+            XCTFail("a worker command with a lower attachment size")
+        }
         XCTAssertEqual(refusal("reshard --data d --recover --workers x"), "--workers must be a whole number, not 'x'")
         XCTAssertEqual(refusal("reshard --data d"), "--to N (N >= 1) or --recover is required")
     }
