@@ -42,6 +42,42 @@ final class CBORClientTests: EndToEndTestCase {
         XCTAssertEqual(refused["code"]?.string, "bad_request", "\(refused)")
     }
 
+    /// A CBOR client sends a message with text and an attachment (its bytes a CBOR byte
+    /// string); the JSON member gets the same metadata in its event, and both read the same
+    /// bytes back with `get_attachment`: base64 for JSON, a byte string for CBOR (issue 12).
+    func testCBORAndJSONClientsExchangeAnAttachment() throws {
+        let pair = users("cba", onWorkers: [0, 1])
+        let (a, b) = (pair[0], pair[1])
+        let cbor = try registeredClient(a, .cbor, label: "a-cbor")
+        let json = try registeredClient(b, .webSocket, label: "b-json")
+        let chatID = assertOK(try cbor.request("create_chat", [("user_id", .string(b.name))]), "create_chat")["chat"]?["id"]?.string ?? ""
+        _ = try json.event("chat:new")
+
+        // Every byte value, twice, so that no text encoding could carry it unchanged.
+        let bytes = (0..<512).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let attachment: E2EJSON = .object([("name", .string("dados.bin")), ("mime", .string("application/octet-stream")),
+                                           ("data", .string(Data(bytes).base64EncodedString()))])
+        let sent = assertOK(try cbor.request("message", [("chat_id", .string(chatID)), ("content", .string("segue")),
+                                                          ("attachment", attachment)]), "message")["message"]
+        let meta = sent?["attachment"]
+        XCTAssertEqual(meta?["size"]?.int, 512)
+        XCTAssertEqual(meta?["name"]?.string, "dados.bin")
+        let event = try json.event("message:new") { $0["payload"]?["id"] == sent?["id"] }
+        XCTAssertEqual(event["payload"], sent, "the JSON member sees the message the CBOR sender stored")
+
+        let id = meta?["id"]?.string ?? ""
+        for c in [cbor, json] {
+            let got = assertOK(try c.request("get_attachment", [("chat_id", .string(chatID)), ("attachment_id", .string(id))]),
+                               "get_attachment \(c.label)")
+            let data = got["data"]?.string.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
+            XCTAssertTrue(data == bytes, "\(c.label): \(data?.count ?? -1) bytes, not the 512 sent")
+        }
+        // On the CBOR wire the bytes travel as they are (a byte string), not as base64 text.
+        let raw = (cbor.transport as? E2ECBORClient)?.binaryMessages.last ?? []
+        XCTAssertTrue(raw.count > bytes.count && (0...(raw.count - bytes.count)).contains { Array(raw[$0..<($0 + bytes.count)]) == bytes },
+                      "the get_attachment answer on the CBOR connection does not hold the raw bytes")
+    }
+
     /// `from` sends `content`; each of `to` gets a `message:new` whose payload is the message
     /// of the sender's response. Returns that message.
     private func exchange(from: E2EChatClient, to: [E2EChatClient], chatID: String, content: String) throws -> E2EJSON {
