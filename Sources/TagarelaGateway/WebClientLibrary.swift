@@ -133,6 +133,7 @@ export class Tagarela {
     this._attempt = 0;
     this._early = [];           // events held until connect() has returned
     this._ended = false;
+    this._reachable = false;    // the server answered a first authentication with a transient error
     this._first = new Promise((resolve, reject) => { this._firstSettle = { resolve, reject }; });
     this._watchNetwork();
     this._open();
@@ -208,6 +209,9 @@ export class Tagarela {
       if (ws !== this.ws) return;
       // A refused first login rejects connect() with the server's code; a refused token later ends the session.
       if (FINAL_AUTH.has(e.code)) { this.user ? this._end("session_ended", { reason: e.code }) : this._end(e.code, e.response); return; }
+      // A server that answered but could not authenticate yet (its worker restarting) is tried again
+      // with back-off, the first time too: only one that cannot be reached at all rejects connect().
+      if (TRANSIENT.has(e.code)) this._reachable = true;
       ws.close();
       return;
     }
@@ -242,7 +246,7 @@ export class Tagarela {
     for (const job of this._inflight.values()) { clearTimeout(job.timer); job.reject(new TagarelaError("disconnected")); }
     this._inflight.clear();
     if (this._ended) return;
-    if (!this.user) { this._end("disconnected", null); return; } // connect() never got online: it rejects
+    if (!this.user && !this._reachable) { this._end("disconnected", null); return; } // connect() never got online: it rejects
     this._setState("offline");
     const cap = Math.min(this.o.maxDelayMs, this.o.minDelayMs * 2 ** this._attempt);
     this._attempt = Math.min(this._attempt + 1, 30);

@@ -194,6 +194,29 @@ test("connect rejects when the first login is refused", async () => {
   assert.equal(server.sockets.length, 1, "no retry after a refused password");
 });
 
+test("a first login answered unavailable (its worker restarting) is tried again, not given up", async () => {
+  const server = new FakeServer();
+  let refusals = 2;
+  server.refuse = (ws, r) => (r.type === "login" && refusals-- > 0 ? { code: "unavailable" } : null);
+  const t = await Tagarela.connect("ws://test/ws", { username: "ana", password: "password1" },
+    { ...fast, WebSocket: server.WebSocket });
+  assert.equal(t.state, "online");
+  assert.equal(t.user.id, "ana");
+  assert.equal(server.requests.filter(r => r.type === "login").length, 3);
+  t.close();
+});
+
+test("a first connection that cannot be opened still rejects connect", async () => {
+  const server = new FakeServer();
+  server.autoOpen = false;
+  const p = Tagarela.connect("ws://test/ws", { username: "ana", password: "password1" }, { ...fast, WebSocket: server.WebSocket });
+  await until(() => server.sockets.length === 1, "a socket");
+  server.ws.close();
+  await assert.rejects(p, e => e.code === "disconnected");
+  await tick(50);
+  assert.equal(server.sockets.length, 1, "no retry when the server cannot be reached at all");
+});
+
 test("an unavailable answer (a worker restarting) resyncs the chats, so events the worker lost are caught up", async () => {
   const server = new FakeServer();
   server.addChat("g1", ["ana", "bia"]);
