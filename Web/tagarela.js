@@ -17,6 +17,13 @@ const TRANSIENT = new Set(["unavailable", "timeout", "rate_limited", "disconnect
 // Answers to auth/login that no retry can change: stop reconnecting.
 const FINAL_AUTH = new Set(["bad_credentials", "unauthenticated", "forbidden", "bad_request"]);
 
+// The sender chooses an attachment's type: a text/html or image/svg+xml Blob opened in a tab would run
+// its scripts in this origin, by the session's token. Only these raster types keep theirs.
+const INLINE_IMAGE = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
+
+/** True when an attachment of `mime` may be shown inline (`fetchAttachment` keeps its type). */
+export const isInlineImage = mime => INLINE_IMAGE.test(mime);
+
 /** A refused request: `code` is the server's error code, or "timeout"/"disconnected"/"session_ended"/"closed". */
 export class TagarelaError extends Error {
   constructor(code, response) {
@@ -167,12 +174,14 @@ export class Tagarela {
     });
   }
 
-  /** An attachment's bytes as a Blob, from GET /attachments/<chat>/<id> with the session's token. */
+  /** An attachment's bytes as a Blob, from GET /attachments/<chat>/<id> with the session's token;
+   *  typed application/octet-stream unless `isInlineImage` (see INLINE_IMAGE for why). */
   async fetchAttachment(chatId, attachmentId) {
     const base = this.url.replace(/^ws/, "http").replace(/^(https?:\/\/[^/]+).*$/, "$1");
     const r = await fetch(base + "/attachments/" + chatId + "/" + attachmentId, { headers: { Authorization: "Bearer " + this.token } });
     if (!r.ok) throw new TagarelaError(r.status === 404 ? "not_found" : r.status === 403 ? "forbidden" : "unavailable");
-    return r.blob();
+    const blob = await r.blob();
+    return isInlineImage(blob.type) ? blob : new Blob([blob], { type: "application/octet-stream" });
   }
 
   /** Closes the connection for good; pending sends and requests are rejected with "closed". */
