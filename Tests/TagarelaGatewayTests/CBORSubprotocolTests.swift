@@ -20,6 +20,14 @@ final class CBORSubprotocolTests: GatewayTestCase {
         return c
     }
 
+    /// A CBOR connection logged in as alice (the canned worker's event receiver).
+    private func cborAlice(_ h: GatewayHarness, file: StaticString = #filePath, line: UInt = #line) throws -> TestClient {
+        let c = try cborClient(h)
+        sendCBOR(c, ["type": "login", "request_id": "l", "username": "alice", "password": "s"])
+        XCTAssertEqual(readCBOR(c)?["status"]?.string, "ok", file: file, line: line)
+        return c
+    }
+
     private func sendCBOR(_ c: TestClient, _ value: JSON) {
         c.sendFrame(.binary, value.encodedCBOR(bytePaths: [["attachment", "data"]]))
     }
@@ -159,13 +167,7 @@ final class CBORSubprotocolTests: GatewayTestCase {
     /// CBOR receivers get the same bytes.
     func testFanOutReachesEveryEncodingWithTheSameContent() throws {
         let h = try start(workers: 1)
-        var cbors: [TestClient] = []
-        for _ in 0..<2 {
-            let c = try cborClient(h)
-            sendCBOR(c, ["type": "login", "request_id": "l", "username": "alice", "password": "s"])
-            XCTAssertEqual(readCBOR(c)?["status"]?.string, "ok")
-            cbors.append(c)
-        }
+        let cbors = try (0..<2).map { _ in try cborAlice(h) }
         let ws = try h.client()
         XCTAssertNil(answered(ws.upgrade()))
         ws.sendText(loginLine("bob"))
@@ -198,13 +200,7 @@ final class CBORSubprotocolTests: GatewayTestCase {
                              events: [LinkEvent(userIDs: ["alice"], excludeConnectionID: r.connectionID,
                                                 json: Array(#"{"type":"message:new","payl"#.utf8))])
         }, configure: { $0.log = { line in lock.lock(); logged.append(line); lock.unlock() } })
-        var cbors: [TestClient] = []
-        for _ in 0..<3 {
-            let c = try cborClient(h)
-            sendCBOR(c, ["type": "login", "request_id": "l", "username": "alice", "password": "s"])
-            XCTAssertEqual(readCBOR(c)?["status"]?.string, "ok")
-            cbors.append(c)
-        }
+        let cbors = try (0..<3).map { _ in try cborAlice(h) }
         let sender = try loggedIn(h, "carol")
         for content in ["broken", "fine"] {
             sender.send(#"{"type":"message","request_id":"m","chat_id":"c","content":"\#(content)"}"# + "\n")
