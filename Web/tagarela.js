@@ -17,6 +17,13 @@ const TRANSIENT = new Set(["unavailable", "timeout", "rate_limited", "disconnect
 // Answers to auth/login that no retry can change: stop reconnecting.
 const FINAL_AUTH = new Set(["bad_credentials", "unauthenticated", "forbidden", "bad_request"]);
 
+// The sender chooses an attachment's type: a text/html or image/svg+xml Blob opened in a tab would run
+// its scripts in this origin, by the session's token. Only these raster types keep theirs.
+const INLINE_IMAGE = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
+
+/** True when an attachment of `mime` may be shown inline (`fetchAttachment` keeps its type). */
+export const isInlineImage = mime => INLINE_IMAGE.test(mime);
+
 /** A refused request: `code` is the server's error code, or "timeout"/"disconnected"/"session_ended"/"closed". */
 export class TagarelaError extends Error {
   constructor(code, response) {
@@ -124,6 +131,7 @@ export class Tagarela {
     this._attempt = 0;
     this._early = [];           // events held until connect() has returned
     this._ended = false;
+    this._reachable = false;    // the server answered a first authentication with a transient error
     this._first = new Promise((resolve, reject) => { this._firstSettle = { resolve, reject }; });
     this._watchNetwork();
     this._open();
@@ -166,12 +174,14 @@ export class Tagarela {
     });
   }
 
-  /** An attachment's bytes as a Blob, from GET /attachments/<chat>/<id> with the session's token. */
+  /** An attachment's bytes as a Blob, from GET /attachments/<chat>/<id> with the session's token;
+   *  typed application/octet-stream unless `isInlineImage` (see INLINE_IMAGE for why). */
   async fetchAttachment(chatId, attachmentId) {
     const base = this.url.replace(/^ws/, "http").replace(/^(https?:\/\/[^/]+).*$/, "$1");
     const r = await fetch(base + "/attachments/" + chatId + "/" + attachmentId, { headers: { Authorization: "Bearer " + this.token } });
     if (!r.ok) throw new TagarelaError(r.status === 404 ? "not_found" : r.status === 403 ? "forbidden" : "unavailable");
-    return r.blob();
+    const blob = await r.blob();
+    return isInlineImage(blob.type) ? blob : new Blob([blob], { type: "application/octet-stream" });
   }
 
   /** Closes the connection for good; pending sends and requests are rejected with "closed". */
@@ -199,6 +209,9 @@ export class Tagarela {
       if (ws !== this.ws) return;
       // A refused first login rejects connect() with the server's code; a refused token later ends the session.
       if (FINAL_AUTH.has(e.code)) { this.user ? this._end("session_ended", { reason: e.code }) : this._end(e.code, e.response); return; }
+      // A server that answered but could not authenticate yet (its worker restarting) is tried again
+      // with back-off, the first time too: only one that cannot be reached at all rejects connect().
+      if (TRANSIENT.has(e.code)) this._reachable = true;
       ws.close();
       return;
     }
@@ -233,7 +246,7 @@ export class Tagarela {
     for (const job of this._inflight.values()) { clearTimeout(job.timer); job.reject(new TagarelaError("disconnected")); }
     this._inflight.clear();
     if (this._ended) return;
-    if (!this.user) { this._end("disconnected", null); return; } // connect() never got online: it rejects
+    if (!this.user && !this._reachable) { this._end("disconnected", null); return; } // connect() never got online: it rejects
     this._setState("offline");
     const cap = Math.min(this.o.maxDelayMs, this.o.minDelayMs * 2 ** this._attempt);
     this._attempt = Math.min(this._attempt + 1, 30);

@@ -65,7 +65,7 @@ extension ClientConnection {
     /// A response or gateway-made message for a CBOR connection, as a binary frame.
     func cborFrame(_ json: [UInt8]) -> OutboundBytes? {
         guard let frame = FanOut.cborFrame(json) else {
-            loop.config.log("connection \(id): a reply that is not JSON was not sent")
+            loop.config.log("connection \(id): a reply or event that is not JSON (a server bug) was not sent")
             return nil
         }
         return frame

@@ -73,12 +73,17 @@ extension GatewayLoop {
             var frame: OutboundBytes? = nil
             var line: OutboundBytes? = nil
             var cbor: OutboundBytes? = nil
+            // An event that does not transcode is tried (and logged) once, not once per receiver.
+            var cborTried = false
             for user in event.userIDs {
                 guard let list = byUser[user] else { continue }
                 for conn in list where conn.id != event.excludeConnectionID && !conn.isClosed {
                     let bytes: OutboundBytes
                     if conn.speaksCBOR {
-                        if cbor == nil { cbor = conn.cborFrame(event.json) }
+                        if !cborTried {
+                            cborTried = true
+                            cbor = conn.cborFrame(event.json)
+                        }
                         guard let encoded = cbor else { continue }
                         bytes = encoded
                     } else if conn.isWebSocketTransport {

@@ -46,7 +46,12 @@ extension GatewayLoop {
 
     /// Gathers every loop's counters and histograms (each on its own thread) and every worker's
     /// stats (over this loop's links, `LinkFrame.statsRequest`), and renders them, on this loop.
+    /// A scrape that comes while one is being gathered joins it and gets the same text: a worker
+    /// counts its shard in O(chats) per stats request and `/metrics` is open to whoever reaches
+    /// the port, so the work per loop is one gathering at a time, however fast scrapes come.
     func gatherMetricsText(_ done: @escaping (String) -> Void) {
+        metricsWaiters.append(done)
+        guard metricsWaiters.count == 1 else { return }
         let loops = gateway.loops
         var total = LoopCounters(workers: config.workers)
         var histograms = LoopHistograms()
@@ -56,9 +61,12 @@ extension GatewayLoop {
             remaining -= 1
             guard remaining == 0 else { return }
             let stats = (0..<self.config.workers).map { self.config.workerStats($0) }
-            done(MetricsRenderer.render(total, loops: loops.count,
-                                        onlineUsers: self.gateway.presence.onlineUsers, workerStats: stats)
-                 + LatencyMetricsRenderer.render(histograms, stats: workerStats))
+            let text = MetricsRenderer.render(total, loops: loops.count,
+                                              onlineUsers: self.gateway.presence.onlineUsers, workerStats: stats)
+                + LatencyMetricsRenderer.render(histograms, stats: workerStats)
+            let waiters = self.metricsWaiters
+            self.metricsWaiters = []
+            for waiter in waiters { waiter(text) }
         }
         for link in links {
             link.fetchStats(timeoutMs: config.healthTimeoutMs) { stats in

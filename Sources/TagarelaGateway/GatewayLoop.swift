@@ -37,6 +37,8 @@ final class GatewayLoop {
     /// Latency histograms and the delivery clock that feeds one of them (LoopHistograms.swift).
     var histograms = LoopHistograms()
     var deliveryClock = DeliveryClock()
+    /// `/metrics` answers waiting for the gathering in flight (`gatherMetricsText`).
+    var metricsWaiters: [(String) -> Void] = []
     /// Every open client connection of this loop, for the periodic sweep.
     private(set) var connections: [UInt64: ClientConnection] = [:]
     /// This loop's share of `Limits.partialInputBytesMax` and who holds it.

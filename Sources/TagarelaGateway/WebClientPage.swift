@@ -45,7 +45,7 @@ form{display:flex;gap:6px;padding:8px}input,button{font:inherit;padding:6px 8px}
 <div id="room"><div id="msgs"></div><div id="typing"></div>
 <form id="fm"><input id="tx" placeholder="message" autocomplete="off" disabled><input id="file" type="file"><button>Send</button></form></div></main>
 <script type="module">
-import { Tagarela } from "/tagarela.js";
+import { Tagarela, isInlineImage } from "/tagarela.js";
 const $ = id => document.getElementById(id);
 const URL_WS = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
 // The page's state; `sent` (client_msg_id -> "pending" | "ok" | "failed: code") is what the browser tests read.
@@ -127,11 +127,11 @@ function messageView(m, pendingState) {
   d.querySelector(".rr").textContent = readText(m);
   return d;
 }
-// Images are shown inline and other files offered for download, both fetched with the session's bearer token.
+// Raster images are shown inline and other files (SVG too) offered for download, both fetched with the session's bearer token.
 function attachmentView(m) {
   const a = m.attachment, key = m.chat_id + "/" + a.id;
   const bytes = () => { if (!blobs.has(key)) blobs.set(key, t.fetchAttachment(m.chat_id, a.id).then(b => URL.createObjectURL(b))); return blobs.get(key); };
-  if (/^image\//.test(a.mime)) {
+  if (isInlineImage(a.mime)) {
     const img = document.createElement("img"); img.alt = a.name; img.className = "att";
     bytes().then(u => img.src = u, () => img.alt = a.name + " (unavailable)"); return img;
   }

@@ -56,26 +56,6 @@ public struct Histogram: Equatable, Sendable {
         for i in 0..<counts.count { counts[i] &+= other.counts[i] }
         sum &+= other.sum
     }
-
-    /// The value under which fraction `q` of the observations lie, interpolated linearly inside
-    /// its bucket as Prometheus' `histogram_quantile` does (the +Inf bucket answers its lower
-    /// bound); nil when empty.
-    public func quantile(_ q: Double) -> Double? {
-        let total = count
-        guard total > 0 else { return nil }
-        let rank = q * Double(total)
-        var seen: UInt64 = 0
-        for i in 0..<counts.count {
-            let before = seen
-            seen &+= counts[i]
-            guard Double(seen) >= rank, counts[i] > 0 else { continue }
-            let lower = i == 0 ? 0 : Double(bounds[i - 1])
-            guard i < bounds.count else { return lower }
-            let upper = Double(bounds[i])
-            return lower + (upper - lower) * (rank - Double(before)) / Double(counts[i])
-        }
-        return Double(bounds[bounds.count - 1])
-    }
 }
 
 /// The bucket layouts, each chosen for what it measures (the reasons are the comments).

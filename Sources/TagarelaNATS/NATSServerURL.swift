@@ -35,12 +35,15 @@ public struct NATSServerURL: Equatable, Sendable, CustomStringConvertible {
     /// Parses one URL. `nats://` is the default scheme (`host:port` alone is accepted, as in
     /// a server's `connect_urls`); the port defaults to 4222. `tls://` is refused (`tlsRefusal`).
     public static func parse(_ text: String) throws(ParseError) -> NATSServerURL {
+        // Errors quote the URL for the operator, but never its token or password: they reach
+        // startup messages and logs.
+        let shown = redacted(text)
         var rest = Substring(text.trimmingSpaces())
         let parts = rest.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
         if parts.count == 2 {
             let scheme = parts[0].lowercased()
-            if scheme == "tls" { throw ParseError("\(text): " + tlsRefusal) }
-            guard scheme == "nats" else { throw ParseError("\(text): the scheme must be nats://") }
+            if scheme == "tls" { throw ParseError("\(shown): " + tlsRefusal) }
+            guard scheme == "nats" else { throw ParseError("\(shown): the scheme must be nats://") }
             rest = parts[1]
         }
         if rest.hasSuffix("/") { rest = rest.dropLast() }
@@ -59,13 +62,13 @@ public struct NATSServerURL: Equatable, Sendable, CustomStringConvertible {
         if let colon = rest.lastIndex(of: ":") {
             hostPart = rest[..<colon]
             guard let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else {
-                throw ParseError("\(text): the port must be a number from 1 to 65535")
+                throw ParseError("\(shown): the port must be a number from 1 to 65535")
             }
             url.port = port
         }
         let host = hostPart == "localhost" ? "127.0.0.1" : String(hostPart)
         guard isIPv4(host) else {
-            throw ParseError("\(text): the host must be an IPv4 address (this client does not resolve names)")
+            throw ParseError("\(shown): the host must be an IPv4 address (this client does not resolve names)")
         }
         url.host = host
         return url
@@ -79,6 +82,15 @@ public struct NATSServerURL: Equatable, Sendable, CustomStringConvertible {
         }
         if urls.isEmpty { throw ParseError("no NATS server URL in \"\(text)\"") }
         return urls
+    }
+
+    /// `text` with whatever stands between the scheme and the last `@` (a token, or user and
+    /// password) replaced by `***`.
+    static func redacted(_ text: String) -> String {
+        guard let at = text.lastIndex(of: "@") else { return text }
+        let parts = text[..<at].split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+        let scheme = parts.count == 2 ? parts[0] + "://" : ""
+        return scheme + "***" + text[at...]
     }
 
     /// Same host and port (credentials aside): the same server.

@@ -47,8 +47,10 @@ public final class ShardStore {
     /// worker's records-per-commit histogram).
     private var pendingRecords = 0
     public private(set) var lastCommitRecords = 0
-    /// How long the last fdatasync took, in nanoseconds (the worker's fdatasync histogram).
-    public private(set) var lastSyncNs: Int64 = 0
+    /// Called after every fdatasync of the journal with its duration in nanoseconds (the worker's
+    /// fdatasync histogram): group commits, the interval timer and a compaction's switch of
+    /// journals all sync, and a caller that polled would miss those that fall between two polls.
+    public var onSync: ((Int64) -> Void)?
     /// Syscall counters, so tests can check what each policy does (the worker's `/metrics` too).
     private(set) var writeCalls = 0
     public private(set) var syncCalls = 0
@@ -276,7 +278,7 @@ public final class ShardStore {
             syncCalls += 1
             let startNs = Clock.monotonicNs()
             try onFile(path, try FileIO.fdatasync(journalFD))
-            lastSyncNs = Clock.monotonicNs() - startNs
+            onSync?(Clock.monotonicNs() - startNs)
             unsynced = false
         } catch {
             failed = true

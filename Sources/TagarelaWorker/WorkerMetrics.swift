@@ -9,7 +9,8 @@ import TagarelaSystem
 struct WorkerMetrics {
     /// One `store.commit()`: the write and, under `always`, the fdatasync.
     var commitNs = Histogram(bounds: HistogramBuckets.diskNs)
-    /// Every fdatasync: the group commit's under `always`, the 1 s timer's under `interval`.
+    /// Every fdatasync of the journal (`ShardStore.onSync`): the group commit's under `always`,
+    /// the 1 s timer's under `interval`, and a compaction's before it switches journals.
     var fdatasyncNs = Histogram(bounds: HistogramBuckets.diskNs)
     /// Journal records per group commit (how much one write and one fdatasync are shared).
     var commitRecords = Histogram(bounds: HistogramBuckets.records)
@@ -19,15 +20,6 @@ struct WorkerMetrics {
     var compactions: Int64 = 0
     /// How many times a worker has started on this shard folder (`StartCounter`).
     var starts: Int64 = 0
-    /// The store's fdatasync count already observed (so each is observed once).
-    var syncsSeen = 0
-
-    /// Observes the fdatasync the store made since the last call, if any.
-    mutating func noteSync(_ store: ShardStore) {
-        guard store.syncCalls != syncsSeen else { return }
-        syncsSeen = store.syncCalls
-        fdatasyncNs.observe(store.lastSyncNs)
-    }
 
     /// The answer to a gateway's `statsRequest`.
     func stats(nonce: UInt64, engine: ShardEngine, store: ShardStore) -> WorkerStats {

@@ -83,6 +83,7 @@ public final class WorkerServer {
         WorkerServer.publishStats(socketPath: config.socketPath,
                                   [(WorkerStatsFile.journalCorruptRecords, store.corruptRecordFiles.count)], log: log)
         metrics.starts = StartCounter.increment(storeDirectory: config.storeDirectory, log: log)
+        store.onSync = { [unowned self] ns in self.metrics.fdatasyncNs.observe(ns) }
         logEvent("worker_started",
                  message: "start \(metrics.starts) on this shard folder", [("starts", .int(metrics.starts)),
                  ("journal_records_replayed", .int(Int64(opened.records.count)))])
@@ -335,7 +336,6 @@ public final class WorkerServer {
                 metrics.commitNs.observe(Clock.monotonicNs() - startNs)
                 metrics.commitRecords.observe(Int64(store.lastCommitRecords))
                 metrics.commits += 1
-                metrics.noteSync(store)
             }
         } catch {
             // The store refuses to guess: replies for changes that may not be on disk must not
@@ -407,7 +407,6 @@ public final class WorkerServer {
         syncTimer = loop.schedule(afterMs: 1000) { [unowned self] in
             do {
                 try self.store.sync()
-                self.metrics.noteSync(self.store)
             } catch {
                 self.log("shard \(self.config.shard): fdatasync failed: \(error); stopping")
                 exit(70)

@@ -1,7 +1,8 @@
-// CBORSubprotocolTests: the `tagarela.cbor` WebSocket subprotocol on a real gateway with fake workers: the offer and its answer, CBOR both ways, the JSON the worker gets, 1003 on the wrong message kind, fan-out in every encoding.
+// CBORSubprotocolTests: the `tagarela.cbor` WebSocket subprotocol on a real gateway with fake workers: the offer and its answer, CBOR both ways, the JSON the worker gets, 1003 on the wrong message kind, fan-out in every encoding, an event that does not transcode.
 import XCTest
 import TagarelaCBOR
 import TagarelaJSON
+import TagarelaLink
 import TagarelaWire
 @testable import TagarelaGateway
 
@@ -16,6 +17,14 @@ final class CBORSubprotocolTests: GatewayTestCase {
         let c = try h.client()
         let head = c.upgrade(extraHeaders: "Sec-WebSocket-Protocol: tagarela.cbor\r\n")
         XCTAssertEqual(answered(head), "tagarela.cbor")
+        return c
+    }
+
+    /// A CBOR connection logged in as alice (the canned worker's event receiver).
+    private func cborAlice(_ h: GatewayHarness, file: StaticString = #filePath, line: UInt = #line) throws -> TestClient {
+        let c = try cborClient(h)
+        sendCBOR(c, ["type": "login", "request_id": "l", "username": "alice", "password": "s"])
+        XCTAssertEqual(readCBOR(c)?["status"]?.string, "ok", file: file, line: line)
         return c
     }
 
@@ -158,13 +167,7 @@ final class CBORSubprotocolTests: GatewayTestCase {
     /// CBOR receivers get the same bytes.
     func testFanOutReachesEveryEncodingWithTheSameContent() throws {
         let h = try start(workers: 1)
-        var cbors: [TestClient] = []
-        for _ in 0..<2 {
-            let c = try cborClient(h)
-            sendCBOR(c, ["type": "login", "request_id": "l", "username": "alice", "password": "s"])
-            XCTAssertEqual(readCBOR(c)?["status"]?.string, "ok")
-            cbors.append(c)
-        }
+        let cbors = try (0..<2).map { _ in try cborAlice(h) }
         let ws = try h.client()
         XCTAssertNil(answered(ws.upgrade()))
         ws.sendText(loginLine("bob"))
@@ -182,5 +185,31 @@ final class CBORSubprotocolTests: GatewayTestCase {
         XCTAssertEqual(frames[0]?.opcode, 0x2)
         XCTAssertEqual(frames[0]?.payload, frames[1]?.payload)
         XCTAssertEqual(frames[0].flatMap { try? JSON.decodeCBOR($0.payload) }, expected)
+    }
+
+    /// An event that does not transcode (a worker's JSON that does not parse: a server bug) is
+    /// tried once per loop and logged once, not once per CBOR receiver; later events still go.
+    func testAnEventThatDoesNotTranscodeIsTriedOnce() throws {
+        let lock = NSLock()
+        var logged: [String] = []
+        let h = try start(workers: 1, respond: { r in
+            guard String(decoding: r.json, as: UTF8.self).contains("\"content\":\"broken\"") else {
+                return GatewayHarness.standardReply(r)
+            }
+            return LinkReply(requestID: r.requestID, json: Canned.ok(r),
+                             events: [LinkEvent(userIDs: ["alice"], excludeConnectionID: r.connectionID,
+                                                json: Array(#"{"type":"message:new","payl"#.utf8))])
+        }, configure: { $0.log = { line in lock.lock(); logged.append(line); lock.unlock() } })
+        let cbors = try (0..<3).map { _ in try cborAlice(h) }
+        let sender = try loggedIn(h, "carol")
+        for content in ["broken", "fine"] {
+            sender.send(#"{"type":"message","request_id":"m","chat_id":"c","content":"\#(content)"}"# + "\n")
+            XCTAssertEqual(json(sender.readLine())?["status"]?.string, "ok")
+        }
+        // Each receiver's next frame is the second event: the first was sent to nobody.
+        for c in cbors { XCTAssertEqual(readCBOR(c)?["payload"]?["content"]?.string, "fine") }
+        lock.lock()
+        defer { lock.unlock() }
+        XCTAssertEqual(logged.filter { $0.contains("not JSON") }.count, 1, "\(logged)")
     }
 }

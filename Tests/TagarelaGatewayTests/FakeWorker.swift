@@ -26,6 +26,8 @@ final class FakeWorker {
     /// Links accepted while reading is paused start paused too (fake's thread only).
     private var readingPaused = false
     private var stopped = false
+    /// Stats requests received (all links), under `lock`.
+    private var _statsRequests = 0
 
     init(path: String, respond: @escaping Responder) throws {
         self.path = path
@@ -47,6 +49,19 @@ final class FakeWorker {
     }
 
     /// Every request received so far, in arrival order.
+    /// How many stats requests (`/metrics` gatherings) this fake was asked.
+    var statsRequests: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return _statsRequests
+    }
+
+    fileprivate func countStatsRequest() {
+        lock.lock()
+        _statsRequests += 1
+        lock.unlock()
+    }
+
     var requests: [LinkRequest] {
         lock.lock()
         defer { lock.unlock() }
@@ -198,7 +213,9 @@ final class FakeWorker {
                 case .ping(let n): channel.write(LinkCodec.encoded(.pong(n)))
                 case .subscribe(let users): worker.subscription(users, on: channel, subscribe: true)
                 case .unsubscribe(let users): worker.subscription(users, on: channel, subscribe: false)
-                case .statsRequest(let n): channel.write(LinkCodec.encoded(.stats(FakeWorker.stats(nonce: n))))
+                case .statsRequest(let n):
+                    worker.countStatsRequest()
+                    channel.write(LinkCodec.encoded(.stats(FakeWorker.stats(nonce: n))))
                 default: break
                 }
             }

@@ -60,6 +60,32 @@ final class LatencyMetricsTests: GatewayTestCase {
         XCTAssertNil(s["tagarela_shard_users{shard=\"1\"}"])
     }
 
+    /// Scrapes that come while one is being gathered join it: each worker is asked for its
+    /// stats once, not once per scrape (a worker counts its shard in O(chats) per request, and
+    /// `/metrics` is open to anyone who can reach the port).
+    func testConcurrentScrapesShareOneStatsRequest() throws {
+        let h = try start(workers: 1, loops: 1)
+        let loop = h.gateway.loops[0]
+        let done = DispatchSemaphore(value: 0)
+        var texts: [String] = []
+        loop.eventLoop.execute {
+            for _ in 0..<3 {
+                loop.gatherMetricsText { text in
+                    texts.append(text)
+                    done.signal()
+                }
+            }
+        }
+        for _ in 0..<3 { XCTAssertEqual(done.wait(timeout: .now() + 5), .success) }
+        XCTAssertEqual(h.workers[0].statsRequests, 1)
+        XCTAssertEqual(texts.count, 3)
+        XCTAssertEqual(Set(texts).count, 1, "every waiter got the same text")
+        XCTAssertEqual(samples(texts[0])["tagarela_shard_up{shard=\"0\"}"], 1)
+        // The next scrape, after that one finished, asks again.
+        _ = metricsText(h)
+        XCTAssertEqual(h.workers[0].statsRequests, 2)
+    }
+
     /// The rules of the text format (0.0.4) that promtool checks and a hand-written renderer can
     /// break: every sample follows its family's HELP and TYPE, a family is declared once, a
     /// histogram's buckets ascend in `le`, are cumulative, end in +Inf equal to `_count`.

@@ -28,6 +28,6 @@ final class WebAssetsTests: XCTestCase {
     /// The page is written on the library, loaded from the same origin.
     func testPageLoadsTheLibrary() {
         let page = String(decoding: WebClientPage.bytes, as: UTF8.self)
-        XCTAssertTrue(page.contains(#"import { Tagarela } from "/tagarela.js""#))
+        XCTAssertTrue(page.contains(#"import { Tagarela, isInlineImage } from "/tagarela.js""#))
     }
 }

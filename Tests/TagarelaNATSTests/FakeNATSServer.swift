@@ -43,6 +43,22 @@ final class FakeNATSServer {
         return String(decoding: got, as: UTF8.self)
     }
 
+    /// True when the client closed the accepted connection (end of file) within `timeoutMs`;
+    /// what it sent meanwhile is read and dropped.
+    func waitForClose(timeoutMs: Int) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        return E2EProcess.waitUntil(timeoutMs: timeoutMs) {
+            let r = buffer.withUnsafeMutableBytes { try? FileDescriptor.read(self.client, into: $0) }
+            return r == .eof
+        }
+    }
+
+    /// Forgets the accepted connection (closing our end), so `accept` can take the next one.
+    func dropClient() {
+        if client >= 0 { FileDescriptor.close(client) }
+        client = -1
+    }
+
     /// INFO, then CONNECT+PING read and PONG sent: the client counts as connected.
     func handshake(info: String = "{\"server_id\":\"fake\",\"max_payload\":1048576}") throws {
         try accept()

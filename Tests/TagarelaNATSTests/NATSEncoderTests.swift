@@ -74,4 +74,16 @@ final class NATSEncoderTests: XCTestCase {
         }
         XCTAssertFalse("\(try NATSServerURL.parse("nats://secret@127.0.0.1:1"))".contains("secret"), "printed without credentials")
     }
+
+    /// A refused URL is quoted in the error (startup messages and logs show it) without its
+    /// token or password, whichever part of it is wrong.
+    func testRefusedURLsAreQuotedWithoutCredentials() {
+        for bad in ["nats://bob:hunter2@127.0.0.1:99999", "nats://hunter2@example.com:4222", "tls://hunter2@127.0.0.1:1",
+                    "http://bob:hunter2@127.0.0.1:1", "nats://127.0.0.1:1,nats://bob:hunter2@127.0.0.1:x"] {
+            XCTAssertThrowsError(try NATSServerURL.parseList(bad), bad) { error in
+                XCTAssertFalse("\(error)".contains("hunter2"), "\(error)")
+                XCTAssertTrue("\(error)".contains("127.0.0.1") || "\(error)".contains("example.com"), "\(error)")
+            }
+        }
+    }
 }

@@ -114,19 +114,29 @@ final class NATSScriptedServerTests: XCTestCase {
         XCTAssertFalse(String(decoding: got, as: UTF8.self).contains("CONNECT"), "credentials sent to a TLS server in clear")
     }
 
-    /// A server that accepts but never sends INFO is given up after the handshake timeout.
+    /// A server that accepts but never sends INFO, and one that sends INFO but never answers the
+    /// PING after CONNECT, are each given up after the handshake timeout: the socket is closed
+    /// (the server sees end of file) and the client comes back for another attempt.
     func testHandshakeTimeout() throws {
-        let fake = try FakeNATSServer()
-        let loop = try NATSTestLoop()
-        defer { loop.stop() }
-        let client = connection(loop, port: fake.port)
-        try fake.accept()
-        let start = Clock.monotonicMs()
-        loop.waitUntil(timeoutMs: Int(NATSLimits.handshakeTimeoutMs) + 3000, what: "handshake timeout reported") {
-            client.errors.contains { $0.contains("did not complete the handshake") }
+        for sendsInfo in [false, true] {
+            let fake = try FakeNATSServer()
+            let loop = try NATSTestLoop()
+            defer { loop.stop() }
+            let client = connection(loop, port: fake.port)
+            try fake.accept()
+            if sendsInfo {
+                try fake.send("INFO {}\r\n")
+                _ = try fake.read(until: "PING\r\n")
+            }
+            let start = Clock.monotonicMs()
+            let budget = Int(NATSLimits.handshakeTimeoutMs) + 3000
+            XCTAssertTrue(fake.waitForClose(timeoutMs: budget), "the stalled handshake was not closed (INFO sent: \(sendsInfo))")
+            XCTAssertGreaterThanOrEqual(Clock.monotonicMs() - start, NATSLimits.handshakeTimeoutMs - 200)
+            loop.sync { XCTAssertTrue(client.errors.contains { $0.contains("did not complete the handshake") }, "\(client.errors)") }
+            fake.dropClient()
+            try fake.accept()  // the next attempt (the only server is tried again)
+            loop.sync { XCTAssertFalse(client.connection.isConnected); client.connection.close() }
         }
-        XCTAssertGreaterThanOrEqual(Clock.monotonicMs() - start, NATSLimits.handshakeTimeoutMs - 200)
-        loop.sync { XCTAssertFalse(client.connection.isConnected); client.connection.close() }
     }
 
     /// A server announcing a max_payload past the ceiling is held to the ceiling; publishes over
@@ -170,19 +180,23 @@ final class NATSScriptedServerTests: XCTestCase {
         loop.sync { XCTAssertEqual(refused, .tooManyRequests); client.connection.close() }
     }
 
-    /// A server that stops reading: past socketQueuedBytesMax unsent bytes the connection is dropped.
+    /// A server that stops reading: past socketQueuedBytesMax unsent bytes the connection is
+    /// dropped. PINGs are spaced past the test's wait, so their timeout cannot be what drops it.
     func testSocketQueueBound() throws {
         let fake = try FakeNATSServer()
         let loop = try NATSTestLoop()
         defer { loop.stop() }
-        let client = connection(loop, port: fake.port)
+        let client = loop.connect("nats://127.0.0.1:\(fake.port)") { $0.pingIntervalMs = 600_000 }
         try fake.handshake()
         loop.waitUntil { client.connection.isConnected }
         let payload = [UInt8](repeating: 7, count: 1_000_000)
         let count = NATSLimits.socketQueuedBytesMax / payload.count + 2
         loop.sync { for _ in 0..<count { client.connection.publish("big", payload: payload) } }
         loop.waitUntil(what: "dropped") { client.states.contains(.connecting) && client.states.count >= 3 }
-        loop.sync { XCTAssertTrue(client.errors.contains { $0.contains("connection to nats://127.0.0.1:\(fake.port) lost") }, "\(client.errors)") }
-        loop.sync { client.connection.close() }
+        loop.sync {
+            XCTAssertTrue(client.errors.contains { $0.contains("connection to nats://127.0.0.1:\(fake.port) lost") }, "\(client.errors)")
+            XCTAssertFalse(client.errors.contains { $0.contains("did not answer") }, "\(client.errors)")
+            client.connection.close()
+        }
     }
 }

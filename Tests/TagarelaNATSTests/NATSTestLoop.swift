@@ -53,11 +53,15 @@ final class NATSTestLoop {
     }
 
     /// A connection to `urls` on this loop, started, with its states and errors recorded.
-    func connect(_ urls: String, token: String? = nil, name: String = "test") -> Recorder {
+    /// `adjust` changes the options last (a test that must rule out the PING timeout as the
+    /// cause of a drop lengthens the interval).
+    func connect(_ urls: String, token: String? = nil, name: String = "test",
+                 adjust: @escaping (inout NATSOptions) -> Void = { _ in }) -> Recorder {
         let recorder = Recorder()
         sync {
             var options = NATSOptions(servers: try! NATSServerURL.parseList(urls), token: token, name: name)
             options.reconnectDelayMs = 100
+            adjust(&options)
             let connection = NATSConnection(loop: self.loop, options: options)
             connection.onStateChange = { recorder.states.append($0) }
             connection.onError = { recorder.errors.append($0) }

@@ -9,10 +9,14 @@ import XCTest
 final class WorkerStatsTests: XCTestCase {
     /// Runs a worker on `dir` (fsync always), sends `frames`, and returns every frame it answers
     /// until a stats frame arrives.
-    private func exchange(dir: String, _ frames: [LinkFrame]) throws -> [LinkFrame] {
+    /// `configure` changes the config first; `afterwards` runs on the worker's loop once the last
+    /// answer came (before the worker stops).
+    private func exchange(dir: String, configure: (inout WorkerConfig) -> Void = { _ in }, _ frames: [LinkFrame],
+                          afterwards: @escaping (WorkerServer) -> Void = { _ in }) throws -> [LinkFrame] {
         var config = WorkerConfig(shard: 0, workers: 1, dataDirectory: dir, socketPath: dir + "/w.sock")
         config.fsync = .always
         config.pbkdf2Iterations = 1_000
+        configure(&config)
         let server = try WorkerServer(config: config, log: { _ in })
         let finished = DispatchSemaphore(value: 0)
         let thread = Thread { server.run(); finished.signal() }
@@ -35,6 +39,12 @@ final class WorkerStatsTests: XCTestCase {
                 try decoder.feed(head + (try socket.read(exactly: length))) { got.append($0) }
             }
         }
+        let probed = DispatchSemaphore(value: 0)
+        server.loop.execute {
+            afterwards(server)
+            probed.signal()
+        }
+        XCTAssertEqual(probed.wait(timeout: .now() + 10), .success, "the worker loop did not run the probe")
         return got
     }
 
@@ -68,5 +78,24 @@ final class WorkerStatsTests: XCTestCase {
         XCTAssertEqual(again.value(N.starts), 2)
         XCTAssertEqual(again.value(N.users), 2)
         XCTAssertEqual(again.value(N.commits), 0, "commits count since this start")
+    }
+
+    /// Every fdatasync of the journal is observed once, the one a compaction makes of the journal
+    /// it switches away from (fsync interval, records not yet synced) included.
+    func testEveryFdatasyncIsObservedOnce() throws {
+        let dir = TempDirectory(prefix: "tagarela-stats-sync")
+        defer { dir.remove() }
+        var syncCalls = -1
+        var observed: UInt64 = 0
+        // Both read in one turn of the worker's loop: the 1 s sync timer cannot fall between them.
+        _ = try exchange(dir: dir.path, configure: {
+            $0.fsync = .interval
+            $0.compactJournalBytes = 1  // every commit starts a compaction, which syncs the old journal
+        }, [register(1, "ana"), register(2, "bia")], afterwards: { server in
+            syncCalls = server.store.syncCalls
+            observed = server.stats(nonce: 0).histogram(WorkerStats.Name.fdatasyncSeconds)?.count ?? 0
+        })
+        XCTAssertGreaterThanOrEqual(syncCalls, 1, "the compaction synced the journal")
+        XCTAssertEqual(observed, UInt64(syncCalls))
     }
 }

@@ -1,7 +1,7 @@
 // tagarela.test.mjs: the library's ordering, deduplication, reconnection and outbox logic under scripted interleavings (node --test).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Tagarela, ChatOrder, TagarelaError } from "../../Web/tagarela.js";
+import { Tagarela, ChatOrder, TagarelaError, isInlineImage } from "../../Web/tagarela.js";
 import { FakeServer, tick, until } from "./fake-server.mjs";
 
 const fast = { minDelayMs: 5, maxDelayMs: 20, requestTimeoutMs: 2000, pageSize: 3 };
@@ -194,6 +194,29 @@ test("connect rejects when the first login is refused", async () => {
   assert.equal(server.sockets.length, 1, "no retry after a refused password");
 });
 
+test("a first login answered unavailable (its worker restarting) is tried again, not given up", async () => {
+  const server = new FakeServer();
+  let refusals = 2;
+  server.refuse = (ws, r) => (r.type === "login" && refusals-- > 0 ? { code: "unavailable" } : null);
+  const t = await Tagarela.connect("ws://test/ws", { username: "ana", password: "password1" },
+    { ...fast, WebSocket: server.WebSocket });
+  assert.equal(t.state, "online");
+  assert.equal(t.user.id, "ana");
+  assert.equal(server.requests.filter(r => r.type === "login").length, 3);
+  t.close();
+});
+
+test("a first connection that cannot be opened still rejects connect", async () => {
+  const server = new FakeServer();
+  server.autoOpen = false;
+  const p = Tagarela.connect("ws://test/ws", { username: "ana", password: "password1" }, { ...fast, WebSocket: server.WebSocket });
+  await until(() => server.sockets.length === 1, "a socket");
+  server.ws.close();
+  await assert.rejects(p, e => e.code === "disconnected");
+  await tick(50);
+  assert.equal(server.sockets.length, 1, "no retry when the server cannot be reached at all");
+});
+
 test("an unavailable answer (a worker restarting) resyncs the chats, so events the worker lost are caught up", async () => {
   const server = new FakeServer();
   server.addChat("g1", ["ana", "bia"]);
@@ -203,5 +226,27 @@ test("an unavailable answer (a worker restarting) resyncs the chats, so events t
   await assert.rejects(t.request("typing", { chat_id: "g1" }), e => e.code === "unavailable");
   await until(() => seen.length === 1, "the lost message");
   assert.deepEqual(seqs(seen, "g1"), [1]);
+  t.close();
+});
+
+test("an attachment is handed out as a Blob a browser can render only when it is a raster image", async () => {
+  const server = new FakeServer();
+  const { t } = await client(server);
+  const realFetch = globalThis.fetch;
+  const asked = [];
+  try {
+    for (const [type, expected] of [["image/png", "image/png"], ["image/svg+xml", "application/octet-stream"],
+                                    ["text/html", "application/octet-stream"], ["application/xhtml+xml", "application/octet-stream"]]) {
+      globalThis.fetch = async (url, init) => { asked.push([url, init.headers.Authorization]); return new Response("<svg onload=alert(1)>", { headers: { "content-type": type } }); };
+      const b = await t.fetchAttachment("g1", "a1");
+      assert.equal(b.type, expected, type);
+      assert.equal(await b.text(), "<svg onload=alert(1)>");
+    }
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  assert.deepEqual(asked[0], ["http://test/attachments/g1/a1", "Bearer ana.tok"]);
+  assert.equal(isInlineImage("image/svg+xml"), false);
+  assert.equal(isInlineImage("image/jpeg"), true);
   t.close();
 });
