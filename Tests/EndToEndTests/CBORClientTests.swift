@@ -68,7 +68,7 @@ final class CBORClientTests: EndToEndTestCase {
         let id = meta?["id"]?.string ?? ""
         for c in [cbor, json] {
             let got = assertOK(try c.request("get_attachment", [("chat_id", .string(chatID)), ("attachment_id", .string(id))]),
-                               "get_attachment \(c.label)")
+                               "get_attachment")
             let data = got["data"]?.string.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
             XCTAssertTrue(data == bytes, "\(c.label): \(data?.count ?? -1) bytes, not the 512 sent")
         }
