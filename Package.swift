@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "TagarelaWire", dependencies: ["TagarelaCrypto"], swiftSettings: swift6),
         .target(name: "TagarelaJSON", swiftSettings: swift6),
         .target(name: "TagarelaModel", dependencies: ["TagarelaJSON"], swiftSettings: swift6),
+        .target(name: "TagarelaZlib", swiftSettings: swift6),
         // Layer 1
         .target(name: "TagarelaEventLoop", dependencies: ["TagarelaSystem"], swiftSettings: swift6),
         .target(name: "TagarelaLink", swiftSettings: swift6),
@@ -36,7 +37,7 @@ let package = Package(
         // Layer 2
         .target(name: "TagarelaGateway",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaLink",
-                               "TagarelaJSON", "TagarelaModel", "TagarelaCrypto"], swiftSettings: settings),
+                               "TagarelaJSON", "TagarelaModel", "TagarelaCrypto", "TagarelaZlib"], swiftSettings: settings),
         .target(name: "TagarelaWorker",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaLink", "TagarelaShard",
                                "TagarelaStore", "TagarelaCrypto", "TagarelaJSON", "TagarelaModel"],
@@ -54,9 +55,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TagarelaSystem", "TagarelaJSON", "TagarelaWire"],
                 path: "Tests/TestSupport"),
         .testTarget(name: "TagarelaSystemTests", dependencies: ["TagarelaSystem", "TestSupport"]),
-        .testTarget(name: "TagarelaWireTests", dependencies: ["TagarelaWire", "TagarelaCrypto", "TestSupport"]),
+        .testTarget(name: "TagarelaWireTests", dependencies: ["TagarelaWire", "TagarelaCrypto", "TagarelaZlib", "TestSupport"]),
         .testTarget(name: "TagarelaCryptoTests", dependencies: ["TagarelaCrypto", "TestSupport"]),
         .testTarget(name: "TagarelaJSONTests", dependencies: ["TagarelaJSON", "TestSupport"]),
+        .testTarget(name: "TagarelaZlibTests", dependencies: ["TagarelaZlib", "TagarelaWire", "TestSupport"]),
         .testTarget(name: "TagarelaModelTests", dependencies: ["TagarelaModel", "TestSupport"]),
         .testTarget(name: "TagarelaEventLoopTests", dependencies: ["TagarelaEventLoop", "TestSupport"]),
         .testTarget(name: "TagarelaLinkTests", dependencies: ["TagarelaLink", "TestSupport"]),

@@ -16,6 +16,8 @@ protocol ConnectionHost: AnyObject {
     var flushRepliesPromptly: Bool { get }
     var nowMs: Int64 { get }
     var counters: LoopCounters { get set }
+    /// The loop's permessage-deflate state (nil: compression off or zlib missing).
+    var compression: LoopCompression? { get }
 
     // MARK: Session actions that reach past the connection
 

@@ -1,6 +1,7 @@
 // Gateway: starts the gateway's event-loop threads with their SO_REUSEPORT listeners, and stops them.
 import Foundation
 import TagarelaSystem
+import TagarelaZlib
 
 /// The gateway process (README.md "How it is built", Gateway): `config.loops` event loops, one thread each,
 /// each with its own listener on the shared port (the kernel spreads connections across them)
@@ -19,6 +20,10 @@ public final class Gateway {
     /// Groups created per user, across every loop (`Limits.groupsCreatedPerUserMax`).
     public let groupQuota: UserQuota
     private(set) var loops: [GatewayLoop] = []
+    /// The system's zlib, loaded once when compression is on (each loop makes its own streams);
+    /// nil when compression is off or zlib is missing, which is logged: the gateway then offers
+    /// no permessage-deflate and runs uncompressed.
+    let zlib: ZlibLibrary?
     private let listenFDs: [Int32]
     private let finished = DispatchGroup()
     private let stateLock = NSLock()
@@ -35,6 +40,7 @@ public final class Gateway {
                                              maxPerIP: config.limits.connectionsPerIPMax)
         self.groupQuota = UserQuota(max: config.limits.groupsCreatedPerUserMax,
                                     windowMs: config.limits.groupsCreatedWindowMs)
+        self.zlib = Gateway.loadZlib(config)
         var fds: [Int32] = []
         do {
             let first = try Socket.listenTCP(host: config.host, port: config.port, reusePort: true)
@@ -88,6 +94,17 @@ public final class Gateway {
             finished.wait()
         }
         for fd in listenFDs { FileDescriptor.close(fd) }
+    }
+
+    /// The zlib library when `config.compression` asks for it; says why not in the log.
+    static func loadZlib(_ config: GatewayConfig) -> ZlibLibrary? {
+        guard config.compression else { return nil }
+        do {
+            return try ZlibLibrary(name: config.zlibLibraryName)
+        } catch {
+            config.log("WebSocket compression off: zlib could not be loaded (\(error)); running uncompressed")
+            return nil
+        }
     }
 
     /// Blocks until `stop()` has finished the loops.

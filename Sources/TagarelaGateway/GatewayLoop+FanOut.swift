@@ -63,19 +63,29 @@ extension GatewayLoop {
     // MARK: - Fan-out
 
     /// Writes each event to every local connection of its users but the excluded one. The JSON
-    /// is framed once per transport, lazily, and the same bytes are queued on every receiver.
+    /// is framed once per transport, lazily, and the same bytes are queued on every receiver;
+    /// WebSocket receivers that negotiated permessage-deflate share a compressed variant, made
+    /// once per window size (`DeflatedFrameCache`).
     func deliver(_ events: [LinkEvent]) {
         for event in events {
             counters.eventsReceived += 1
             var frame: OutboundBytes? = nil
             var line: OutboundBytes? = nil
+            var deflated = DeflatedFrameCache()
             for user in event.userIDs {
                 guard let list = byUser[user] else { continue }
                 for conn in list where conn.id != event.excludeConnectionID && !conn.isClosed {
                     let bytes: OutboundBytes
                     if conn.isWebSocketTransport {
-                        if frame == nil { frame = FanOut.textFrame(event.json) }
-                        bytes = frame!
+                        if conn.deflateWindowBits != 0, let compression = compression,
+                           let compressed = deflated.frame(event.json, windowBits: conn.deflateWindowBits,
+                                                           compression: compression) {
+                            compression.countOut(uncompressed: event.json.count, frame: compressed)
+                            bytes = compressed
+                        } else {
+                            if frame == nil { frame = FanOut.textFrame(event.json) }
+                            bytes = frame!
+                        }
                     } else {
                         if line == nil { line = FanOut.line(event.json) }
                         bytes = line!

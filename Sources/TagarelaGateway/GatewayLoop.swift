@@ -40,6 +40,8 @@ final class GatewayLoop {
     /// user id -> this loop's authenticated connections of that user (the fan-out index).
     var byUser: [String: [ClientConnection]] = [:]
     private var nextRequestID: UInt64 = 0
+    /// This loop's permessage-deflate state; nil when compression is off or zlib is missing.
+    let compression: LoopCompression?
 
     init(index: Int, gateway: Gateway, config: GatewayConfig, listenFD: Int32) throws {
         self.index = index
@@ -53,6 +55,9 @@ final class GatewayLoop {
         eventLoop.flushHoldBytesMax = config.flushHoldBytesMax
         self.counters = LoopCounters(workers: config.workers)
         self.partialInput = PartialInputBudget(bytesMax: max(1, config.limits.partialInputBytesMax / config.loops))
+        self.compression = gateway.zlib.flatMap {
+            try? LoopCompression(zlib: $0, thresholdBytes: config.compressionThresholdBytes)
+        }
     }
 
     /// Runs on the loop thread before `run()`: listener, links, sweep timer.

@@ -47,8 +47,9 @@ public enum WebSocketHandshake {
     /// A request without `Origin` passes the allow-list: only browsers send it, the allow-list
     /// exists to stop other sites' pages from using a visitor's browser (RFC 6455 section 10.2),
     /// and a non-browser client could send any Origin it likes anyway.
-    /// No extension or subprotocol is negotiated, so RSV bits must stay 0 afterwards.
-    public static func evaluate(_ head: HTTPRequestHead, allowedOrigins: [String]?) -> Outcome {
+    /// No subprotocol is negotiated; `extensions`, when given, is the `Sec-WebSocket-Extensions`
+    /// value of the 101 (`PerMessageDeflate.negotiate`), and without it RSV bits must stay 0.
+    public static func evaluate(_ head: HTTPRequestHead, allowedOrigins: [String]?, extensions: String? = nil) -> Outcome {
         guard head.method == "GET" else {
             return .reject(status: 405, reason: "a WebSocket upgrade must use GET", headers: [("Allow", "GET")])
         }
@@ -87,11 +88,13 @@ public enum WebSocketHandshake {
                 return .reject(status: 403, reason: "origin not allowed", headers: [])
             }
         }
-        return .accept(response: HTTPResponse.encode(status: 101, headers: [
+        var headers = [
             ("Upgrade", "websocket"),
             ("Connection", "Upgrade"),
             ("Sec-WebSocket-Accept", acceptKey(for: keys[0])),
-        ]))
+        ]
+        if let extensions = extensions { headers.append(("Sec-WebSocket-Extensions", extensions)) }
+        return .accept(response: HTTPResponse.encode(status: 101, headers: headers))
     }
 
     /// `base64(SHA-1(key + GUID))` (RFC 6455 section 4.2.2, step 5.4).
