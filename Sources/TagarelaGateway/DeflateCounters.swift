@@ -9,6 +9,9 @@ public struct DeflateCounters: Sendable, Equatable {
     public var messagesOut = 0
     public var uncompressedBytesOut = 0
     public var compressedBytesOut = 0
+    /// Times a message was run through a deflater: once per event per loop (and window size),
+    /// however many receivers share the result, and once per reply or echo.
+    public var compressions = 0
     /// Compressed client messages inflated, their payload bytes as received and inflated.
     public var messagesIn = 0
     public var compressedBytesIn = 0
@@ -21,6 +24,7 @@ public struct DeflateCounters: Sendable, Equatable {
         messagesOut += other.messagesOut
         uncompressedBytesOut += other.uncompressedBytesOut
         compressedBytesOut += other.compressedBytesOut
+        compressions += other.compressions
         messagesIn += other.messagesIn
         compressedBytesIn += other.compressedBytesIn
         uncompressedBytesIn += other.uncompressedBytesIn
@@ -34,6 +38,8 @@ public struct DeflateCounters: Sendable, Equatable {
         out += "# TYPE tagarela_compressed_messages_total counter\n"
         out += "tagarela_compressed_messages_total{direction=\"in\"} \(messagesIn)\n"
         out += "tagarela_compressed_messages_total{direction=\"out\"} \(messagesOut)\n"
+        out += "# HELP tagarela_compressions_total Messages run through a deflater (a fan-out event once per loop, shared by its receivers).\n"
+        out += "# TYPE tagarela_compressions_total counter\ntagarela_compressions_total \(compressions)\n"
         out += "# HELP tagarela_compression_bytes_total Bytes of compressed WebSocket messages: uncompressed (payload) and compressed (out: whole frames; in: payloads).\n"
         out += "# TYPE tagarela_compression_bytes_total counter\n"
         out += "tagarela_compression_bytes_total{direction=\"in\",form=\"compressed\"} \(compressedBytesIn)\n"

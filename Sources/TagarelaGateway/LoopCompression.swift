@@ -52,6 +52,7 @@ final class LoopCompression: WebSocketMessageInflater {
     /// not shrink (then it goes uncompressed, RSV1 clear: RFC 7692 section 6 lets each message choose).
     func compressedFrame(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, windowBits: UInt8) -> OutboundBytes? {
         guard payload.count >= thresholdBytes, let deflater = deflater(windowBits: windowBits) else { return nil }
+        counts.compressions += 1
         return deflater.compressMessage(payload) { compressed -> OutboundBytes? in
             guard compressed.count < payload.count else { return nil }
             let headerCount = WebSocketFrameEncoder.headerCount(payloadCount: compressed.count, masked: false)

@@ -19,11 +19,21 @@ public enum PerMessageDeflate {
     public struct Offer: Equatable, Sendable {
         public var name: String
         public var parameters: [Parameter]
+
+        public init(name: String, parameters: [Parameter]) {
+            self.name = name
+            self.parameters = parameters
+        }
     }
 
     public struct Parameter: Equatable, Sendable {
         public var name: String
         public var value: String?
+
+        public init(name: String, value: String?) {
+            self.name = name
+            self.value = value
+        }
     }
 
     /// The agreement for the first permessage-deflate offer among `headerValues` (every
