@@ -15,6 +15,7 @@ enum Command {
     static let gatewayFlags: Set<String> = [
         "port", "host", "loops", "workers", "run-dir", "echo-path", "allowed-origins", "requests-per-second",
         "request-burst", "flush-delay-ms", "flush-replies-promptly", "request-timeout-ms", "heartbeat-timeout-ms",
+        "compression", "compression-threshold",
     ]
     static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations"]
     static let reshardFlags: Set<String> = ["data", "to", "workers"]
@@ -63,6 +64,14 @@ enum Command {
         config.limits.workerHeartbeatTimeoutMs = Int64(try o.int("heartbeat-timeout-ms",
                                                                  default: Int(config.limits.workerHeartbeatTimeoutMs),
                                                                  in: 100...3_600_000))
+        // WebSocket permessage-deflate (PROTOCOL.md 1.1); the threshold at most the message limit.
+        switch o.string("compression", default: config.compression ? "on" : "off") {
+        case "on": config.compression = true
+        case "off": config.compression = false
+        default: throw UsageError("--compression must be on or off")
+        }
+        config.compressionThresholdBytes = try o.int("compression-threshold", default: config.compressionThresholdBytes,
+                                                     in: 0...config.limits.webSocketMessageBytesMax)
         // At least a few pings per timeout, so one late pong is not yet a miss.
         config.limits.workerHeartbeatIntervalMs = min(config.limits.workerHeartbeatIntervalMs,
                                                       config.limits.workerHeartbeatTimeoutMs / 4)
@@ -102,6 +111,7 @@ enum Command {
                                     [--requests-per-second \(g.limits.requestsPerSecond)] [--request-burst \(g.limits.requestBurst)]
                                     [--flush-delay-ms N] [--flush-replies-promptly yes|no]
                                     [--request-timeout-ms \(g.limits.workerRequestTimeoutMs)] [--heartbeat-timeout-ms \(g.limits.workerHeartbeatTimeoutMs)]
+                                    [--compression on|off] [--compression-threshold \(g.compressionThresholdBytes)]
                    tagarela worker  --shard K --workers N --data DIR --socket PATH
                                     [--fsync always|interval|never] [--pbkdf2-iterations N]
                    tagarela reshard --data DIR (--to N | --recover [--workers N])
