@@ -44,7 +44,7 @@ let package = Package(
                 swiftSettings: settings),
         .target(name: "TagarelaBench",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaJSON",
-                               "TagarelaCrypto", "TagarelaStore", "TagarelaShard"],
+                               "TagarelaCrypto", "TagarelaStore", "TagarelaShard", "TagarelaZlib"],
                 path: "Benchmarks/TagarelaBench", swiftSettings: settings),
         // Layer 3
         .executableTarget(name: "tagarela",

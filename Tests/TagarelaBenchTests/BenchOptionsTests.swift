@@ -15,6 +15,13 @@ final class BenchOptionsTests: XCTestCase {
         XCTAssertEqual(o.username(7), "bx1_7")
     }
 
+    func testCompressionFlag() throws {
+        XCTAssertFalse(try BenchOptions.parse(["chat"]).compression)
+        XCTAssertTrue(try BenchOptions.parse(["chat", "--compression", "on"]).compression)
+        XCTAssertFalse(try BenchOptions.parse(["chat", "--compression", "off"]).compression)
+        XCTAssertThrowsError(try BenchOptions.parse(["chat", "--compression", "yes"]))
+    }
+
     func testShortLastGroupIsDropped() throws {
         let o = try BenchOptions.parse(["chat", "--users", "25", "--group", "10"])
         XCTAssertEqual(o.groupCount, 2)
