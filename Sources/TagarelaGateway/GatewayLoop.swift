@@ -56,7 +56,8 @@ final class GatewayLoop {
         self.counters = LoopCounters(workers: config.workers)
         self.partialInput = PartialInputBudget(bytesMax: max(1, config.limits.partialInputBytesMax / config.loops))
         self.compression = gateway.zlib.flatMap {
-            try? LoopCompression(zlib: $0, thresholdBytes: config.compressionThresholdBytes)
+            try? LoopCompression(zlib: $0, thresholdBytes: config.compressionThresholdBytes,
+                                 bufferKeptBytesMax: config.limits.compressionBufferKeptBytesMax)
         }
     }
 

@@ -20,10 +20,13 @@ final class LoopCompression: WebSocketMessageInflater {
     /// What was compressed and inflated, for `/metrics`.
     private(set) var counts = DeflateCounters()
 
-    init(zlib: ZlibLibrary, thresholdBytes: Int) throws(ZlibUnavailable) {
+    private let bufferKeptBytesMax: Int
+
+    init(zlib: ZlibLibrary, thresholdBytes: Int, bufferKeptBytesMax: Int) throws(ZlibUnavailable) {
         self.zlib = zlib
         self.thresholdBytes = thresholdBytes
-        inflater = try RawInflater(zlib: zlib)
+        self.bufferKeptBytesMax = bufferKeptBytesMax
+        inflater = try RawInflater(zlib: zlib, outputKeptBytesMax: bufferKeptBytesMax)
         counts.loopsEnabled = 1
     }
 
@@ -72,10 +75,10 @@ final class LoopCompression: WebSocketMessageInflater {
 
     private func deflater(windowBits: UInt8) -> RawDeflater? {
         if windowBits >= 15 {
-            if wide == nil { wide = try? RawDeflater(zlib: zlib, windowBits: 15) }
+            if wide == nil { wide = try? RawDeflater(zlib: zlib, windowBits: 15, outputKeptBytesMax: bufferKeptBytesMax) }
             return wide
         }
-        if narrow == nil { narrow = try? RawDeflater(zlib: zlib, windowBits: 9) }
+        if narrow == nil { narrow = try? RawDeflater(zlib: zlib, windowBits: 9, outputKeptBytesMax: bufferKeptBytesMax) }
         return narrow
     }
 }

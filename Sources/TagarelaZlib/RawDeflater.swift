@@ -15,6 +15,9 @@ public final class RawDeflater {
     /// Output capacity kept between messages; a larger buffer (after a big message) is released.
     private let outputKeptBytesMax: Int
 
+    /// Bytes of output buffer held between messages (at most `outputKeptBytesMax`).
+    public var retainedBytes: Int { output.count }
+
     /// `windowBits` 8-15. zlib's raw deflate refuses 8, so 9 is used for 8: zlib never refers
     /// further back than its window minus 262 bytes (`MAX_DIST` in deflate.h), 250 bytes at 9,
     /// so its output still fits a peer's 256-byte window (PROTOCOL.md 3.x).

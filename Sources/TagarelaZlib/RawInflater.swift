@@ -22,6 +22,9 @@ public final class RawInflater {
     private let stream: UnsafeMutablePointer<ZStream>
     private var output: [UInt8] = []
     private let outputKeptBytesMax: Int
+
+    /// Bytes of output buffer held between messages (at most `outputKeptBytesMax`).
+    public var retainedBytes: Int { output.count }
     /// RFC 7692 7.2.2: the receiver appends the `00 00 ff ff` the sender removed.
     private static let tail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 

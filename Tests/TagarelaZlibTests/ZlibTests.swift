@@ -70,6 +70,23 @@ final class ZlibTests: XCTestCase {
                        .success(Array("Hello".utf8)))
     }
 
+    /// `Limits.compressionBufferKeptBytesMax`: a buffer grown past the kept size for one big
+    /// message is freed after it; a smaller one stays for the next message.
+    func testBuffersPastTheKeptSizeAreFreed() throws {
+        let deflater = try RawDeflater(zlib: zlib, outputKeptBytesMax: 4096)
+        let inflater = try RawInflater(zlib: zlib, outputKeptBytesMax: 4096)
+        let small = deflater.compress([UInt8](repeating: 0x61, count: 1000))
+        XCTAssertGreaterThan(deflater.retainedBytes, 0)
+        XCTAssertEqual(inflate(inflater, small, bytesMax: 1 << 20).map(\.count), .success(1000))
+        XCTAssertGreaterThan(inflater.retainedBytes, 0)
+        XCTAssertLessThanOrEqual(inflater.retainedBytes, 4096)
+        var random = SeededRandom(seed: 3)
+        let big = deflater.compress(random.bytes(10_000))
+        XCTAssertEqual(deflater.retainedBytes, 0)
+        XCTAssertEqual(inflate(inflater, big, bytesMax: 1 << 20).map(\.count), .success(10_000))
+        XCTAssertEqual(inflater.retainedBytes, 0)
+    }
+
     func testCorruptInputIsRefused() throws {
         let inflater = try RawInflater(zlib: zlib)
         // Block type 3 is reserved (RFC 1951 section 3.2.3).
