@@ -72,7 +72,8 @@ let package = Package(
         .testTarget(name: "TagarelaBenchTests", dependencies: ["TagarelaBench", "TestSupport"]),
         .testTarget(name: "tagarelaTests", dependencies: ["tagarela", "TagarelaGateway", "TagarelaWorker"]),
         .testTarget(name: "EndToEndTests",
-                    dependencies: ["tagarela", "TestSupport", "TagarelaJSON", "TagarelaWire", "TagarelaSystem", "TagarelaLink"]),
+                    dependencies: ["tagarela", "TestSupport", "TagarelaJSON", "TagarelaWire", "TagarelaSystem", "TagarelaLink",
+                                   "TagarelaZlib"]),
     ],
     swiftLanguageModes: [.v5]
 )

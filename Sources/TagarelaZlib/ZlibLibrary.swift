@@ -41,6 +41,9 @@ public enum Zlib {
 /// Why at run time rather than linked: the gateway must start, uncompressed, on a machine
 /// without zlib (issue 11), and a link-time dependency would stop it from loading at all. The
 /// handle is never closed: the library stays for the life of the process (one per process).
+/// `@unchecked Sendable`: every stored property is a `let` set in `init` (C function pointers and
+/// the version string zlib returns, static data of the library), so loops on several threads may
+/// share it; the streams made from it (`RawDeflater`, `RawInflater`) are not shared.
 public final class ZlibLibrary: @unchecked Sendable {
     // The stream travels as a raw pointer: a Swift struct cannot appear in a C function type.
     typealias InitDeflate = @convention(c) (UnsafeMutableRawPointer, Int32, Int32, Int32, Int32, Int32,
