@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "TagarelaModel", dependencies: ["TagarelaJSON"], swiftSettings: swift6),
         .target(name: "TagarelaCBOR", dependencies: ["TagarelaJSON", "TagarelaWire", "TagarelaCrypto"],
                 swiftSettings: swift6),
+        .target(name: "TagarelaZlib", swiftSettings: swift6),
         // Layer 1
         .target(name: "TagarelaEventLoop", dependencies: ["TagarelaSystem"], swiftSettings: swift6),
         .target(name: "TagarelaLink", swiftSettings: swift6),
@@ -42,7 +43,7 @@ let package = Package(
         .target(name: "TagarelaBus", dependencies: ["TagarelaEventLoop", "TagarelaLink", "TagarelaNATS"], swiftSettings: settings),
         .target(name: "TagarelaGateway",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaLink",
-                               "TagarelaJSON", "TagarelaModel", "TagarelaCrypto", "TagarelaCBOR", "TagarelaBus"],
+                               "TagarelaJSON", "TagarelaModel", "TagarelaCrypto", "TagarelaCBOR", "TagarelaBus", "TagarelaZlib"],
                 swiftSettings: settings),
         .target(name: "TagarelaWorker",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaLink", "TagarelaShard",
@@ -50,7 +51,7 @@ let package = Package(
                 swiftSettings: settings),
         .target(name: "TagarelaBench",
                 dependencies: ["TagarelaSystem", "TagarelaEventLoop", "TagarelaWire", "TagarelaJSON",
-                               "TagarelaCrypto", "TagarelaStore", "TagarelaShard", "TagarelaCBOR"],
+                               "TagarelaCrypto", "TagarelaStore", "TagarelaShard", "TagarelaCBOR", "TagarelaZlib"],
                 path: "Benchmarks/TagarelaBench", swiftSettings: settings),
         // Layer 3
         .executableTarget(name: "tagarela",
@@ -61,10 +62,11 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TagarelaSystem", "TagarelaJSON", "TagarelaWire", "TagarelaCBOR"],
                 path: "Tests/TestSupport"),
         .testTarget(name: "TagarelaSystemTests", dependencies: ["TagarelaSystem", "TestSupport"]),
-        .testTarget(name: "TagarelaWireTests", dependencies: ["TagarelaWire", "TagarelaCrypto", "TestSupport"]),
+        .testTarget(name: "TagarelaWireTests", dependencies: ["TagarelaWire", "TagarelaCrypto", "TagarelaZlib", "TestSupport"]),
         .testTarget(name: "TagarelaCryptoTests", dependencies: ["TagarelaCrypto", "TestSupport"]),
         .testTarget(name: "TagarelaJSONTests", dependencies: ["TagarelaJSON", "TestSupport"]),
         .testTarget(name: "TagarelaCBORTests", dependencies: ["TagarelaCBOR", "TagarelaJSON", "TestSupport"]),
+        .testTarget(name: "TagarelaZlibTests", dependencies: ["TagarelaZlib", "TagarelaWire", "TestSupport"]),
         .testTarget(name: "TagarelaModelTests", dependencies: ["TagarelaModel", "TestSupport"]),
         .testTarget(name: "TagarelaEventLoopTests", dependencies: ["TagarelaEventLoop", "TestSupport"]),
         .testTarget(name: "TagarelaLinkTests", dependencies: ["TagarelaLink", "TestSupport"]),
@@ -83,7 +85,8 @@ let package = Package(
         .testTarget(name: "TagarelaBenchTests", dependencies: ["TagarelaBench", "TestSupport"]),
         .testTarget(name: "tagarelaTests", dependencies: ["tagarela", "TagarelaGateway", "TagarelaWorker"]),
         .testTarget(name: "EndToEndTests",
-                    dependencies: ["tagarela", "TestSupport", "TagarelaJSON", "TagarelaWire", "TagarelaSystem", "TagarelaLink"]),
+                    dependencies: ["tagarela", "TestSupport", "TagarelaJSON", "TagarelaWire", "TagarelaSystem", "TagarelaLink",
+                                   "TagarelaZlib"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -75,6 +75,12 @@ final class BenchClient: ChannelHandler {
     /// Payload of a control frame (at most 125 bytes), kept apart from a fragmented message.
     private var controlPayload: [UInt8] = []
     private var framer = NDJSONFramer(lineBytesMax: 16 * 1024 * 1024)
+    /// The thread's deflate state when the run offers compression (`--compression on`).
+    private let compression: BenchCompression?
+    /// The server accepted permessage-deflate on this connection.
+    private var deflateAccepted = false
+    /// The message being read has RSV1 set.
+    private var messageCompressed = false
 
     /// Queue bound for the bench's own output: a server that stops reading must not make the
     /// bench buffer without limit; above `sendBacklogBytesMax` sends are skipped (and counted).
@@ -84,7 +90,9 @@ final class BenchClient: ChannelHandler {
     /// Largest server message accepted (the server's own limit is 1 MiB; pages of 200 messages stay below).
     static let messageBytesMax = 16 * 1024 * 1024
 
-    init(index: Int, username: String, owner: BenchClientOwner, transport: BenchTransport, port: Int, sourceAddress: UInt32) {
+    init(index: Int, username: String, owner: BenchClientOwner, transport: BenchTransport, port: Int, sourceAddress: UInt32,
+         compression: BenchCompression? = nil) {
+        self.compression = compression
         self.sourceAddress = sourceAddress
         self.index = index
         self.username = username
@@ -114,7 +122,8 @@ final class BenchClient: ChannelHandler {
             expectedAccept = Array(WebSocketHandshake.acceptKey(for: keyText).utf8)
             let offer = transport == .cbor ? "Sec-WebSocket-Protocol: \(WebSocketSubprotocol.cbor)\r\n" : ""
             let request = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
-                + "Connection: Upgrade\r\nSec-WebSocket-Key: \(keyText)\r\n\(offer)Sec-WebSocket-Version: 13\r\n\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: \(keyText)\r\n\(offer)Sec-WebSocket-Version: 13\r\n"
+                + (compression == nil ? "" : "Sec-WebSocket-Extensions: \(BenchCompression.offer)\r\n") + "\r\n"
             channel.write(Array(request.utf8))
         case .raw:
             // A raw connection is usable as soon as the connect is under way: the first bytes
@@ -140,9 +149,12 @@ final class BenchClient: ChannelHandler {
         switch transport {
         case .ws:
             let key = WebSocketMaskKey(maskKey)
-            WebSocketFrameEncoder.encodeHeader(opcode: .text, payloadCount: json.count, fin: true, maskKey: key, into: &scratch)
+            let compressed = deflateAccepted ? compression?.compress(json) : nil
+            let payloadCount = compressed?.count ?? json.count
+            WebSocketFrameEncoder.encodeHeader(opcode: .text, payloadCount: payloadCount, fin: true, maskKey: key,
+                                               compressed: compressed != nil, into: &scratch)
             let start = scratch.count
-            scratch.append(contentsOf: json)
+            if let compressed { scratch.append(contentsOf: compressed) } else { scratch.append(contentsOf: json) }
             scratch.withUnsafeMutableBytes { whole in
                 _ = key.apply(to: UnsafeMutableRawBufferPointer(rebasing: whole[start...]), offset: 0)
             }
@@ -195,6 +207,8 @@ final class BenchClient: ChannelHandler {
         messageOpcode = nil
         controlPayload = []
         framer = NDJSONFramer(lineBytesMax: BenchClient.messageBytesMax)
+        deflateAccepted = false
+        messageCompressed = false
     }
 
     // MARK: - ChannelHandler
@@ -247,6 +261,7 @@ final class BenchClient: ChannelHandler {
             fail(channel, "handshake refused: " + String(decoding: firstLine, as: UTF8.self))
             return
         }
+        deflateAccepted = compression != nil && BenchCompression.accepted(head)
         handshakeHead = []
         state = .ready
         owner.clientReady(self, nowUs: nowUs)
@@ -303,7 +318,15 @@ final class BenchClient: ChannelHandler {
                 frameOpcode = opcode
                 frameFin = header.fin
                 frameLength = Int(header.payloadLength)
-                if !opcode.isControl && opcode != .continuation { messageOpcode = opcode }
+                // RSV1: a compressed message (RFC 7692 section 6), only where it was accepted.
+                guard header.rsv == 0 || (header.rsv == 4 && deflateAccepted && !opcode.isControl && opcode != .continuation) else {
+                    fail(channel, "unexpected RSV bits from server")
+                    return
+                }
+                if !opcode.isControl && opcode != .continuation {
+                    messageOpcode = opcode
+                    messageCompressed = header.rsv == 4
+                }
             case .payload(let chunk, let frameEnd):
                 guard let opcode = frameOpcode else { return }
                 if opcode.isControl {
@@ -313,7 +336,7 @@ final class BenchClient: ChannelHandler {
                 }
                 if frameEnd && frameFin && partial.isEmpty {
                     // The common case: a whole message in this read, handled in place.
-                    deliver(channel, UnsafeRawBufferPointer(chunk), nowUs: nowUs)
+                    guard received(channel, UnsafeRawBufferPointer(chunk), nowUs: nowUs) else { return fail(channel, "bad compressed message") }
                     continue
                 }
                 if partial.count + chunk.count > BenchClient.messageBytesMax {
@@ -322,8 +345,11 @@ final class BenchClient: ChannelHandler {
                 }
                 partial.append(contentsOf: chunk)
                 if frameEnd && frameFin {
-                    partial.withUnsafeBytes { deliver(channel, $0, nowUs: nowUs) }
+                    let message = partial
                     partial = []
+                    guard message.withUnsafeBytes({ received(channel, $0, nowUs: nowUs) }) else {
+                        return fail(channel, "bad compressed message")
+                    }
                 }
             }
         }
@@ -342,6 +368,15 @@ final class BenchClient: ChannelHandler {
             return
         }
         value.encoded().withUnsafeBytes { owner.clientReceived(self, $0, nowUs: nowUs) }
+    }
+
+    /// Hands a complete message on, inflated first when it came compressed.
+    private func received(_ channel: Channel, _ message: UnsafeRawBufferPointer, nowUs: Int64) -> Bool {
+        guard messageCompressed, let compression else {
+            deliver(channel, message, nowUs: nowUs)
+            return true
+        }
+        return compression.inflate(message, bytesMax: BenchClient.messageBytesMax) { deliver(channel, $0, nowUs: nowUs) }
     }
 
     /// Answers a ping (section 5.5.2) or a close (section 5.5.1); a pong needs nothing.

@@ -69,6 +69,9 @@ public struct BenchOptions: Equatable {
     /// returns more messages (fewer read and epoll_wait calls per message; adds up to this much to
     /// measured latencies). 0 = poll as soon as the turn ends.
     public var coalesceUs: Int = 0
+    /// Offer WebSocket permessage-deflate and compress what is sent (`--compression on`); off by
+    /// default so earlier figures stay comparable.
+    public var compression: Bool = false
 
     /// connect: number of connections.
     public var connections: Int = 1000
@@ -128,6 +131,7 @@ public struct BenchOptions: Equatable {
               --source-ips N (connect from 127.0.0.1..N; default one per 5000 connections)
               --max-other-cpu P (flag windows where other programs used more than P% of a core; default 25)
               --coalesce-us N (rest after each loop turn: fewer, larger reads; adds up to N µs of latency)
+              --compression on|off (offer permessage-deflate, compress every message sent; default off)
     connect:  --connections C  --auth none|register|login  --hold S
     chat:     --users U  --group G  (--rate R | --window W)  --duration S  --warmup S  --drain S
               --content-bytes N  --password P
@@ -194,6 +198,10 @@ public struct BenchOptions: Equatable {
             case "--quiet": o.quiet = true
             case "--source-ips": o.sourceIPs = try int(flag, 0...250)
             case "--coalesce-us": o.coalesceUs = try int(flag, 0...100_000)
+            case "--compression":
+                let v = try value(flag)
+                guard v == "on" || v == "off" else { throw BenchUsageError(description: "--compression must be on or off") }
+                o.compression = v == "on"
             case "--connections": o.connections = try int(flag, 1...1_000_000)
             case "--auth":
                 let a = try value(flag)

@@ -55,7 +55,8 @@ final class LoadGenerator {
             let shard = shards[k]
             shard.clients.append(BenchClient(index: i, username: options.username(i), owner: shard,
                                              transport: options.transport, port: options.ports[i % options.ports.count],
-                                             sourceAddress: sources > 1 ? SourceAddress.address(forIndex: i, count: sources) : 0))
+                                             sourceAddress: sources > 1 ? SourceAddress.address(forIndex: i, count: sources) : 0,
+                                             compression: shard.compression))
         }
         if groupSize > 0 {
             for shard in shards { shard.formGroups(size: groupSize) }

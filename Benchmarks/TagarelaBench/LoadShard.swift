@@ -45,6 +45,8 @@ final class LoadShard: BenchClientOwner {
     var phaseDoneUs: Int64 = 0
     var ready = 0
     var rng: FastRandom
+    /// This thread's permessage-deflate state when the run offers compression.
+    let compression: BenchCompression?
     /// Reusable buffers for building requests and frames.
     var scratch: [UInt8] = []
     var jsonScratch: [UInt8] = []
@@ -80,6 +82,7 @@ final class LoadShard: BenchClientOwner {
         self.loop = try EventLoop()
         self.options = options
         self.rng = FastRandom(seed: seed)
+        self.compression = options.compression ? try BenchCompression() : nil
         if options.coalesceUs > 0 {
             let rest = UInt32(options.coalesceUs)
             loop.addBeforeSleep { usleep(rest) }

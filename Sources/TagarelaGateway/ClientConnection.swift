@@ -68,6 +68,9 @@ final class ClientConnection: ChannelHandler {
     /// The attachment an HTTP request waits for (AttachmentRoute); a reference, so an idle
     /// connection pays one pointer for it.
     var attachmentFetch: AttachmentFetch?
+    /// permessage-deflate: 0 when not negotiated, else the largest window (8-15) our compressed
+    /// messages may use. One byte: the connection holds no zlib state (`LoopCompression`).
+    private(set) var deflateWindowBits: UInt8 = 0
 
     init(loop: any ConnectionHost, host: String, nowMs: Int64) {
         self.loop = loop
@@ -141,13 +144,14 @@ final class ClientConnection: ChannelHandler {
 
     private func handleHead(_ head: HTTPRequestHead, rest: UnsafeMutableRawBufferPointer) {
         let action = HTTPEndpoint.action(for: head, echoPath: loop.config.echoPath,
-                                         allowedOrigins: loop.config.allowedOrigins)
+                                         allowedOrigins: loop.config.allowedOrigins, deflate: loop.compression != nil)
         switch action {
-        case .upgrade(let response, let echo):
+        case .upgrade(let response, let echo, let deflate):
             loop.counters.handshakesAccepted += 1
             channel.write(response)
             loop.counters.bytesOut += response.count
-            phase = .webSocket(WebSocketConnection(limits: loop.limits))
+            deflateWindowBits = deflate?.serverMaxWindowBits ?? 0
+            phase = .webSocket(WebSocketConnection(limits: loop.limits, deflate: deflate != nil))
             // The same choice HTTPEndpoint answered in the 101 (PROTOCOL.md 1.3).
             speaksCBOR = !echo && WebSocketSubprotocol.select(head) == WebSocketSubprotocol.cbor
             setTransport(echo ? .echo : .webSocket)
@@ -206,14 +210,13 @@ final class ClientConnection: ChannelHandler {
         phase = .busy
         let echo = transport == .echo
         var closeNow = false
-        ws.receive(bytes) { action in
+        ws.receive(bytes, inflater: loop.compression) { action in
             switch action {
             case .message(let kind, let payload):
                 loop.counters.framesIn += 1
                 completedInput = true
                 if echo {
-                    let frame = WebSocketFrameEncoder.encode(opcode: kind == .text ? .text : .binary, payload: payload)
-                    writeCounted(frame)
+                    echoMessage(opcode: kind == .text ? .text : .binary, payload: payload)
                 } else if pendingClose == nil && closeDeadlineMs == 0 {
                     receiveMessage(kind, payload)
                 }
@@ -271,6 +274,26 @@ final class ClientConnection: ChannelHandler {
 
     // MARK: - Output
 
+    /// The echo route's answer: the same message, compressed as the gateway's own would be.
+    private func echoMessage(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) {
+        if let frame = compressedFrame(opcode: opcode, payload: payload) {
+            loop.counters.bytesOut += frame.count
+            channel.write(frame)
+        } else {
+            writeCounted(WebSocketFrameEncoder.encode(opcode: opcode, payload: payload))
+        }
+    }
+
+    /// `payload` as one compressed frame when this connection negotiated permessage-deflate and
+    /// the loop's threshold and zlib say it is worth it; nil to send it plain. Counted.
+    private func compressedFrame(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) -> OutboundBytes? {
+        guard deflateWindowBits != 0, let compression = loop.compression,
+              let frame = compression.compressedFrame(opcode: opcode, payload: payload, windowBits: deflateWindowBits)
+        else { return nil }
+        compression.countOut(uncompressed: payload.count, frame: frame)
+        return frame
+    }
+
     func writeCounted(_ bytes: [UInt8]) {
         loop.counters.bytesOut += bytes.count
         channel.write(bytes)
@@ -286,7 +309,8 @@ final class ClientConnection: ChannelHandler {
         case .webSocket where speaksCBOR:
             guard let frame = cborFrame(json) else { return }
             out = frame
-        case .webSocket: out = FanOut.textFrame(json)
+        case .webSocket:
+            out = json.withUnsafeBytes { compressedFrame(opcode: .text, payload: $0) } ?? FanOut.textFrame(json)
         case .ndjson: out = FanOut.line(json)
         case .http:
             // The answers of an attachment request's auth and get_attachment (AttachmentRoute).

@@ -21,6 +21,8 @@ protocol ConnectionHost: AnyObject {
     var logWriter: LogWriter { get }
     var slowRequestNs: Int64 { get }
     var loopIndex: Int { get }
+    /// The loop's permessage-deflate state (nil: compression off or zlib missing).
+    var compression: LoopCompression? { get }
 
     // MARK: Session actions that reach past the connection
 

@@ -3,6 +3,7 @@ import Foundation
 import TagarelaBus
 import TagarelaCrypto
 import TagarelaSystem
+import TagarelaZlib
 
 /// The gateway process (README.md "How it is built", Gateway): `config.loops` event loops, one thread each,
 /// each with its own listener on the shared port (the kernel spreads connections across them)
@@ -26,6 +27,10 @@ public final class Gateway {
     /// This process's token in its loops' bus inboxes (`C.gw.<busID>.<loop>`): random, so a
     /// restarted gateway never receives answers meant for its previous life.
     let busID: String = Gateway.randomBusID()
+    /// The system's zlib, loaded once when compression is on (each loop makes its own streams);
+    /// nil when compression is off or zlib is missing, which is logged: the gateway then offers
+    /// no permessage-deflate and runs uncompressed.
+    let zlib: ZlibLibrary?
     private let listenFDs: [Int32]
     private let finished = DispatchGroup()
     private let stateLock = NSLock()
@@ -44,6 +49,7 @@ public final class Gateway {
                                     windowMs: config.limits.groupsCreatedWindowMs)
         self.attachmentQuota = UserQuota(max: config.limits.attachmentBytesPerUserMax,
                                          windowMs: config.limits.attachmentBytesWindowMs)
+        self.zlib = Gateway.loadZlib(config)
         var fds: [Int32] = []
         do {
             let first = try Socket.listenTCP(host: config.host, port: config.port, reusePort: true)
@@ -97,6 +103,17 @@ public final class Gateway {
             finished.wait()
         }
         for fd in listenFDs { FileDescriptor.close(fd) }
+    }
+
+    /// The zlib library when `config.compression` asks for it; says why not in the log.
+    static func loadZlib(_ config: GatewayConfig) -> ZlibLibrary? {
+        guard config.compression else { return nil }
+        do {
+            return try ZlibLibrary(name: config.zlibLibraryName)
+        } catch {
+            config.log("WebSocket compression off: zlib could not be loaded (\(error)); running uncompressed")
+            return nil
+        }
     }
 
     /// Blocks until `stop()` has finished the loops.

@@ -59,6 +59,15 @@ public struct GatewayConfig {
     /// default: in the chat benchmark every sender then costs one more writev per message, which
     /// gave back most of what the delay saved (p99 delivery 83 ms against 46 ms at 40 msg/s/user).
     public var flushRepliesPromptly: Bool = false
+    /// WebSocket permessage-deflate (`--compression on|off`): offered to clients when zlib loads.
+    public var compression: Bool = true
+    /// Messages shorter than this go uncompressed (`--compression-threshold`). 64: chat JSON under
+    /// it shrinks by a few bytes at best and can grow (a 42-byte request deflates to 44 with a
+    /// fresh context), while a 130-byte reply shrinks to 91 and a 190-byte `message:new` to 130
+    /// (measured with zlib level 6, raw, no context; PROTOCOL.md 3.x).
+    public var compressionThresholdBytes: Int = 64
+    /// The zlib library loaded at start (a name for dlopen, or a path); tests name a missing one.
+    public var zlibLibraryName: String = "libz.so.1"
     /// `/healthz` waits this long for every worker's link pong before answering 503.
     public var healthTimeoutMs: Int64 = 1_000
     /// First and largest delay between attempts to (re)connect a worker's link; the delay doubles

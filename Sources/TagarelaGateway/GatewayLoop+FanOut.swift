@@ -65,7 +65,10 @@ extension GatewayLoop {
 
     /// Writes each event to every local connection of its users but the excluded one. The JSON
     /// is framed once per encoding in use (JSON text frame, NDJSON line, CBOR binary frame),
-    /// lazily, and the same bytes are queued on every receiver.
+    /// lazily, and the same bytes are queued on every receiver; WebSocket JSON receivers that
+    /// negotiated permessage-deflate share a compressed variant, made once per window size
+    /// (`DeflatedFrameCache`). CBOR frames go uncompressed (RFC 7692 section 6 lets each message
+    /// choose): CBOR is already compact, and a second per-window cache was not worth it yet.
     func deliver(_ events: [LinkEvent]) {
         let stampNs = Clock.monotonicNs()
         for event in events {
@@ -75,6 +78,7 @@ extension GatewayLoop {
             var cbor: OutboundBytes? = nil
             // An event that does not transcode is tried (and logged) once, not once per receiver.
             var cborTried = false
+            var deflated = DeflatedFrameCache()
             for user in event.userIDs {
                 guard let list = byUser[user] else { continue }
                 for conn in list where conn.id != event.excludeConnectionID && !conn.isClosed {
@@ -87,8 +91,15 @@ extension GatewayLoop {
                         guard let encoded = cbor else { continue }
                         bytes = encoded
                     } else if conn.isWebSocketTransport {
-                        if frame == nil { frame = FanOut.textFrame(event.json) }
-                        bytes = frame!
+                        if conn.deflateWindowBits != 0, let compression = compression,
+                           let compressed = deflated.frame(event.json, windowBits: conn.deflateWindowBits,
+                                                           compression: compression) {
+                            compression.countOut(uncompressed: event.json.count, frame: compressed)
+                            bytes = compressed
+                        } else {
+                            if frame == nil { frame = FanOut.textFrame(event.json) }
+                            bytes = frame!
+                        }
                     } else {
                         if line == nil { line = FanOut.line(event.json) }
                         bytes = line!

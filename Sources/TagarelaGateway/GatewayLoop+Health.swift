@@ -41,6 +41,7 @@ extension GatewayLoop {
             c.linkUnsubscribes += link.stats.unsubscribes
         }
         c.partialInputBytes = partialInput.totalBytes
+        if let compression = compression { c.deflate = compression.counts }
         return c
     }
 

@@ -48,6 +48,8 @@ final class GatewayLoop {
     private var nextRequestID: UInt64 = 0
     /// This loop's bus connection when the links ride the bus (`config.bus`), else nil.
     private(set) var busHub: BusLoopHub?
+    /// This loop's permessage-deflate state; nil when compression is off or zlib is missing.
+    let compression: LoopCompression?
 
     init(index: Int, gateway: Gateway, config: GatewayConfig, listenFD: Int32) throws {
         self.index = index
@@ -65,6 +67,10 @@ final class GatewayLoop {
         eventLoop.pacedHoldMs = config.clientHoldMs
         self.counters = LoopCounters(workers: config.workers)
         self.partialInput = PartialInputBudget(bytesMax: max(1, config.limits.partialInputBytesMax / config.loops))
+        self.compression = gateway.zlib.flatMap {
+            try? LoopCompression(zlib: $0, thresholdBytes: config.compressionThresholdBytes,
+                                 bufferKeptBytesMax: config.limits.compressionBufferKeptBytesMax)
+        }
     }
 
     /// Runs on the loop thread before `run()`: listener, links, sweep timer.

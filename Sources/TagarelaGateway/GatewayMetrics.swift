@@ -47,6 +47,8 @@ public struct LoopCounters: Sendable {
     public var workerRequestTimeouts: [Int] = []
     /// Per worker: 1 while this loop's link to it misses its heartbeat.
     public var workerLinkUnresponsive: [Int] = []
+    /// permessage-deflate (filled in from the loop's `LoopCompression` when gathered).
+    public var deflate = DeflateCounters()
 
     public init(workers: Int = 0) {
         workerLinkUp = [Int](repeating: 0, count: workers)
@@ -97,6 +99,7 @@ public struct LoopCounters: Sendable {
         partialInputBytes += other.partialInputBytes
         linkSubscribes += other.linkSubscribes
         linkUnsubscribes += other.linkUnsubscribes
+        deflate.add(other.deflate)
         if workerLinkUp.count < other.workerLinkUp.count {
             workerLinkUp += [Int](repeating: 0, count: other.workerLinkUp.count - workerLinkUp.count)
             workerInFlight += [Int](repeating: 0, count: other.workerInFlight.count - workerInFlight.count)
@@ -173,6 +176,7 @@ public enum MetricsRenderer {
         metric("tagarela_link_subscriptions_total", "counter",
                "User ids sent to workers in subscribe/unsubscribe link frames (once per worker link).",
                [("op=\"subscribe\"", c.linkSubscribes), ("op=\"unsubscribe\"", c.linkUnsubscribes)])
+        c.deflate.render(into: &out)
         metric("tagarela_online_users", "gauge", "Users with at least one authenticated connection.",
                [("", onlineUsers)])
         metric("tagarela_event_loops", "gauge", "Gateway event loops.", [("", loops)])

@@ -3,8 +3,9 @@ import TagarelaWire
 
 /// What the gateway does with one HTTP request head (PROTOCOL.md 1).
 public enum HTTPAction: Equatable {
-    /// Upgrade to WebSocket: write `response` (the 101) and start framing; `echo` for the echo route.
-    case upgrade(response: [UInt8], echo: Bool)
+    /// Upgrade to WebSocket: write `response` (the 101) and start framing; `echo` for the echo
+    /// route; `deflate` when permessage-deflate was negotiated.
+    case upgrade(response: [UInt8], echo: Bool, deflate: PerMessageDeflateAgreement?)
     /// Write these bytes (a complete response with `Connection: close`) and close.
     case respond([UInt8])
     /// Answer `/healthz` once the worker links have answered (`headOnly` for `HEAD`).
@@ -20,8 +21,10 @@ public enum HTTPEndpoint {
     /// The WebSocket route of the chat protocol.
     public static let webSocketPath = "/ws"
 
-    /// The action for `head`; `echoPath` is the echo route when it is on.
-    public static func action(for head: HTTPRequestHead, echoPath: String?, allowedOrigins: [String]?) -> HTTPAction {
+    /// The action for `head`; `echoPath` is the echo route when it is on; `deflate` offers
+    /// permessage-deflate (both routes negotiate it the same way).
+    public static func action(for head: HTTPRequestHead, echoPath: String?, allowedOrigins: [String]?,
+                              deflate: Bool = false) -> HTTPAction {
         let path = head.path
         let isWebSocketRoute = path == webSocketPath || (echoPath != nil && path == echoPath)
         if isWebSocketRoute {
@@ -29,9 +32,11 @@ public enum HTTPEndpoint {
             // a wrong version, 403 for a foreign Origin and 400 for anything else malformed.
             // The echo route speaks no protocol of ours, so it answers no subprotocol.
             let subprotocol = path == webSocketPath ? WebSocketSubprotocol.select(head) : nil
-            switch WebSocketHandshake.evaluate(head, allowedOrigins: allowedOrigins, subprotocol: subprotocol) {
+            let agreement = deflate ? PerMessageDeflate.negotiate(head.values(of: "Sec-WebSocket-Extensions")) : nil
+            switch WebSocketHandshake.evaluate(head, allowedOrigins: allowedOrigins, subprotocol: subprotocol,
+                                               extensions: agreement?.responseHeaderValue) {
             case .accept(let response):
-                return .upgrade(response: response, echo: path != webSocketPath)
+                return .upgrade(response: response, echo: path != webSocketPath, deflate: agreement)
             case .reject(let status, let reason, let headers):
                 let response = HTTPResponse.error(status: status, message: reason, headers: headers)
                 return .respond(head.method == "HEAD" ? headOnly(response) : response)

@@ -186,6 +186,13 @@ public struct Limits: Sendable, Equatable {
     /// lost probe or two on a lossy mobile link without keeping a dead peer for long.
     public var tcpKeepAliveProbesMax: Int = 6
 
+    /// permessage-deflate: a gateway loop's zlib output buffers (one for inflating, one per
+    /// deflater) keep at most this much capacity between messages; a bigger one, grown for a
+    /// large message (up to `webSocketMessageBytesMax` when inflating), is freed after it. 64 KiB
+    /// holds any chat message (4000 characters are at most 24 KB of JSON) so the common case never
+    /// reallocates, while one 1 MiB message does not pin 1 MiB per loop for good.
+    public var compressionBufferKeptBytesMax: Int = 64 * 1024
+
     // The journal size that triggers a snapshot is the worker's setting
     // (`WorkerConfig.compactJournalBytes`): the gateway never sees the store.
 

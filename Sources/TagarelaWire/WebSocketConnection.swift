@@ -51,6 +51,11 @@ public struct WebSocketConnection {
     public private(set) var peerCloseCode: UInt16?
 
     private let messageBytesMax: Int
+    /// permessage-deflate was negotiated (RFC 7692): RSV1 marks a compressed message.
+    public let deflateNegotiated: Bool
+    /// The message in progress is compressed: its bytes are gathered whole and inflated at the
+    /// end (no zlib state is kept between its frames, PROTOCOL.md 3.x).
+    private var messageCompressed = false
     private var decoder = WebSocketFrameDecoder()
     /// The frame being read: its opcode and FIN bit.
     private var frameOpcode: WebSocketOpcode = .continuation
@@ -65,8 +70,11 @@ public struct WebSocketConnection {
 
     /// A connection right after a successful handshake; messages past
     /// `limits.webSocketMessageBytesMax` close it with 1009.
-    public init(limits: Limits = .default) {
+    /// With `deflate`, RSV1 on a message's first frame means it is compressed (RFC 7692
+    /// section 6); its inflated size is held to the same limit.
+    public init(limits: Limits = .default, deflate: Bool = false) {
         messageBytesMax = limits.webSocketMessageBytesMax
+        deflateNegotiated = deflate
     }
 
     /// Heap bytes currently held for partial frames and messages (0 on an idle connection).
@@ -80,7 +88,9 @@ public struct WebSocketConnection {
     /// `emit` must not touch this connection (it is being mutated); to close from inside it,
     /// note the decision and call `closeFrame` once `receive` returns. After `.close` no further
     /// action is emitted and later input is ignored.
-    public mutating func receive(_ bytes: UnsafeMutableRawBufferPointer, _ emit: (WebSocketAction) -> Void) {
+    /// `inflater` reads compressed messages; it must be given when `deflateNegotiated`.
+    public mutating func receive(_ bytes: UnsafeMutableRawBufferPointer, inflater: (any WebSocketMessageInflater)? = nil,
+                                 _ emit: (WebSocketAction) -> Void) {
         var index = 0
         do throws(WebSocketError) {
             while state != .closed, let event = try decoder.next(bytes, at: &index) {
@@ -91,7 +101,7 @@ public struct WebSocketConnection {
                     if frameOpcode.isControl {
                         try controlPayload(UnsafeRawBufferPointer(chunk), frameEnd: frameEnd, emit)
                     } else {
-                        try dataPayload(UnsafeRawBufferPointer(chunk), frameEnd: frameEnd, emit)
+                        try dataPayload(UnsafeRawBufferPointer(chunk), frameEnd: frameEnd, inflater, emit)
                     }
                 }
             }
@@ -118,9 +128,14 @@ public struct WebSocketConnection {
 
     /// Checks a frame header against the connection's rules before any payload is read.
     private mutating func begin(_ header: WebSocketFrameHeader) throws(WebSocketError) {
-        // Section 5.2: no extension is negotiated, so every RSV bit must be 0.
-        guard header.rsv == 0 else { throw .reservedBitsSet }
+        // Section 5.2: RSV2 and RSV3 belong to no extension we speak; RSV1 only to
+        // permessage-deflate, when negotiated (RFC 7692 section 6).
+        let rsv1 = header.rsv & 0x4 != 0
+        guard header.rsv & 0x3 == 0, !rsv1 || deflateNegotiated else { throw .reservedBitsSet }
         guard let opcode = header.opcode else { throw .unknownOpcode }
+        // RFC 7692 section 6: RSV1 is set on a compressed message's first frame only, never on
+        // a continuation or a control frame (those are never compressed).
+        if rsv1 && (opcode.isControl || opcode == .continuation) { throw .compressedBitMisplaced }
         // Section 5.1: the server MUST close on an unmasked client frame.
         guard header.maskKey != nil else { throw .unmaskedFrame }
         frameOpcode = opcode
@@ -138,6 +153,7 @@ public struct WebSocketConnection {
         } else {
             guard messageKind == nil else { throw .expectedContinuation }
             messageKind = opcode == .text ? .text : .binary
+            messageCompressed = rsv1
             messageBytes = 0
             utf8.reset()
         }
@@ -148,11 +164,16 @@ public struct WebSocketConnection {
 
     /// Payload of a text, binary or continuation frame.
     private mutating func dataPayload(_ chunk: UnsafeRawBufferPointer, frameEnd: Bool,
+                                      _ inflater: (any WebSocketMessageInflater)?,
                                       _ emit: (WebSocketAction) -> Void) throws(WebSocketError) {
         let messageEnd = frameEnd && frameFin
         guard state == .open, let kind = messageKind else {
             // Section 7.1.4 onwards: after our close, data is read and dropped.
             if messageEnd { messageKind = nil }
+            return
+        }
+        if messageCompressed {
+            try compressedPayload(chunk, messageEnd: messageEnd, kind: kind, inflater, emit)
             return
         }
         // Section 8.1: fail fast, at the first chunk that cannot be valid UTF-8.
@@ -173,6 +194,39 @@ public struct WebSocketConnection {
         messageBuffer = []
         finishMessage()
         message.withUnsafeBytes { emit(.message(opcode: kind, payload: $0)) }
+    }
+
+    /// Payload of a compressed message: gathered until its last frame (unless it came whole in
+    /// this read), then inflated in one call, bounded by the message limit, and checked.
+    private mutating func compressedPayload(_ chunk: UnsafeRawBufferPointer, messageEnd: Bool, kind: WebSocketMessageKind,
+                                            _ inflater: (any WebSocketMessageInflater)?,
+                                            _ emit: (WebSocketAction) -> Void) throws(WebSocketError) {
+        guard let inflater = inflater else { preconditionFailure("deflate negotiated but no inflater given") }
+        let whole = messageEnd && messageBuffer.isEmpty && chunk.count == messageBytes
+        if !whole {
+            if messageBuffer.capacity == 0 { messageBuffer.reserveCapacity(messageBytes) }
+            messageBuffer.append(contentsOf: chunk)
+            guard messageEnd else { return }
+        }
+        let compressed = whole ? [] : messageBuffer
+        messageBuffer = []
+        finishMessage()
+        var invalidText = false
+        let result = compressed.withUnsafeBytes { gathered in
+            inflater.inflateWebSocketMessage(whole ? chunk : gathered, bytesMax: messageBytesMax) { message in
+                // Section 8.1 applies to the inflated text (RFC 7692 section 6.2).
+                if kind == .text && !UTF8Validator.isValid(message) {
+                    invalidText = true
+                    return
+                }
+                emit(.message(opcode: kind, payload: message))
+            }
+        }
+        switch result {
+        case .inflated: if invalidText { throw .invalidUTF8 }
+        case .tooBig: throw .messageTooBig
+        case .corrupt: throw .invalidCompressedData
+        }
     }
 
     /// Payload of a ping, pong or close frame; gathered when it spans reads (at most 125 bytes).
@@ -250,6 +304,7 @@ public struct WebSocketConnection {
 
     private mutating func finishMessage() {
         messageKind = nil
+        messageCompressed = false
         messageBytes = 0
         utf8.reset()
     }
@@ -263,5 +318,6 @@ public struct WebSocketConnection {
         messageBuffer = []
         controlBuffer = []
         messageKind = nil
+        messageCompressed = false
     }
 }

@@ -3,7 +3,7 @@
 /// A violation by the peer, named after the rule it broke, with its close code and a short
 /// reason for the close frame (RFC 6455 section 7.4.1).
 public enum WebSocketError: Error, Equatable, Sendable {
-    /// RSV1-3 set with no extension negotiated (section 5.2).
+    /// RSV2 or RSV3 set, or RSV1 without permessage-deflate negotiated (section 5.2).
     case reservedBitsSet
     /// Opcode 3-7 or 11-15 (section 5.2).
     case unknownOpcode
@@ -29,15 +29,21 @@ public enum WebSocketError: Error, Equatable, Sendable {
     case invalidCloseCode
     /// A close reason that is not valid UTF-8 (section 5.5.1, 1007).
     case invalidCloseReason
+    /// RSV1 (permessage-deflate's "compressed" bit) on a control or continuation frame: RFC 7692
+    /// section 6 allows it only on a data message's first frame.
+    case compressedBitMisplaced
+    /// A compressed message that is not valid raw DEFLATE (RFC 7692 section 6.2: fail the
+    /// connection; 1007, its payload is inconsistent with its type).
+    case invalidCompressedData
 
     /// The code of the close frame the server answers with.
     public var closeCode: CloseCode {
         switch self {
         case .messageTooBig: return .messageTooBig
-        case .invalidUTF8, .invalidCloseReason: return .invalidPayloadData
+        case .invalidUTF8, .invalidCloseReason, .invalidCompressedData: return .invalidPayloadData
         case .reservedBitsSet, .unknownOpcode, .unmaskedFrame, .controlFrameTooLong, .fragmentedControlFrame,
              .unexpectedContinuation, .expectedContinuation, .lengthMostSignificantBitSet,
-             .closePayloadTooShort, .invalidCloseCode:
+             .closePayloadTooShort, .invalidCloseCode, .compressedBitMisplaced:
             return .protocolError
         }
     }
@@ -58,6 +64,8 @@ public enum WebSocketError: Error, Equatable, Sendable {
         case .closePayloadTooShort: return "close payload of one byte"
         case .invalidCloseCode: return "invalid close code"
         case .invalidCloseReason: return "invalid UTF-8 in close reason"
+        case .compressedBitMisplaced: return "RSV1 on a control or continuation frame"
+        case .invalidCompressedData: return "invalid compressed data"
         }
     }
 }

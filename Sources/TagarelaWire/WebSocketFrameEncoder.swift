@@ -11,10 +11,12 @@ public enum WebSocketFrameEncoder {
 
     /// Appends a frame header to `output`, with the shortest length encoding (section 5.2
     /// requires the minimal one).
+    /// `compressed` sets RSV1 (RFC 7692 section 6: a compressed message's first frame).
     public static func encodeHeader(opcode: WebSocketOpcode, payloadCount: Int, fin: Bool = true,
-                                    maskKey: WebSocketMaskKey? = nil, into output: inout [UInt8]) {
+                                    maskKey: WebSocketMaskKey? = nil, compressed: Bool = false,
+                                    into output: inout [UInt8]) {
         precondition(payloadCount >= 0, "negative payload length")
-        output.append((fin ? 0x80 : 0) | opcode.rawValue)
+        output.append((fin ? 0x80 : 0) | (compressed ? 0x40 : 0) | opcode.rawValue)
         let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
         if payloadCount < 126 {
             output.append(maskBit | UInt8(payloadCount))
@@ -36,12 +38,12 @@ public enum WebSocketFrameEncoder {
     /// Writes an unmasked, final frame header (a server frame, section 5.1) at the start of
     /// `output`, which must hold `headerCount(payloadCount:masked: false)` bytes; returns that count.
     @discardableResult
-    public static func writeHeader(opcode: WebSocketOpcode, payloadCount: Int,
+    public static func writeHeader(opcode: WebSocketOpcode, payloadCount: Int, compressed: Bool = false,
                                    to output: UnsafeMutableRawBufferPointer) -> Int {
         precondition(payloadCount >= 0, "negative payload length")
         let count = headerCount(payloadCount: payloadCount, masked: false)
         precondition(output.count >= count, "header buffer too small")
-        output[0] = 0x80 | opcode.rawValue
+        output[0] = 0x80 | (compressed ? 0x40 : 0) | opcode.rawValue
         if payloadCount < 126 {
             output[1] = UInt8(payloadCount)
         } else if payloadCount <= 0xFFFF {
@@ -59,10 +61,11 @@ public enum WebSocketFrameEncoder {
 
     /// A whole frame: header plus `payload`, masked with `maskKey` when given.
     public static func encode(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, fin: Bool = true,
-                              maskKey: WebSocketMaskKey? = nil) -> [UInt8] {
+                              maskKey: WebSocketMaskKey? = nil, compressed: Bool = false) -> [UInt8] {
         var output = [UInt8]()
         output.reserveCapacity(headerCount(payloadCount: payload.count, masked: maskKey != nil) + payload.count)
-        encodeHeader(opcode: opcode, payloadCount: payload.count, fin: fin, maskKey: maskKey, into: &output)
+        encodeHeader(opcode: opcode, payloadCount: payload.count, fin: fin, maskKey: maskKey, compressed: compressed,
+                     into: &output)
         let start = output.count
         output.append(contentsOf: payload)
         if let key = maskKey {
@@ -75,13 +78,16 @@ public enum WebSocketFrameEncoder {
 
     /// `encode(opcode:payload:fin:maskKey:)` over any byte collection.
     public static func encode<C: Collection>(opcode: WebSocketOpcode, payload: C, fin: Bool = true,
-                                             maskKey: WebSocketMaskKey? = nil) -> [UInt8] where C.Element == UInt8 {
+                                             maskKey: WebSocketMaskKey? = nil, compressed: Bool = false) -> [UInt8]
+        where C.Element == UInt8 {
         if let frame = payload.withContiguousStorageIfAvailable({
-            encode(opcode: opcode, payload: UnsafeRawBufferPointer($0), fin: fin, maskKey: maskKey)
+            encode(opcode: opcode, payload: UnsafeRawBufferPointer($0), fin: fin, maskKey: maskKey, compressed: compressed)
         }) {
             return frame
         }
-        return Array(payload).withUnsafeBytes { encode(opcode: opcode, payload: $0, fin: fin, maskKey: maskKey) }
+        return Array(payload).withUnsafeBytes {
+            encode(opcode: opcode, payload: $0, fin: fin, maskKey: maskKey, compressed: compressed)
+        }
     }
 
     /// A close frame with `code` (big-endian) and a UTF-8 `reason` of at most 123 bytes

@@ -47,11 +47,12 @@ public enum WebSocketHandshake {
     /// A request without `Origin` passes the allow-list: only browsers send it, the allow-list
     /// exists to stop other sites' pages from using a visitor's browser (RFC 6455 section 10.2),
     /// and a non-browser client could send any Origin it likes anyway.
-    /// No extension is negotiated, so RSV bits must stay 0 afterwards. `subprotocol`, when set,
-    /// is the name `WebSocketSubprotocol.select` chose from the client's offer: the 101 names it
-    /// in `Sec-WebSocket-Protocol` (section 4.2.2 step 5.4); nil sends no such header.
+    /// `subprotocol`, when set, is the name `WebSocketSubprotocol.select` chose from the client's
+    /// offer: the 101 names it in `Sec-WebSocket-Protocol` (section 4.2.2 step 5.4); nil sends no
+    /// such header. `extensions`, when given, is the `Sec-WebSocket-Extensions` value of the 101
+    /// (`PerMessageDeflate.negotiate`), and without it RSV bits must stay 0.
     public static func evaluate(_ head: HTTPRequestHead, allowedOrigins: [String]?,
-                                subprotocol: String? = nil) -> Outcome {
+                                subprotocol: String? = nil, extensions: String? = nil) -> Outcome {
         guard head.method == "GET" else {
             return .reject(status: 405, reason: "a WebSocket upgrade must use GET", headers: [("Allow", "GET")])
         }
@@ -96,6 +97,7 @@ public enum WebSocketHandshake {
             ("Sec-WebSocket-Accept", acceptKey(for: keys[0])),
         ]
         if let subprotocol { headers.append(("Sec-WebSocket-Protocol", subprotocol)) }
+        if let extensions = extensions { headers.append(("Sec-WebSocket-Extensions", extensions)) }
         return .accept(response: HTTPResponse.encode(status: 101, headers: headers))
     }
 

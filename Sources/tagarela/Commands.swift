@@ -19,6 +19,7 @@ enum Command {
         "port", "host", "loops", "workers", "run-dir", "echo-path", "allowed-origins", "requests-per-second",
         "request-burst", "flush-delay-ms", "flush-replies-promptly", "request-timeout-ms", "heartbeat-timeout-ms",
         "log-format", "slow-request-ms", "flush-policy", "flush-spacing-ms", "flush-client-hold-ms", "bus", "cluster",
+        "compression", "compression-threshold",
     ]
     static let workerFlags: Set<String> = ["shard", "workers", "data", "socket", "fsync", "pbkdf2-iterations",
                                            "flush-delay-ms", "flush-policy", "log-format", "bus", "cluster",
@@ -77,6 +78,14 @@ enum Command {
         config.limits.workerHeartbeatTimeoutMs = Int64(try o.int("heartbeat-timeout-ms",
                                                                  default: Int(config.limits.workerHeartbeatTimeoutMs),
                                                                  in: 100...3_600_000))
+        // WebSocket permessage-deflate (PROTOCOL.md 1.1); the threshold at most the message limit.
+        switch o.string("compression", default: config.compression ? "on" : "off") {
+        case "on": config.compression = true
+        case "off": config.compression = false
+        default: throw UsageError("--compression must be on or off")
+        }
+        config.compressionThresholdBytes = try o.int("compression-threshold", default: config.compressionThresholdBytes,
+                                                     in: 0...config.limits.webSocketMessageBytesMax)
         // At least a few pings per timeout, so one late pong is not yet a miss.
         config.limits.workerHeartbeatIntervalMs = min(config.limits.workerHeartbeatIntervalMs,
                                                       config.limits.workerHeartbeatTimeoutMs / 4)
@@ -163,6 +172,7 @@ enum Command {
                                     [--request-timeout-ms \(g.limits.workerRequestTimeoutMs)] [--heartbeat-timeout-ms \(g.limits.workerHeartbeatTimeoutMs)]
                                     [--log-format text|json] [--slow-request-ms \(g.slowRequestMs)]
                                     [--bus nats://H:P[,nats://H:P...] [--cluster tagarela]]
+                                    [--compression on|off] [--compression-threshold \(g.compressionThresholdBytes)]
                    tagarela worker  --shard K --workers N --data DIR --socket PATH
                                     [--fsync always|interval|never] [--pbkdf2-iterations N] [--log-format text|json]
                                     [--flush-delay-ms N] [--flush-policy idle|fixed]

@@ -24,6 +24,20 @@ final class BenchClientTests: XCTestCase {
         XCTAssertFalse(BenchClient.isSwitchingProtocols(missing[...], expectedAccept: expected))
     }
 
+    func testCompressionAcceptedOnlyWhenTheServerSaysSo() throws {
+        let accepted = Array("HTTP/1.1 101 Switching Protocols\r\nsec-websocket-extensions: permessage-deflate; server_no_context_takeover\r\n\r\n".utf8)
+        XCTAssertTrue(BenchCompression.accepted(accepted[...]))
+        let plain = Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n".utf8)
+        XCTAssertFalse(BenchCompression.accepted(plain[...]))
+        // What the bench sends, the server's side reads back.
+        let compression = try BenchCompression()
+        let json = Array("{\"type\":\"message\",\"content\":\"hello hello hello hello\"}".utf8)
+        let compressed = json.withUnsafeBytes { compression.compress($0) }
+        var back: [UInt8] = []
+        XCTAssertTrue(compressed.withUnsafeBytes { compression.inflate($0, bytesMax: 1000) { back = Array($0) } })
+        XCTAssertEqual(back, json)
+    }
+
     func testHeadEndNeedsTheBlankLine() {
         XCTAssertNil(BenchClient.headEnd(Array("HTTP/1.1 101 OK\r\n".utf8)))
         XCTAssertNil(BenchClient.headEnd([]))

@@ -21,6 +21,13 @@ final class BenchOptionsTests: XCTestCase {
         XCTAssertFalse(BenchTransport.raw.isWebSocket)
     }
 
+    func testCompressionFlag() throws {
+        XCTAssertFalse(try BenchOptions.parse(["chat"]).compression)
+        XCTAssertTrue(try BenchOptions.parse(["chat", "--compression", "on"]).compression)
+        XCTAssertFalse(try BenchOptions.parse(["chat", "--compression", "off"]).compression)
+        XCTAssertThrowsError(try BenchOptions.parse(["chat", "--compression", "yes"]))
+    }
+
     func testShortLastGroupIsDropped() throws {
         let o = try BenchOptions.parse(["chat", "--users", "25", "--group", "10"])
         XCTAssertEqual(o.groupCount, 2)

@@ -54,13 +54,13 @@ final class HTTPEndpointTests: XCTestCase {
     }
 
     func testWebSocketRoutes() {
-        guard case .upgrade(let response, let echo) =
+        guard case .upgrade(let response, let echo, _) =
                 HTTPEndpoint.action(for: head("/ws", upgradeHeaders), echoPath: nil, allowedOrigins: nil) else {
             return XCTFail("upgrade")
         }
         XCTAssertFalse(echo)
         XCTAssertTrue(String(decoding: response, as: UTF8.self).contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
-        guard case .upgrade(_, true) = HTTPEndpoint.action(for: head("/echo", upgradeHeaders), echoPath: "/echo",
+        guard case .upgrade(_, true, _) = HTTPEndpoint.action(for: head("/echo", upgradeHeaders), echoPath: "/echo",
                                                            allowedOrigins: nil) else {
             return XCTFail("echo upgrade")
         }

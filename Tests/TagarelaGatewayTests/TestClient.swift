@@ -141,9 +141,14 @@ final class TestClient {
 
     /// The next server frame: opcode and payload (server frames are unmasked).
     func readFrame() -> (opcode: UInt8, payload: [UInt8])? {
+        readRawFrame().map { ($0.first & 0x0F, $0.payload) }
+    }
+
+    /// The next server frame with its whole first byte (FIN, RSV1-3, opcode).
+    func readRawFrame() -> (first: UInt8, payload: [UInt8])? {
         while true {
             if buffer.count >= 2 {
-                let opcode = buffer[0] & 0x0F
+                let first = buffer[0]
                 var length = Int(buffer[1] & 0x7F)
                 var offset = 2
                 if length == 126, buffer.count >= 4 {
@@ -156,7 +161,7 @@ final class TestClient {
                 if length < 126 || offset > 2, buffer.count >= offset + length {
                     let payload = Array(buffer[offset..<(offset + length)])
                     buffer.removeFirst(offset + length)
-                    return (opcode, payload)
+                    return (first, payload)
                 }
             }
             guard fill() else { return nil }

@@ -56,12 +56,13 @@ func failed(_ error: WebSocketError) -> [Recorded] {
 }
 
 /// Feeds `chunks` (copied: the connection unmasks in place) and records every action.
-func drive(_ connection: inout WebSocketConnection, _ chunks: [[UInt8]]) -> [Recorded] {
+func drive(_ connection: inout WebSocketConnection, _ chunks: [[UInt8]],
+           inflater: (any WebSocketMessageInflater)? = nil) -> [Recorded] {
     var recorded: [Recorded] = []
     for chunk in chunks {
         var copy = chunk
         copy.withUnsafeMutableBytes { buffer in
-            connection.receive(buffer) { action in
+            connection.receive(buffer, inflater: inflater) { action in
                 switch action {
                 case .message(.text, let payload): recorded.append(.text(Array(payload)))
                 case .message(.binary, let payload): recorded.append(.binary(Array(payload)))
@@ -75,9 +76,11 @@ func drive(_ connection: inout WebSocketConnection, _ chunks: [[UInt8]]) -> [Rec
 }
 
 /// Runs `input` through a fresh connection in the given chunks.
-func runConnection(_ chunks: [[UInt8]], limits: Limits = .default) -> (actions: [Recorded], connection: WebSocketConnection) {
-    var connection = WebSocketConnection(limits: limits)
-    let actions = drive(&connection, chunks)
+/// With `inflater`, permessage-deflate is negotiated and compressed messages inflate through it.
+func runConnection(_ chunks: [[UInt8]], limits: Limits = .default,
+                   inflater: (any WebSocketMessageInflater)? = nil) -> (actions: [Recorded], connection: WebSocketConnection) {
+    var connection = WebSocketConnection(limits: limits, deflate: inflater != nil)
+    let actions = drive(&connection, chunks, inflater: inflater)
     return (actions, connection)
 }
 
@@ -91,11 +94,12 @@ func everySplit(_ input: [UInt8]) -> [[[UInt8]]] {
 /// Asserts that `input` gives `expected` fed whole, at every split point and byte by byte, and
 /// that nothing is left buffered afterwards.
 func assertConnectionSplits(_ input: [UInt8], _ expected: [Recorded], limits: Limits = .default,
+                            inflater: (any WebSocketMessageInflater)? = nil,
                             file: StaticString = #filePath, line: UInt = #line) {
-    let whole = runConnection([input], limits: limits)
+    let whole = runConnection([input], limits: limits, inflater: inflater)
     XCTAssertEqual(whole.actions, expected, "whole input", file: file, line: line)
     for (n, chunks) in everySplit(input).enumerated() {
-        let result = runConnection(chunks, limits: limits)
+        let result = runConnection(chunks, limits: limits, inflater: inflater)
         if result.actions != expected {
             XCTFail("split #\(n) (\(chunks.map(\.count))): \(result.actions) != \(expected)", file: file, line: line)
             return

@@ -48,6 +48,20 @@ final class CommandTests: XCTestCase {
     }
 
     /// Every flag deploy/tagarela and the systemd units pass is accepted.
+    func testCompressionFlags() throws {
+        let defaults = try gateway("--port 1")
+        XCTAssertTrue(defaults.compression)
+        XCTAssertEqual(defaults.compressionThresholdBytes, 64)
+        let off = try gateway("--port 1 --compression off --compression-threshold 200")
+        XCTAssertFalse(off.compression)
+        XCTAssertEqual(off.compressionThresholdBytes, 200)
+        let fromEnvironment = try Command.parse(["gateway"], environment: ["TAGARELA_COMPRESSION": "off",
+                                                                           "TAGARELA_COMPRESSION_THRESHOLD": "10"])
+        guard case .gateway(let config) = fromEnvironment else { return XCTFail("not a gateway") }
+        XCTAssertFalse(config.compression)
+        XCTAssertEqual(config.compressionThresholdBytes, 10)
+    }
+
     func testTheSupervisorsFlagsAreAccepted() throws {
         let config = try gateway("--port 5001 --host 127.0.0.2 --workers 3 --run-dir /r --echo-path /echo --loops 2 "
                                  + "--requests-per-second 7 --request-burst 9 --flush-delay-ms 0 "
@@ -107,6 +121,9 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(refusal("gateway --request-timeout-ms 50"), "--request-timeout-ms must be 100...3600000, not 50")
         XCTAssertEqual(refusal("gateway --loops two"), "--loops must be a whole number, not 'two'")
         XCTAssertEqual(refusal("gateway --flush-replies-promptly maybe"), "--flush-replies-promptly must be yes or no")
+        XCTAssertEqual(refusal("gateway --compression maybe"), "--compression must be on or off")
+        XCTAssertEqual(refusal("gateway --compression-threshold 2000000"),
+                       "--compression-threshold must be 0...1048576, not 2000000")
         XCTAssertEqual(refusal("worker --shard 2 --workers 2 --data d --socket s"),
                        "--shard K and --workers N with 0 <= K < N are required")
         XCTAssertEqual(refusal("worker --shard 0 --workers 1 --data d --socket s --pbkdf2-iterations 0"),
