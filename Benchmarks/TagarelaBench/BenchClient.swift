@@ -10,6 +10,8 @@ import TagarelaWire
 protocol BenchClientOwner: AnyObject {
     /// The transport is ready: the `101` arrived (WebSocket) or the TCP connect went through (raw).
     func clientReady(_ client: BenchClient, nowUs: Int64)
+    /// `count` bytes were read from the socket (the wire figure, before any inflation).
+    func clientRead(_ client: BenchClient, wireBytes count: Int)
     /// One complete JSON text from the server, valid only during the call. `nowUs` is the arrival time.
     func clientReceived(_ client: BenchClient, _ text: UnsafeRawBufferPointer, nowUs: Int64)
     /// The connection ended (`wasReady` tells whether it had got past the handshake).
@@ -215,6 +217,7 @@ final class BenchClient: ChannelHandler {
 
     func channelRead(_ channel: Channel, _ bytes: UnsafeMutableRawBufferPointer) {
         let nowUs = Clock.monotonicNs() / 1000
+        owner.clientRead(self, wireBytes: bytes.count)
         switch state {
         case .upgrading:
             readHandshake(channel, bytes, nowUs: nowUs)

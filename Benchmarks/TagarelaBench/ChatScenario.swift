@@ -140,6 +140,8 @@ enum ChatScenario {
         r.addProcesses(monitor, from: w.from, to: w.to)
         r.warnAboutOtherLoad(monitor, from: w.from, to: w.to, boundPercent: options.maxOtherCPU)
         r.add("bytes_in", .int(c.bytesIn))
+        r.add("wire_bytes_in", .int(c.wireBytesIn))
+        if c.deliveries > 0 { r.add("wire_bytes_per_delivery", .double((Double(c.wireBytesIn) / Double(c.deliveries) * 10).rounded() / 10)) }
         r.add("bytes_out", .int(c.bytesOut))
     }
 

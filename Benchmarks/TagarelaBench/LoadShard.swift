@@ -234,6 +234,10 @@ final class LoadShard: BenchClientOwner {
         pumpConnects()
     }
 
+    func clientRead(_ client: BenchClient, wireBytes count: Int) {
+        counters.wireBytesIn += Int64(count)
+    }
+
     func clientReceived(_ client: BenchClient, _ text: UnsafeRawBufferPointer, nowUs: Int64) {
         counters.bytesIn += Int64(text.count)
         let scan = DeliveryScanner.scan(text)

@@ -47,8 +47,10 @@ public struct RunCounters: Equatable {
     public var sendLagUs = LatencyHistogram()
     /// Error responses by `code` (every request type), plus `closed:<reason>` for transport trouble.
     public var errors: [String: Int] = [:]
-    /// Bytes read from the server.
+    /// Bytes of the server's messages as the bench reads them (inflated when compressed).
     public var bytesIn: Int64 = 0
+    /// Bytes read from the sockets: what crossed the wire, frames and compression included.
+    public var wireBytesIn: Int64 = 0
     /// Bytes handed to the server (queued for writing).
     public var bytesOut: Int64 = 0
 
@@ -90,6 +92,7 @@ public struct RunCounters: Equatable {
         sendLagUs.merge(other.sendLagUs)
         for (code, n) in other.errors { errors[code, default: 0] += n }
         bytesIn += other.bytesIn
+        wireBytesIn += other.wireBytesIn
         bytesOut += other.bytesOut
         reconnected += other.reconnected
         caughtUp += other.caughtUp
@@ -111,6 +114,7 @@ public struct RunCounters: Equatable {
         sendLagUs.reset()
         errors = [:]
         bytesIn = 0
+        wireBytesIn = 0
         bytesOut = 0
     }
 }
