@@ -121,6 +121,7 @@ final class NATSLinkTransport: LinkTransport {
             return
         }
         let epoch = message.header(BusFraming.epochHeader) ?? ""
+        var restarted = false
         switch state {
         case .down:
             return
@@ -130,13 +131,18 @@ final class NATSLinkTransport: LinkTransport {
             joiner = BusFraming.Joiner(bytesMax: frameBytesMax)
             delegate?.transportConnected()
         case .up(let current):
-            guard current == epoch else {
-                // A restarted worker: it knows none of this loop's subscriptions.
-                close()
-                return
-            }
             lastHeardMs = eventLoop.nowMs
+            if current != epoch {
+                // A restarted worker: it knows none of this loop's subscriptions, so the link
+                // starts afresh (`close`, at the loop's next safe point). What this message
+                // carries is still the new owner's word (typically the answer to a request sent
+                // after the restart): it is delivered first, instead of that request being
+                // answered `unavailable` with the rest.
+                restarted = true
+                joiner = BusFraming.Joiner(bytesMax: frameBytesMax)
+            }
         }
+        defer { if restarted { close() } }
         guard let bytes = joiner.accept(message.payload, part: message.header(BusFraming.partHeader)) else { return }
         // Each message holds whole frames (parts were joined above): decoded on its own.
         var decoder = LinkDecoder(maxFrameBytes: frameBytesMax)

@@ -39,9 +39,17 @@ final class BusClusterTests: XCTestCase {
         return nil
     }
 
-    private func contents(_ client: E2EChatClient, _ chat: String) throws -> [String] {
-        let page = try client.ok("get_messages", [("chat_id", .string(chat)), ("after_seq", 0), ("limit", 200), ("mark_read", false)])
-        return (page["messages"]?.array ?? []).compactMap { $0["content"]?.string }
+    /// The chat's history, asked until the shard answers (bounded): after a worker's restart,
+    /// a loop whose link is still reconnecting answers `unavailable`, and a client retries.
+    private func contents(_ client: E2EChatClient, _ chat: String, withinMs: Int = 15_000) throws -> [String]? {
+        let deadline = Date().addingTimeInterval(Double(withinMs) / 1000)
+        while Date() < deadline {
+            let page = try client.request("get_messages", [("chat_id", .string(chat)), ("after_seq", 0), ("limit", 200), ("mark_read", false)])
+            if page["status"]?.string == "ok" { return (page["messages"]?.array ?? []).compactMap { $0["content"]?.string } }
+            XCTAssertEqual(page["code"]?.string, "unavailable", "\(page)")
+            usleep(200_000)
+        }
+        return nil
     }
 
     func testTwoHostsTwoGatewaysSurviveANodeAGatewayAndAWorker() throws {

@@ -20,7 +20,8 @@ final class BusCluster {
     var logs = LogLines()
 
     init(workers: Int, gateways: Int, loops: Int = 2, maxPayload: Int = 1 << 20,
-         configureWorker: (inout WorkerConfig) -> Void = { _ in }) throws {
+         configureWorker: (inout WorkerConfig) -> Void = { _ in },
+         configureGateway: (inout GatewayConfig) -> Void = { _ in }) throws {
         broker = LocalBusBroker(maxPayload: maxPayload)
         workerCount = workers
         dirs = (0..<workers).map { _ in TempDirectory(prefix: "tagarela-bus") }
@@ -37,6 +38,7 @@ final class BusCluster {
             config.bus = settings
             let logs = self.logs
             config.log = { logs.append("gateway: " + $0) }
+            configureGateway(&config)
             let gateway = try Gateway(config: config)
             gateway.start()
             self.gateways.append(gateway)

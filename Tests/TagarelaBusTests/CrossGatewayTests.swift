@@ -93,6 +93,32 @@ final class CrossGatewayTests: XCTestCase {
         try a.sendMessage(chat, "back")
         XCTAssertEqual(try b.event("message:new", where: { $0["payload"]?["content"]?.string == "back" })["payload"]?["content"]?.string, "back")
     }
+
+    /// A worker restarted between two heartbeats: the first request of a loop that has not
+    /// noticed yet reaches the new worker, whose answer (under a new epoch) is the client's
+    /// answer, not `unavailable`; the link then starts afresh, so events flow again.
+    func testAnswerFromARestartedWorkerReachesTheClient() throws {
+        let cluster = try BusCluster(workers: 1, gateways: 1, loops: 1) { _ in } configureGateway: {
+            // No heartbeat between the restart and the request: the link learns of it from the answer.
+            $0.limits.workerHeartbeatIntervalMs = 120_000
+            $0.limits.workerHeartbeatTimeoutMs = 120_000
+        }
+        defer { cluster.stop() }
+        cluster.waitForLinks()
+        let a = try cluster.client(0, "alice")
+        let b = try cluster.client(0, "bob")
+        defer { a.close(); b.close() }
+        try a.registerAndLogin(E2EUser("alice"))
+        try b.registerAndLogin(E2EUser("bob"))
+        let chat = try a.ok("create_chat", [("user_id", .string("bob"))])["chat"]?["id"]?.string ?? ""
+        cluster.stopWorker(0)
+        try cluster.startWorker(0)
+        let reply = try a.request("get_user_chats", timeoutMs: 8000)
+        XCTAssertEqual(reply["status"]?.string, "ok", "\(reply)\n\(cluster.logs.all.joined(separator: "\n"))")
+        cluster.waitForLinks(timeoutMs: 8000)
+        try a.sendMessage(chat, "after the restart")
+        XCTAssertEqual(try b.event("message:new")["payload"]?["content"]?.string, "after the restart")
+    }
 }
 
 final class BusBoundsTests: XCTestCase {
