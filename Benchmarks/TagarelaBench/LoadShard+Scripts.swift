@@ -19,24 +19,21 @@ extension LoadShard {
     /// every ready client, at most `options.batch` scripts at once.
     func authenticate(mode: ConnectAuth) {
         authMode = mode
-        scriptQueue = mode == .none ? [] : clients.filter { $0.state == .ready }
-        scriptCursor = 0
-        scriptsInFlight = 0
-        begin(.authenticating, work: scriptQueue.count)
+        scripts.restart(mode == .none ? [] : clients.filter { $0.state == .ready })
+        scripts.inFlight = 0
+        begin(.authenticating, work: scripts.count)
         pumpScripts()
     }
 
     func pumpScripts() {
-        while scriptsInFlight < options.batch && scriptCursor < scriptQueue.count {
-            let client = scriptQueue[scriptCursor]
-            scriptCursor += 1
-            scriptsInFlight += 1
+        while let client = scripts.next(limit: options.batch) {
+            scripts.inFlight += 1
             if authMode == .register { sendRegister(client) } else { sendLogin(client) }
         }
     }
 
     func scriptFinished() {
-        scriptsInFlight -= 1
+        scripts.inFlight -= 1
         workDone()
         pumpScripts()
     }
@@ -87,9 +84,8 @@ extension LoadShard {
     /// The first member of each group creates it with the others as members.
     func createGroups() {
         let leaders = groups.compactMap { $0.first }.filter { $0.state == .ready && !$0.token.isEmpty }
-        scriptQueue = []
-        scriptCursor = 0
-        scriptsInFlight = leaders.count
+        scripts.restart([])
+        scripts.inFlight = leaders.count
         begin(.grouping, work: leaders.count)
         for leader in leaders {
             let members = groups[leader.groupSlot]
@@ -125,8 +121,7 @@ extension LoadShard {
     func storm() {
         stopSending()
         let targets = clients.filter { $0.state == .ready && !$0.chatID.isEmpty && !$0.token.isEmpty }
-        connectQueue = []
-        connectCursor = 0
+        connects.restart([])
         begin(.storming, work: targets.count)
         for client in targets {
             client.step = LoadShard.stepAborted
