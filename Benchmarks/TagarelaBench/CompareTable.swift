@@ -8,15 +8,7 @@ import TagarelaJSON
 /// delivery latency, server CPU per delivery, that CPU relative to the load's first server, and
 /// server write system calls per delivery.
 enum CompareTable {
-    static func run() -> Int32 {
-        var lines: [JSON] = []
-        while let line = readLine(strippingNewline: true), lines.count < 10_000 {
-            guard line.hasPrefix("{"), let json = try? JSON.parse(line), json["scenario"] != nil else { continue }
-            lines.append(json)
-        }
-        print(table(lines), terminator: "")
-        return lines.isEmpty ? 1 : 0
-    }
+    static func run() -> Int32 { ResultLines.printTable(table) }
 
     /// The table for `results`, loads in the order they first appear, runs in input order.
     static func table(_ results: [JSON]) -> String {
@@ -40,12 +32,7 @@ enum CompareTable {
                              j["server_write_calls_per_delivery"]?.double.map { String(format: "%.3f", $0) } ?? "-", notes(j)])
             }
         }
-        var widths = [Int](repeating: 0, count: rows[0].count)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        return rows.map { row in
-            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n") + "\n"
+        return ResultLines.aligned(rows)
     }
 
     private static func ms(_ j: JSON?) -> String {

@@ -19,24 +19,21 @@ extension LoadShard {
     /// every ready client, at most `options.batch` scripts at once.
     func authenticate(mode: ConnectAuth) {
         authMode = mode
-        scriptQueue = mode == .none ? [] : clients.filter { $0.state == .ready }
-        scriptCursor = 0
-        scriptsInFlight = 0
-        begin(.authenticating, work: scriptQueue.count)
+        scripts.restart(mode == .none ? [] : clients.filter { $0.state == .ready })
+        scripts.inFlight = 0
+        begin(.authenticating, work: scripts.count)
         pumpScripts()
     }
 
     func pumpScripts() {
-        while scriptsInFlight < options.batch && scriptCursor < scriptQueue.count {
-            let client = scriptQueue[scriptCursor]
-            scriptCursor += 1
-            scriptsInFlight += 1
+        while let client = scripts.next(limit: options.batch) {
+            scripts.inFlight += 1
             if authMode == .register { sendRegister(client) } else { sendLogin(client) }
         }
     }
 
     func scriptFinished() {
-        scriptsInFlight -= 1
+        scripts.inFlight -= 1
         workDone()
         pumpScripts()
     }
@@ -52,18 +49,21 @@ extension LoadShard {
     /// Sends `register` or `login` (the same two fields) and marks the client's script step.
     private func sendCredentials(_ client: BenchClient, type: String, requestID: String, step: Int) {
         client.step = step
+        sendRequest(client, type, id: requestID) { w in
+            w.key("username"); w.string(client.username)
+            w.key("password"); w.string(options.password)
+        }
+    }
+
+    /// Sends `{"type":…,"request_id":…}` with the members `fields` writes between them and the end.
+    func sendRequest(_ client: BenchClient, _ type: String, id: String, _ fields: (inout JSONWriter) -> Void) {
         var w = JSONWriter()
         w.beginObject()
         w.key("type"); w.string(type)
-        w.key("request_id"); w.string(requestID)
-        w.key("username"); w.string(client.username)
-        w.key("password"); w.string(options.password)
+        w.key("request_id"); w.string(id)
+        fields(&w)
         w.endObject()
-        sendRequest(client, w.bytes)
-    }
-
-    func sendRequest(_ client: BenchClient, _ json: [UInt8]) {
-        let n = json.withUnsafeBytes { client.send(json: $0, scratch: &scratch, maskKey: rng.next32()) }
+        let n = w.bytes.withUnsafeBytes { client.send(json: $0, scratch: &scratch, maskKey: rng.next32()) }
         counters.bytesOut += Int64(n)
     }
 
@@ -84,24 +84,19 @@ extension LoadShard {
     /// The first member of each group creates it with the others as members.
     func createGroups() {
         let leaders = groups.compactMap { $0.first }.filter { $0.state == .ready && !$0.token.isEmpty }
-        scriptQueue = []
-        scriptCursor = 0
-        scriptsInFlight = leaders.count
+        scripts.restart([])
+        scripts.inFlight = leaders.count
         begin(.grouping, work: leaders.count)
         for leader in leaders {
             let members = groups[leader.groupSlot]
             leader.step = LoadShard.stepGroup
-            var w = JSONWriter()
-            w.beginObject()
-            w.key("type"); w.string("create_group")
-            w.key("request_id"); w.string("g")
-            w.key("group_name"); w.string("bench \(options.runID) \(leader.index / options.group)")
-            w.key("member_ids")
-            w.beginArray()
-            for m in members.dropFirst() { w.string(m.username) }
-            w.endArray()
-            w.endObject()
-            sendRequest(leader, w.bytes)
+            sendRequest(leader, "create_group", id: "g") { w in
+                w.key("group_name"); w.string("bench \(options.runID) \(leader.index / options.group)")
+                w.key("member_ids")
+                w.beginArray()
+                for m in members.dropFirst() { w.string(m.username) }
+                w.endArray()
+            }
         }
     }
 
@@ -126,8 +121,7 @@ extension LoadShard {
     func storm() {
         stopSending()
         let targets = clients.filter { $0.state == .ready && !$0.chatID.isEmpty && !$0.token.isEmpty }
-        connectQueue = []
-        connectCursor = 0
+        connects.restart([])
         begin(.storming, work: targets.count)
         for client in targets {
             client.step = LoadShard.stepAborted
@@ -137,27 +131,19 @@ extension LoadShard {
 
     func stormClientReady(_ client: BenchClient) {
         client.step = LoadShard.stepAuth
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("type"); w.string("auth")
-        w.key("request_id"); w.string("a")
-        w.key("token"); w.string(client.token)
-        w.endObject()
-        sendRequest(client, w.bytes)
+        sendRequest(client, "auth", id: "a") { w in
+            w.key("token"); w.string(client.token)
+        }
     }
 
     private func sendCatchUp(_ client: BenchClient, afterSeq: Int64) {
         client.step = LoadShard.stepCatchUp
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("type"); w.string("get_messages")
-        w.key("request_id"); w.string("c")
-        w.key("chat_id"); w.string(client.chatID)
-        w.key("after_seq"); w.int(afterSeq)
-        w.key("limit"); w.int(LoadShard.catchUpPage)
-        w.key("mark_read"); w.bool(false)
-        w.endObject()
-        sendRequest(client, w.bytes)
+        sendRequest(client, "get_messages", id: "c") { w in
+            w.key("chat_id"); w.string(client.chatID)
+            w.key("after_seq"); w.int(afterSeq)
+            w.key("limit"); w.int(LoadShard.catchUpPage)
+            w.key("mark_read"); w.bool(false)
+        }
     }
 
     /// Marks a catch-up page; returns the highest seq in it and whether more pages follow.

@@ -51,15 +51,10 @@ final class LoadShard: BenchClientOwner {
     var scratch: [UInt8] = []
     var jsonScratch: [UInt8] = []
 
-    // Ramp: clients waiting to connect, and handshakes in flight (at most `options.batch`).
-    var connectQueue: [BenchClient] = []
-    var connectCursor = 0
-    var connectsInFlight = 0
-
-    // Scripted requests (register/login, catch-up) are started at most `options.batch` at a time.
-    var scriptQueue: [BenchClient] = []
-    var scriptCursor = 0
-    var scriptsInFlight = 0
+    /// Ramp: clients waiting to connect, and handshakes in flight (at most `options.batch`).
+    var connects = ClientWindow()
+    /// Scripted requests (register/login, create_group), at most `options.batch` at a time.
+    var scripts = ClientWindow()
     var authMode: ConnectAuth = .none
 
     // Sending (see LoadShard+Sending.swift).
@@ -150,22 +145,19 @@ final class LoadShard: BenchClientOwner {
 
     /// Connects `targets` (all clients when nil), at most `options.batch` handshakes at once.
     func connect(_ targets: [BenchClient]? = nil) {
-        connectQueue = targets ?? clients
-        connectCursor = 0
-        connectsInFlight = 0
-        begin(.connecting, work: connectQueue.count)
+        connects.restart(targets ?? clients)
+        connects.inFlight = 0
+        begin(.connecting, work: connects.count)
         pumpConnects()
     }
 
     /// Starts connects until the window is full.
     func pumpConnects() {
-        while connectsInFlight < options.batch && connectCursor < connectQueue.count {
-            let client = connectQueue[connectCursor]
-            connectCursor += 1
+        while let client = connects.next(limit: options.batch) {
             counters.connectStarted += 1
             do {
                 try client.connect(on: loop, nowUs: LoadShard.nowUs(), keyRandom: &rng)
-                connectsInFlight += 1
+                connects.inFlight += 1
                 client.markRawReady(nowUs: LoadShard.nowUs())
             } catch {
                 counters.connectFailed += 1
@@ -187,7 +179,7 @@ final class LoadShard: BenchClientOwner {
     // MARK: - BenchClientOwner
 
     func clientReady(_ client: BenchClient, nowUs: Int64) {
-        connectsInFlight -= 1
+        connects.inFlight -= 1
         counters.connected += 1
         counters.handshakeUs.record(nowUs - client.connectStartUs)
         ready += 1
@@ -204,7 +196,7 @@ final class LoadShard: BenchClientOwner {
                 counters.countError("closed: \(reason)")
             }
         } else {
-            connectsInFlight -= 1
+            connects.inFlight -= 1
             if !client.closeExpected {
                 counters.connectFailed += 1
                 counters.countError("connect: \(reason)")
@@ -218,7 +210,7 @@ final class LoadShard: BenchClientOwner {
         case .storming:
             if client.closeExpected && wasReady && client.step == LoadShard.stepAborted {
                 client.step = 0
-                connectQueue.append(client)
+                connects.append(client)
             } else if wasReady && client.step != 0 {
                 workDone()   // lost during its catch-up: it will not be back
                 client.step = 0

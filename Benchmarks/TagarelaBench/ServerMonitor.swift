@@ -56,24 +56,23 @@ final class ServerMonitor {
     /// used between two samples, all together; nil when none is watched or one has no reading
     /// (a process that restarted in the window would make the sum wrong, not just short).
     func serverCPUUs(from a: MonitorSample, to b: MonitorSample) -> Int64? {
-        let server = serverProcesses
-        guard !server.isEmpty else { return nil }
-        var total: Int64 = 0
-        for p in server {
-            guard let x = a.byName[p.name], let y = b.byName[p.name] else { return nil }
-            total += y.cpuUs - x.cpuUs
-        }
-        return total
+        serverTotal(from: a, to: b) { $0.cpuUs }
     }
 
     /// Write system calls of every server process between two samples, all together (nil as for
     /// `serverCPUUs`, or when /proc/PID/io was not readable).
     func serverWriteCalls(from a: MonitorSample, to b: MonitorSample) -> Int64? {
+        serverTotal(from: a, to: b) { $0.writeCalls }
+    }
+
+    /// How much `reading` grew between two samples, summed over the server processes; nil when
+    /// none is watched or any of them lacks the reading in either sample.
+    private func serverTotal(from a: MonitorSample, to b: MonitorSample, _ reading: (ProcessSample) -> Int64?) -> Int64? {
         let server = serverProcesses
         guard !server.isEmpty else { return nil }
         var total: Int64 = 0
         for p in server {
-            guard let x = a.byName[p.name]?.writeCalls, let y = b.byName[p.name]?.writeCalls else { return nil }
+            guard let x = a.byName[p.name].flatMap(reading), let y = b.byName[p.name].flatMap(reading) else { return nil }
             total += y - x
         }
         return total

@@ -5,15 +5,7 @@ import TagarelaJSON
 /// Turns result lines (one JSON object per line, as the scenarios print last) into one table:
 /// what `Benchmarks/run --workers 1,2,4` prints at the end.
 enum Summary {
-    static func run() -> Int32 {
-        var lines: [JSON] = []
-        while let line = readLine(strippingNewline: true), lines.count < 10_000 {
-            guard line.hasPrefix("{"), let json = try? JSON.parse(line), json["scenario"] != nil else { continue }
-            lines.append(json)
-        }
-        print(table(lines), terminator: "")
-        return lines.isEmpty ? 1 : 0
-    }
+    static func run() -> Int32 { ResultLines.printTable(table) }
 
     /// The table for `results`; each may carry `workers` and `fsync` added by Benchmarks/run.
     static func table(_ results: [JSON]) -> String {
@@ -38,14 +30,7 @@ enum Summary {
             let perDelivery = j["server_cpu_us_per_delivery"].flatMap { $0.double }.map { String(format: "%.2f µs", $0) } ?? "-"
             rows.append([scenario, num(j["workers"]), j["fsync"]?.string ?? "-", result, p99, perDelivery, cpu.isEmpty ? "-" : cpu])
         }
-        var widths = [Int](repeating: 0, count: rows[0].count)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        var out = ""
-        for row in rows {
-            out += row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ") + "\n"
-        }
-        return out
+        return ResultLines.aligned(rows)
     }
 
     static func num(_ j: JSON?) -> String {

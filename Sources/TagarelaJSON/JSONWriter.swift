@@ -27,35 +27,36 @@ public struct JSONWriter {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
     }
 
-    /// Opens an object `{`.
-    @inlinable
-    public mutating func beginObject() {
+    /// Opens a container: its first member gets no comma.
+    @inlinable @inline(__always)
+    mutating func open(_ bracket: UInt8) {
         comma()
-        bytes.append(UInt8(ascii: "{"))
+        bytes.append(bracket)
         needsComma = false
     }
+
+    /// Closes a container, which is then a value its next sibling follows with a comma.
+    @inlinable @inline(__always)
+    mutating func close(_ bracket: UInt8) {
+        bytes.append(bracket)
+        needsComma = true
+    }
+
+    /// Opens an object `{`.
+    @inlinable
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
 
     /// Closes an object `}`.
     @inlinable
-    public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
-        needsComma = true
-    }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
 
     /// Opens an array `[`.
     @inlinable
-    public mutating func beginArray() {
-        comma()
-        bytes.append(UInt8(ascii: "["))
-        needsComma = false
-    }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
 
     /// Closes an array `]`.
     @inlinable
-    public mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
-        needsComma = true
-    }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
 
     /// Writes a member name and its colon; a value must follow.
     @inlinable

@@ -24,50 +24,38 @@ public final class RawDeflater {
     public init(zlib: ZlibLibrary, windowBits: Int32 = 15, level: Int32 = 6, memLevel: Int32 = 8,
                 outputKeptBytesMax: Int = 64 * 1024) throws(ZlibUnavailable) {
         precondition((8...15).contains(windowBits), "window bits outside 8-15")
+        let bits = max(9, windowBits)
         self.zlib = zlib
-        self.windowBits = max(9, windowBits)
+        self.windowBits = bits
         self.outputKeptBytesMax = outputKeptBytesMax
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: ZStream())
-        let status = zlib.deflateInit2(UnsafeMutableRawPointer(stream), level, Zlib.deflated, -self.windowBits, memLevel,
-                                       Zlib.defaultStrategy, zlib.versionPointer, ZlibLibrary.streamSize)
-        guard status == Zlib.ok else {
-            stream.deallocate()
-            throw ZlibUnavailable(library: "zlib \(zlib.version)", reason: "deflateInit2_ returned \(status)")
+        stream = try .openZlibStream(zlib, name: "deflateInit2_") {
+            zlib.deflateInit2($0, level, Zlib.deflated, -bits, memLevel, Zlib.defaultStrategy, zlib.versionPointer,
+                              ZlibLibrary.streamSize)
         }
     }
 
     deinit {
-        _ = zlib.deflateEnd(UnsafeMutableRawPointer(stream))
-        stream.deallocate()
+        stream.close(zlib.deflateEnd)
     }
 
     /// Compresses `input` as one message: reset, deflate with `Z_SYNC_FLUSH`, and drop the
     /// `00 00 ff ff` the flush ends with (RFC 7692 7.2.1). `body` sees the compressed bytes,
     /// valid only during the call.
     public func compressMessage<R>(_ input: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        let status = zlib.deflateReset(UnsafeMutableRawPointer(stream))
+        let status = zlib.deflateReset(stream.raw)
         precondition(status == Zlib.ok, "deflateReset failed: \(status)")
         // Stored blocks are 5 bytes per 64 KiB at worst, plus the flush: this bound is rarely grown.
         if output.count < input.count + 64 { output = [UInt8](repeating: 0, count: input.count + input.count / 8 + 64) }
         var produced = 0
-        stream.pointee.nextIn = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        stream.pointee.availIn = UInt32(input.count)
+        stream.setInput(input)
         while true {
             if produced == output.count { output.append(contentsOf: repeatElement(0, count: output.count)) }
-            let room = output.count - produced
-            let result = output.withUnsafeMutableBufferPointer { buffer -> Int32 in
-                stream.pointee.nextOut = buffer.baseAddress! + produced
-                stream.pointee.availOut = UInt32(room)
-                return zlib.deflate(UnsafeMutableRawPointer(stream), Zlib.syncFlush)
-            }
+            let result = stream.step(zlib.deflate, Zlib.syncFlush, into: &output, produced: &produced)
             precondition(result == Zlib.ok || result == Zlib.bufError, "deflate failed: \(result)")
-            produced += room - Int(stream.pointee.availOut)
             // Done when the flush fitted: input used and room left over (zlib.h on Z_SYNC_FLUSH).
             if stream.pointee.availIn == 0 && stream.pointee.availOut > 0 { break }
         }
-        stream.pointee.nextIn = nil
-        stream.pointee.nextOut = nil
+        stream.forgetBuffers()
         precondition(produced >= 4 && output[produced - 4] == 0 && output[produced - 1] == 0xFF, "no sync flush tail")
         let result = output.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[..<(produced - 4)])) }
         if output.count > outputKeptBytesMax { output = [] }

@@ -31,18 +31,13 @@ public final class RawInflater {
     public init(zlib: ZlibLibrary, outputKeptBytesMax: Int = 64 * 1024) throws(ZlibUnavailable) {
         self.zlib = zlib
         self.outputKeptBytesMax = outputKeptBytesMax
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: ZStream())
-        let status = zlib.inflateInit2(UnsafeMutableRawPointer(stream), -15, zlib.versionPointer, ZlibLibrary.streamSize)
-        guard status == Zlib.ok else {
-            stream.deallocate()
-            throw ZlibUnavailable(library: "zlib \(zlib.version)", reason: "inflateInit2_ returned \(status)")
+        stream = try .openZlibStream(zlib, name: "inflateInit2_") {
+            zlib.inflateInit2($0, -15, zlib.versionPointer, ZlibLibrary.streamSize)
         }
     }
 
     deinit {
-        _ = zlib.inflateEnd(UnsafeMutableRawPointer(stream))
-        stream.deallocate()
+        stream.close(zlib.inflateEnd)
     }
 
     /// Inflates `input` (one whole message) and hands `body` the result, valid only during the
@@ -50,11 +45,10 @@ public final class RawInflater {
     /// byte past `bytesMax` is `.tooBig`, whatever the input would still expand to.
     public func inflateMessage(_ input: UnsafeRawBufferPointer, bytesMax: Int,
                                _ body: (UnsafeRawBufferPointer) -> Void) -> InflateOutcome {
-        let status = zlib.inflateReset(UnsafeMutableRawPointer(stream))
+        let status = zlib.inflateReset(stream.raw)
         precondition(status == Zlib.ok, "inflateReset failed: \(status)")
         defer {
-            stream.pointee.nextIn = nil
-            stream.pointee.nextOut = nil
+            stream.forgetBuffers()
             if output.count > outputKeptBytesMax { output = [] }
         }
         let cap = bytesMax + 1
@@ -71,21 +65,14 @@ public final class RawInflater {
     /// Feeds `input`; nil when all of it was used and more may follow, `.inflated` at the end of
     /// the DEFLATE stream (a final block: what follows is ignored), or a failure.
     private func feed(_ input: UnsafeRawBufferPointer, cap: Int, produced: inout Int) -> InflateOutcome? {
-        stream.pointee.nextIn = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        stream.pointee.availIn = UInt32(input.count)
+        stream.setInput(input)
         while true {
             if produced == output.count {
                 if output.count >= cap { return .tooBig }
                 let grown = min(cap, max(4096, output.count * 2, input.count * 4))
                 output.append(contentsOf: repeatElement(0, count: grown - output.count))
             }
-            let room = output.count - produced
-            let result = output.withUnsafeMutableBufferPointer { buffer -> Int32 in
-                stream.pointee.nextOut = buffer.baseAddress! + produced
-                stream.pointee.availOut = UInt32(room)
-                return zlib.inflate(UnsafeMutableRawPointer(stream), Zlib.syncFlush)
-            }
-            produced += room - Int(stream.pointee.availOut)
+            let result = stream.step(zlib.inflate, Zlib.syncFlush, into: &output, produced: &produced)
             if produced > cap - 1 { return .tooBig }
             switch result {
             case Zlib.streamEnd:

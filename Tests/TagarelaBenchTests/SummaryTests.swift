@@ -18,6 +18,11 @@ final class SummaryTests: XCTestCase {
         XCTAssertTrue(rows[2].hasPrefix("chat      2"))
     }
 
+    func testAlignedPadsColumnsAndEndsLinesWithoutSpaces() {
+        let text = ResultLines.aligned([["load", "server", "notes"], ["5/s", "current", ""], ["closed", "nio", "x"]])
+        XCTAssertEqual(text, "load    server   notes\n5/s     current\nclosed  nio      x\n")
+    }
+
     func testReportLatencyFieldsAreMilliseconds() throws {
         var h = LatencyHistogram()
         for v in 1...1000 { h.record(Int64(v) * 1000) }   // 1 ms ... 1 s
