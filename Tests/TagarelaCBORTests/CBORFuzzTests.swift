@@ -8,9 +8,7 @@ import XCTest
 final class CBORFuzzTests: XCTestCase {
     /// Random values encode to CBOR that decodes to the same value and the same JSON text.
     func testRandomValuesRoundTrip() throws {
-        var rng = SeededRandom(seed: 0xCB0C)
-        for _ in 0..<500 {
-            let v = Self.values.value(&rng)
+        for v in Self.values.sample(seed: 0xCB0C, count: 500) {
             let bytes = v.encodedCBOR()
             let back = try JSON.decodeCBOR(bytes)
             XCTAssertEqual(back, v)

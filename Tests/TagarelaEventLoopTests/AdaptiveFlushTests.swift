@@ -110,13 +110,9 @@ final class AdaptiveFlushTests: XCTestCase {
 final class FlushSpacingTests: XCTestCase {
     func testAPacedChannelWrittenRecentlyWaitsForTheSpacingEvenWhenIdle() throws {
         let spacingMs: Int64 = 300
-        guard let c = try loopWithClients(2, configure: { loop in
-            loop.flushDelayMs = 60_000
-            loop.flushSpacingMs = spacingMs
-        }) else { return XCTFail("two connections") }
+        guard let c = try pacedAndPlain({ $0.flushSpacingMs = spacingMs }) else { return XCTFail("two connections") }
         defer { c.stop() }
-        let (runner, loop) = (c.runner, c.loop)
-        let (client, clientB) = (c.clients[0], c.clients[1])
+        let (runner, loop, client, clientB) = (c.runner, c.loop, c.clients[0], c.clients[1])
         let (paced, plain) = (c.channels[0], c.channels[1])
         runner.sync { paced.pacedFlushes = true }
         // Not written lately: out at once, as without spacing.
@@ -142,13 +138,9 @@ final class FlushSpacingTests: XCTestCase {
 final class PacedHoldTests: XCTestCase {
     func testAPacedChannelHoldsFromItsOldestByteWhileOthersGoAtOnce() throws {
         let holdMs: Int64 = 300
-        guard let c = try loopWithClients(2, configure: { loop in
-            loop.flushDelayMs = 60_000
-            loop.pacedHoldMs = holdMs
-        }) else { return XCTFail("two connections") }
+        guard let c = try pacedAndPlain({ $0.pacedHoldMs = holdMs }) else { return XCTFail("two connections") }
         defer { c.stop() }
-        let (runner, loop) = (c.runner, c.loop)
-        let (client, clientB) = (c.clients[0], c.clients[1])
+        let (runner, loop, client, clientB) = (c.runner, c.loop, c.clients[0], c.clients[1])
         let (paced, plain) = (c.channels[0], c.channels[1])
         let writtenAtMs = runner.sync { () -> Int64 in
             paced.pacedFlushes = true
@@ -163,6 +155,15 @@ final class PacedHoldTests: XCTestCase {
         XCTAssertEqual(String(decoding: try client.read(exactly: 8, timeoutMs: 5_000), as: UTF8.self), "one\ntwo\n")
         XCTAssertGreaterThanOrEqual((runner.sync { paced.lastFlushMs } ?? 0) - writtenAtMs, holdMs)
     }
+}
+
+/// A loop whose flush delay (a minute) never releases output, set up further by `configure`, and
+/// two accepted connections: the test lets the first opt into pacing; the second never does.
+private func pacedAndPlain(_ configure: @escaping (EventLoop) -> Void) throws -> LoopWithClients? {
+    try loopWithClients(2, configure: { loop in
+        loop.flushDelayMs = 60_000
+        configure(loop)
+    })
 }
 
 /// A boolean the test thread and the loop thread share.

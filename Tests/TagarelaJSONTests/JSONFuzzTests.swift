@@ -7,9 +7,7 @@ import XCTest
 final class JSONFuzzTests: XCTestCase {
     /// Random values encode to text that parses back to the same value.
     func testRandomValuesRoundTrip() throws {
-        var rng = SeededRandom(seed: 0xC0FFEE)
-        for _ in 0..<500 {
-            let v = Self.values.value(&rng)
+        for v in Self.values.sample(seed: 0xC0FFEE, count: 500) {
             let bytes = v.encoded()
             let back = try JSON.parse(bytes)
             XCTAssertEqual(back.encoded(), bytes)

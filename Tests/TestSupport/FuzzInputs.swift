@@ -42,6 +42,12 @@ public struct RandomJSON {
         self.double = double
     }
 
+    /// `count` values drawn from `seed`: the same seed, the same values.
+    public func sample(seed: UInt64, count: Int) -> [JSON] {
+        var rng = SeededRandom(seed: seed)
+        return (0..<count).map { _ in value(&rng) }
+    }
+
     /// A value of at most `5 - depth` more levels.
     public func value(_ rng: inout SeededRandom, depth: Int = 0) -> JSON {
         switch rng.below(depth > 4 ? 5 : 7) {
