@@ -19,11 +19,10 @@ final class AdaptiveFlushTests: XCTestCase {
 
     /// A loop with the adaptive policy and `delayMs` as its hold bound, one accepted connection and its client.
     private func connected(delayMs: Int64) throws -> (LoopRunner, TestServer, LoopbackClient, Channel)? {
-        guard let c = try loopWithClients(configure: { loop in
+        try loopWithOneClient { loop in
             loop.flushDelayMs = delayMs
             loop.flushPolicy = .whenIdle
-        }) else { return nil }
-        return (c.runner, c.server, c.clients[0], c.channels[0])
+        }
     }
 
     func testAnIdleLoopWritesInTheSameTurn() throws {

@@ -127,3 +127,10 @@ func loopWithClients(_ count: Int = 1, configure: @escaping (EventLoop) -> Void 
     return LoopWithClients(runner: runner, server: listening, clients: clients,
                            channels: accepted.map(\.0), handlers: accepted.map(\.1))
 }
+
+/// `loopWithClients` with one client, as the single-connection tests take it apart.
+func loopWithOneClient(configure: @escaping (EventLoop) -> Void) throws
+    -> (LoopRunner, TestServer, LoopbackClient, Channel)?
+{
+    try loopWithClients(configure: configure).map { ($0.runner, $0.server, $0.clients[0], $0.channels[0]) }
+}

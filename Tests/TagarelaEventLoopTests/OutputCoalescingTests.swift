@@ -20,13 +20,12 @@ final class OutputCoalescingTests: XCTestCase {
     private func connected(delayMs: Int64, holdBytesMax: Int = EventLoop.defaultFlushHoldBytesMax)
         throws -> (LoopRunner, TestServer, LoopbackClient, Channel)?
     {
-        guard let c = try loopWithClients(configure: { loop in
+        try loopWithOneClient { loop in
             loop.flushDelayMs = delayMs
             loop.flushHoldBytesMax = holdBytesMax
             // The fixed policy holds whether or not the loop is busy (AdaptiveFlushTests: `.whenIdle`).
             loop.flushPolicy = .fixedDelay
-        }) else { return nil }
-        return (c.runner, c.server, c.clients[0], c.channels[0])
+        }
     }
 
     func testSmallOutputIsHeldThenWrittenOnceTheDelayHasPassed() throws {
