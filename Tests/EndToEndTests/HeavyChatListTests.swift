@@ -10,12 +10,7 @@ import XCTest
 final class VictimLockoutTests: EndToEndTestCase {
     func testVictimOf190HeavyGroupsGetsEveryChatInPages() throws {
         let victim = E2EUser("lockvictim")
-        let setup = try connect(.ndjson, "victim-setup")
-        try setup.registerAndLogin(victim)
-        // Offline while it is filled: 190 chat:new and message:new events would fill a queue nobody reads.
-        setup.close()
-
-        let groups = try fillWithHeavyGroups(victim: victim.name, count: 190, prefix: "lk")
+        let groups = try registerAndFillWithHeavyGroups(victim, count: 190, prefix: "lk")
         XCTAssertEqual(Set(groups.map { worker(of: $0) }).count, 3, "the chats are spread over every shard")
 
         let client = try loggedInClient(victim, .webSocket, label: "victim")
@@ -82,10 +77,7 @@ final class LinkDropTests: EndToEndTestCase {
 
     func testAHugeChatListDropsNoLinkAndFailsNoBystander() throws {
         let victim = E2EUser("dropvictim")
-        let setup = try connect(.ndjson, "victim-setup")
-        try setup.registerAndLogin(victim)
-        setup.close()
-        let groups = try fillWithHeavyGroups(victim: victim.name, count: 1500, prefix: "dr")
+        let groups = try registerAndFillWithHeavyGroups(victim, count: 1500, prefix: "dr")
 
         let pair = users("dropby", onWorkers: [0, 1])
         let sender = try registeredClient(pair[0], .ndjson, label: "sender")
@@ -127,6 +119,16 @@ final class LinkDropTests: EndToEndTestCase {
 }
 
 extension EndToEndTestCase {
+    /// Registers `victim`, who then goes offline while `fillWithHeavyGroups` puts them into
+    /// `count` heavy groups (online, their chat:new and message:new events would fill a queue
+    /// nobody reads). Returns the group ids.
+    func registerAndFillWithHeavyGroups(_ victim: E2EUser, count: Int, prefix: String) throws -> [String] {
+        let setup = try connect(.ndjson, "victim-setup")
+        try setup.registerAndLogin(victim)
+        setup.close()
+        return try fillWithHeavyGroups(victim: victim.name, count: count, prefix: prefix)
+    }
+
     /// Puts `victim` into `count` groups, each created by one of `count / 20` fresh users (20
     /// groups each: the per-user quota of `Limits.groupsCreatedPerUserMax`) and holding one
     /// message of 4000 control characters. Raw NDJSON, pipelined 20 at a time, and the

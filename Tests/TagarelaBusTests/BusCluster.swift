@@ -83,6 +83,18 @@ final class BusCluster {
         try E2EChatClient(.ndjson, port: gateways[gateway].port, label: label)
     }
 
+    /// Alice on gateway `aliceOn` and Bob on gateway `bobOn`, each registered and logged in, once
+    /// every link is up: the start of most cross-gateway tests. Each client closes when released;
+    /// a test closes one early to end its connection.
+    func aliceAndBob(aliceOn: Int = 0, bobOn: Int = 1) throws -> (alice: E2EChatClient, bob: E2EChatClient) {
+        waitForLinks()
+        let alice = try client(aliceOn, "alice")
+        let bob = try client(bobOn, "bob")
+        try alice.registerAndLogin(E2EUser("alice"))
+        try bob.registerAndLogin(E2EUser("bob"))
+        return (alice, bob)
+    }
+
     /// Waits (bounded) until every loop of every gateway has its link to every shard up.
     func waitForLinks(timeoutMs: Int = 5000) {
         let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)

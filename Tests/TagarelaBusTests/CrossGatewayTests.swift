@@ -9,13 +9,9 @@ final class CrossGatewayTests: XCTestCase {
     func testMessagesReachMembersOnAnotherGateway() throws {
         let cluster = try BusCluster(workers: 2, gateways: 2, maxPayload: 2048)
         defer { cluster.stop() }
-        cluster.waitForLinks()
-        let a = try cluster.client(0, "alice")
-        let b = try cluster.client(1, "bob")
+        let (a, b) = try cluster.aliceAndBob()
         defer { a.close(); b.close() }
-        try a.registerAndLogin(E2EUser("alice"))
-        try b.registerAndLogin(E2EUser("bob"))
-        let chat = try a.ok("create_chat", [("user_id", .string("bob"))])["chat"]?["id"]?.string ?? ""
+        let chat = try directChat(a, with: "bob")
         try a.sendMessage(chat, "hello over the bus")
         let got = try b.event("message:new")
         XCTAssertEqual(got["payload"]?["content"]?.string, "hello over the bus")
@@ -31,24 +27,14 @@ final class CrossGatewayTests: XCTestCase {
     func testPresenceSeesOtherGateways() throws {
         let cluster = try BusCluster(workers: 2, gateways: 2)
         defer { cluster.stop() }
-        cluster.waitForLinks()
-        let a = try cluster.client(0, "alice")
-        let b = try cluster.client(1, "bob")
+        let (a, b) = try cluster.aliceAndBob()
         defer { a.close(); b.close() }
-        try a.registerAndLogin(E2EUser("alice"))
-        try b.registerAndLogin(E2EUser("bob"))
         let reply = try a.ok("get_presence", [("user_ids", .array([.string("bob"), .string("carol"), .string("alice")]))])
         XCTAssertEqual(reply["presence"]?["bob"]?.string, "online")
         XCTAssertEqual(reply["presence"]?["carol"]?.string, "offline")
         XCTAssertEqual(reply["presence"]?["alice"]?.string, "online")
         b.close()
-        let deadline = Date().addingTimeInterval(5)
-        var state = "online"
-        while state == "online" && Date() < deadline {
-            usleep(50_000)
-            state = try a.ok("get_presence", [("user_ids", .array([.string("bob")]))])["presence"]?["bob"]?.string ?? ""
-        }
-        XCTAssertEqual(state, "offline")
+        XCTAssertEqual(try presenceOnceNotOnline(of: "bob", askedBy: a), "offline")
     }
 
     /// logout_all on one gateway ends the user's sessions on the other.
@@ -72,13 +58,9 @@ final class CrossGatewayTests: XCTestCase {
     func testDeadWorkerMakesItsShardUnavailableUntilRestarted() throws {
         let cluster = try BusCluster(workers: 1, gateways: 2)
         defer { cluster.stop() }
-        cluster.waitForLinks()
-        let a = try cluster.client(0, "alice")
-        let b = try cluster.client(1, "bob")
+        let (a, b) = try cluster.aliceAndBob()
         defer { a.close(); b.close() }
-        try a.registerAndLogin(E2EUser("alice"))
-        try b.registerAndLogin(E2EUser("bob"))
-        let chat = try a.ok("create_chat", [("user_id", .string("bob"))])["chat"]?["id"]?.string ?? ""
+        let chat = try directChat(a, with: "bob")
         cluster.stopWorker(0)
         let deadline = Date().addingTimeInterval(10)
         var code = ""
@@ -104,13 +86,9 @@ final class CrossGatewayTests: XCTestCase {
             $0.limits.workerHeartbeatTimeoutMs = 120_000
         }
         defer { cluster.stop() }
-        cluster.waitForLinks()
-        let a = try cluster.client(0, "alice")
-        let b = try cluster.client(0, "bob")
+        let (a, b) = try cluster.aliceAndBob(bobOn: 0)
         defer { a.close(); b.close() }
-        try a.registerAndLogin(E2EUser("alice"))
-        try b.registerAndLogin(E2EUser("bob"))
-        let chat = try a.ok("create_chat", [("user_id", .string("bob"))])["chat"]?["id"]?.string ?? ""
+        let chat = try directChat(a, with: "bob")
         cluster.stopWorker(0)
         try cluster.startWorker(0)
         let reply = try a.request("get_user_chats", timeoutMs: 8000)
@@ -127,24 +105,11 @@ final class BusBoundsTests: XCTestCase {
     func testSilentGatewayLoopsAreForgotten() throws {
         let cluster = try BusCluster(workers: 1, gateways: 2, loops: 1) { $0.busPeerSilenceMs = 600 }
         defer { cluster.stop() }
-        cluster.waitForLinks()
-        let a = try cluster.client(0, "alice")
-        let b = try cluster.client(1, "bob")
+        let (a, b) = try cluster.aliceAndBob()
         defer { a.close(); b.close() }
-        try a.registerAndLogin(E2EUser("alice"))
-        try b.registerAndLogin(E2EUser("bob"))
-        func bob() throws -> String {
-            try a.ok("get_presence", [("user_ids", .array([.string("bob")]))])["presence"]?["bob"]?.string ?? ""
-        }
-        XCTAssertEqual(try bob(), "online")
+        XCTAssertEqual(try presence(of: "bob", askedBy: a), "online")
         cluster.gateways[1].stop()  // its bus connection closes before its connections do
-        let deadline = Date().addingTimeInterval(5)
-        var state = try bob()
-        while state == "online" && Date() < deadline {
-            usleep(100_000)
-            state = try bob()
-        }
-        XCTAssertEqual(state, "offline")
+        XCTAssertEqual(try presenceOnceNotOnline(of: "bob", askedBy: a), "offline")
         XCTAssertTrue(cluster.logs.all.contains { $0.contains("silent for 600 ms") })
     }
 
@@ -159,4 +124,26 @@ final class BusBoundsTests: XCTestCase {
         XCTAssertTrue(cluster.logs.all.contains { $0.contains("1 gateway loops already linked") })
         XCTAssertFalse(cluster.gateways[0].linksUp())
     }
+}
+
+/// The id of the direct chat `client` opens with `user`.
+private func directChat(_ client: E2EChatClient, with user: String) throws -> String {
+    try client.ok("create_chat", [("user_id", .string(user))])["chat"]?["id"]?.string ?? ""
+}
+
+/// What `asker` is told of `user`'s presence.
+private func presence(of user: String, askedBy asker: E2EChatClient) throws -> String {
+    try asker.ok("get_presence", [("user_ids", .array([.string(user)]))])["presence"]?[user]?.string ?? ""
+}
+
+/// Asks for `user`'s presence every 50 ms until it is no longer "online" (5 s at most) and returns
+/// the last answer: a connection closed on another gateway reaches this one through the bus.
+private func presenceOnceNotOnline(of user: String, askedBy asker: E2EChatClient) throws -> String {
+    let deadline = Date().addingTimeInterval(5)
+    var state = try presence(of: user, askedBy: asker)
+    while state == "online" && Date() < deadline {
+        usleep(50_000)
+        state = try presence(of: user, askedBy: asker)
+    }
+    return state
 }

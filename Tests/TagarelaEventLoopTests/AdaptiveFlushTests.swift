@@ -19,20 +19,10 @@ final class AdaptiveFlushTests: XCTestCase {
 
     /// A loop with the adaptive policy and `delayMs` as its hold bound, one accepted connection and its client.
     private func connected(delayMs: Int64) throws -> (LoopRunner, TestServer, LoopbackClient, Channel)? {
-        let runner = try LoopRunner()
-        let loop = runner.loop
-        runner.sync {
+        try loopWithOneClient { loop in
             loop.flushDelayMs = delayMs
             loop.flushPolicy = .whenIdle
         }
-        let server = try TestServer(runner: runner) { TestHandler() }
-        let client = try LoopbackClient(port: server.port)
-        guard let (channel, _) = server.accepted(1).first else {
-            server.close()
-            runner.stop()
-            return nil
-        }
-        return (runner, server, client, channel)
     }
 
     func testAnIdleLoopWritesInTheSameTurn() throws {
@@ -119,19 +109,10 @@ final class AdaptiveFlushTests: XCTestCase {
 final class FlushSpacingTests: XCTestCase {
     func testAPacedChannelWrittenRecentlyWaitsForTheSpacingEvenWhenIdle() throws {
         let spacingMs: Int64 = 300
-        let runner = try LoopRunner()
-        let loop = runner.loop
-        runner.sync {
-            loop.flushDelayMs = 60_000
-            loop.flushSpacingMs = spacingMs
-        }
-        let server = try TestServer(runner: runner) { TestHandler() }
-        defer { server.close(); runner.stop() }
-        let client = try LoopbackClient(port: server.port)
-        let clientB = try LoopbackClient(port: server.port)
-        let accepted = server.accepted(2)
-        guard accepted.count == 2 else { return XCTFail("two connections") }
-        let (paced, plain) = (accepted[0].0, accepted[1].0)
+        guard let c = try pacedAndPlain({ $0.flushSpacingMs = spacingMs }) else { return XCTFail("two connections") }
+        defer { c.stop() }
+        let (runner, loop, client, clientB) = (c.runner, c.loop, c.clients[0], c.clients[1])
+        let (paced, plain) = (c.channels[0], c.channels[1])
         runner.sync { paced.pacedFlushes = true }
         // Not written lately: out at once, as without spacing.
         runner.sync { paced.write(Array("first\n".utf8)) }
@@ -156,19 +137,10 @@ final class FlushSpacingTests: XCTestCase {
 final class PacedHoldTests: XCTestCase {
     func testAPacedChannelHoldsFromItsOldestByteWhileOthersGoAtOnce() throws {
         let holdMs: Int64 = 300
-        let runner = try LoopRunner()
-        let loop = runner.loop
-        runner.sync {
-            loop.flushDelayMs = 60_000
-            loop.pacedHoldMs = holdMs
-        }
-        let server = try TestServer(runner: runner) { TestHandler() }
-        defer { server.close(); runner.stop() }
-        let client = try LoopbackClient(port: server.port)
-        let clientB = try LoopbackClient(port: server.port)
-        let accepted = server.accepted(2)
-        guard accepted.count == 2 else { return XCTFail("two connections") }
-        let (paced, plain) = (accepted[0].0, accepted[1].0)
+        guard let c = try pacedAndPlain({ $0.pacedHoldMs = holdMs }) else { return XCTFail("two connections") }
+        defer { c.stop() }
+        let (runner, loop, client, clientB) = (c.runner, c.loop, c.clients[0], c.clients[1])
+        let (paced, plain) = (c.channels[0], c.channels[1])
         let writtenAtMs = runner.sync { () -> Int64 in
             paced.pacedFlushes = true
             paced.write(Array("one\n".utf8))
@@ -182,6 +154,15 @@ final class PacedHoldTests: XCTestCase {
         XCTAssertEqual(String(decoding: try client.read(exactly: 8, timeoutMs: 5_000), as: UTF8.self), "one\ntwo\n")
         XCTAssertGreaterThanOrEqual((runner.sync { paced.lastFlushMs } ?? 0) - writtenAtMs, holdMs)
     }
+}
+
+/// A loop whose flush delay (a minute) never releases output, set up further by `configure`, and
+/// two accepted connections: the test lets the first opt into pacing; the second never does.
+private func pacedAndPlain(_ configure: @escaping (EventLoop) -> Void) throws -> LoopWithClients? {
+    try loopWithClients(2, configure: { loop in
+        loop.flushDelayMs = 60_000
+        configure(loop)
+    })
 }
 
 /// A boolean the test thread and the loop thread share.

@@ -42,13 +42,9 @@ final class ChannelIOTests: XCTestCase {
     }
 
     func testOneOutboundBytesFansOutToManyChannels() throws {
-        let runner = try LoopRunner()
-        defer { runner.stop() }
-        let server = try TestServer(runner: runner) { TestHandler() }
-        defer { server.close() }
-        let clients = try (0..<3).map { _ in try LoopbackClient(port: server.port) }
-        let channels = server.accepted(3).map { $0.0 }
-        XCTAssertEqual(channels.count, 3)
+        guard let c = try loopWithClients(3) else { return XCTFail("three connections") }
+        defer { c.stop() }
+        let (runner, clients, channels) = (c.runner, c.clients, c.channels)
         let frame = OutboundBytes(Array("event:message\n".utf8))
         runner.sync { for channel in channels { channel.write(frame) } }
         for client in clients {
@@ -57,13 +53,10 @@ final class ChannelIOTests: XCTestCase {
     }
 
     func testLargeWriteToSlowReaderWaitsForEPOLLOUTAndCompletes() throws {
-        let runner = try LoopRunner()
-        defer { runner.stop() }
-        let server = try TestServer(runner: runner) { TestHandler() }
-        defer { server.close() }
-        let client = try LoopbackClient(port: server.port)
+        guard let c = try loopWithClients() else { return }
+        defer { c.stop() }
+        let (runner, client, channel, handler) = (c.runner, c.clients[0], c.channels[0], c.handlers[0])
         try Socket.setBuffers(client.fd, receive: 32 * 1024)
-        guard let (channel, handler) = server.accepted(1).first else { return }
 
         let total = 8 * 1024 * 1024
         let chunk = 64 * 1024
@@ -93,12 +86,9 @@ final class ChannelIOTests: XCTestCase {
     }
 
     func testExceedingMaxQueuedBytesClosesAtSafePoint() throws {
-        let runner = try LoopRunner()
-        defer { runner.stop() }
-        let server = try TestServer(runner: runner) { TestHandler() }
-        defer { server.close() }
-        let client = try LoopbackClient(port: server.port)
-        guard let (channel, handler) = server.accepted(1).first else { return }
+        guard let c = try loopWithClients() else { return }
+        defer { c.stop() }
+        let (runner, client, channel, handler) = (c.runner, c.clients[0], c.channels[0], c.handlers[0])
         let loop = runner.loop
 
         let state = runner.sync { () -> (Bool, Int, Int) in
@@ -135,13 +125,10 @@ final class ChannelIOTests: XCTestCase {
     }
 
     func testChannelClosedExactlyOnceOnPeerClose() throws {
-        let runner = try LoopRunner()
-        defer { runner.stop() }
-        let server = try TestServer(runner: runner) { TestHandler() }
-        defer { server.close() }
-        let client = try LoopbackClient(port: server.port)
+        guard let c = try loopWithClients() else { return }
+        defer { c.stop() }
+        let (runner, client, channel, handler) = (c.runner, c.clients[0], c.channels[0], c.handlers[0])
         try client.send("hi")
-        guard let (channel, handler) = server.accepted(1).first else { return }
         XCTAssertTrue(runner.waitUntil { handler.received.count == 2 })
         client.close()
         let loop = runner.loop
@@ -162,12 +149,9 @@ final class ChannelIOTests: XCTestCase {
     }
 
     func testChannelClosedExactlyOnceOnPeerReset() throws {
-        let runner = try LoopRunner()
-        defer { runner.stop() }
-        let server = try TestServer(runner: runner) { TestHandler() }
-        defer { server.close() }
-        let client = try LoopbackClient(port: server.port)
-        guard let (channel, handler) = server.accepted(1).first else { return }
+        guard let c = try loopWithClients() else { return }
+        defer { c.stop() }
+        let (runner, client, channel, handler) = (c.runner, c.clients[0], c.channels[0], c.handlers[0])
         // Paused channels must still notice a reset (EPOLLERR/EPOLLHUP are always reported).
         runner.sync { channel.pauseReading() }
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)

@@ -1,68 +1,22 @@
-// LoopRunner: runs an EventLoop on its own thread for a test, with bounded waits and a guaranteed stop.
+// LoopRunner: an EventLoop on its own thread for a test, and the handler and listener the loop tests drive.
 import Foundation
 import TagarelaEventLoop
 import TagarelaSystem
+import TestSupport
 import XCTest
 
-/// Owns a loop thread. `sync` runs a closure on the loop and waits (5 s at most); `stop` ends the
-/// thread and is safe to call twice (tests call it in `defer` so a failing test still stops it).
-final class LoopRunner {
+/// An `EventLoop` on its own thread (see `LoopThread` for `sync`, `waitUntil` and `stop`).
+final class LoopRunner: LoopThread {
     /// The output bound of the tests' channels (`EventLoop.register` asks each owner for one):
     /// far above what a test writes, unless the test sets a smaller one to pass it.
     static let queuedBytesMax = 8 << 20
 
     let loop: EventLoop
-    private let finished = DispatchSemaphore(value: 0)
-    private var stopped = false
 
     init() throws {
-        loop = try EventLoop()
-        let loop = self.loop
-        let finished = self.finished
-        let thread = Thread {
-            loop.run()
-            finished.signal()
-        }
-        thread.start()
-    }
-
-    /// Runs `body` on the loop thread and returns its result, failing the test after `timeoutMs`.
-    @discardableResult
-    func sync<T>(timeoutMs: Int = 5000, file: StaticString = #filePath, line: UInt = #line,
-                 _ body: @escaping () -> T) -> T? {
-        let done = DispatchSemaphore(value: 0)
-        var result: T?
-        loop.execute {
-            result = body()
-            done.signal()
-        }
-        if done.wait(timeout: .now() + .milliseconds(timeoutMs)) == .timedOut {
-            XCTFail("loop did not run the closure within \(timeoutMs) ms", file: file, line: line)
-            return nil
-        }
-        return result
-    }
-
-    /// Polls `condition` on the loop thread until it holds or `timeoutMs` passes.
-    func waitUntil(timeoutMs: Int = 5000, file: StaticString = #filePath, line: UInt = #line,
-                   _ condition: @escaping () -> Bool) -> Bool {
-        let deadline = Clock.monotonicMs() + Int64(timeoutMs)
-        while Clock.monotonicMs() < deadline {
-            if sync(file: file, line: line, condition) == true { return true }
-            usleep(2_000)
-        }
-        XCTFail("condition not met within \(timeoutMs) ms", file: file, line: line)
-        return false
-    }
-
-    /// Stops the loop and waits for its thread (5 s at most).
-    func stop() {
-        if stopped { return }
-        stopped = true
-        loop.stop()
-        if finished.wait(timeout: .now() + .seconds(5)) == .timedOut {
-            XCTFail("event loop thread did not stop")
-        }
+        let loop = try EventLoop()
+        self.loop = loop
+        super.init(run: loop.run, stop: loop.stop, execute: { loop.execute($0) })
     }
 }
 
@@ -132,4 +86,51 @@ final class TestServer {
         runner.sync { loop.removeListener(fd: fd) }
         FileDescriptor.close(listenFD)
     }
+}
+
+/// A loop, a `TestServer` on it, and clients whose connections it accepted: the start of most
+/// channel tests. `stop` closes the server and stops the loop (call it in `defer`).
+struct LoopWithClients {
+    let runner: LoopRunner
+    let server: TestServer
+    /// The clients, in the order they connected.
+    let clients: [LoopbackClient]
+    /// The accepted channels and their handlers, in the same order as `clients`.
+    let channels: [Channel]
+    let handlers: [TestHandler]
+
+    var loop: EventLoop { runner.loop }
+
+    func stop() {
+        server.close()
+        runner.stop()
+    }
+}
+
+/// A loop set up by `configure` (run on its thread), a `TestServer` on it whose connections get
+/// `makeHandler`'s handlers, and `count` clients, once all are accepted. Nil (the wait has failed
+/// the test, and the server and loop are stopped) when they are not.
+func loopWithClients(_ count: Int = 1, configure: @escaping (EventLoop) -> Void = { _ in },
+                     makeHandler: @escaping () -> TestHandler = { TestHandler() }) throws -> LoopWithClients? {
+    let runner = try LoopRunner()
+    var server: TestServer?
+    var handedOver = false
+    defer { if !handedOver { server?.close(); runner.stop() } }
+    let loop = runner.loop
+    runner.sync { configure(loop) }
+    let listening = try TestServer(runner: runner, makeHandler: makeHandler)
+    server = listening
+    let clients = try (0..<count).map { _ in try LoopbackClient(port: listening.port) }
+    let accepted = listening.accepted(count)
+    guard accepted.count == count else { return nil }
+    handedOver = true
+    return LoopWithClients(runner: runner, server: listening, clients: clients,
+                           channels: accepted.map(\.0), handlers: accepted.map(\.1))
+}
+
+/// `loopWithClients` with one client, as the single-connection tests take it apart.
+func loopWithOneClient(configure: @escaping (EventLoop) -> Void) throws
+    -> (LoopRunner, TestServer, LoopbackClient, Channel)?
+{
+    try loopWithClients(configure: configure).map { ($0.runner, $0.server, $0.clients[0], $0.channels[0]) }
 }

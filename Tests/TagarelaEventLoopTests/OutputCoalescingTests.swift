@@ -20,22 +20,12 @@ final class OutputCoalescingTests: XCTestCase {
     private func connected(delayMs: Int64, holdBytesMax: Int = EventLoop.defaultFlushHoldBytesMax)
         throws -> (LoopRunner, TestServer, LoopbackClient, Channel)?
     {
-        let runner = try LoopRunner()
-        let loop = runner.loop
-        runner.sync {
+        try loopWithOneClient { loop in
             loop.flushDelayMs = delayMs
             loop.flushHoldBytesMax = holdBytesMax
             // The fixed policy holds whether or not the loop is busy (AdaptiveFlushTests: `.whenIdle`).
             loop.flushPolicy = .fixedDelay
         }
-        let server = try TestServer(runner: runner) { TestHandler() }
-        let client = try LoopbackClient(port: server.port)
-        guard let (channel, _) = server.accepted(1).first else {
-            server.close()
-            runner.stop()
-            return nil
-        }
-        return (runner, server, client, channel)
     }
 
     func testSmallOutputIsHeldThenWrittenOnceTheDelayHasPassed() throws {

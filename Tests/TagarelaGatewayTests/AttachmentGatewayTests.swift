@@ -40,9 +40,7 @@ final class AttachmentGatewayTests: GatewayTestCase {
             c.limits.attachmentBytesWindowMs = 3_600_000
         })
         let first = try loggedIn(h, "alice")
-        let second = try TestClient(port: h.port)
-        second.send(loginLine("alice", session: "other"))
-        XCTAssertEqual(json(second.readLine())?["status"]?.string, "ok")
+        let second = try loggedIn(h, "alice", session: "other")
         first.send(upload("a1", bytes: 6_000))
         XCTAssertEqual(answer(first, "a1")?["status"]?.string, "ok")
         second.send(upload("a2", bytes: 6_000))

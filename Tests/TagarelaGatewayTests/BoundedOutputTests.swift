@@ -133,9 +133,7 @@ final class BoundedOutputTests: GatewayTestCase {
             c.limits.groupsCreatedWindowMs = 3_600_000
         })
         let first = try loggedIn(h, "alice")
-        let second = try TestClient(port: h.port)
-        second.send(loginLine("alice", session: "other"))
-        XCTAssertEqual(json(second.readLine())?["status"]?.string, "ok")
+        let second = try loggedIn(h, "alice", session: "other")
         for (n, c) in [first, second, first].enumerated() {
             c.send("{\"type\":\"create_group\",\"request_id\":\"g\(n)\",\"group_name\":\"g\",\"member_ids\":[]}\n")
             XCTAssertEqual(json(c.readLine())?["status"]?.string, "ok")

@@ -84,11 +84,12 @@ class GatewayTestCase: XCTestCase {
         "{\"type\":\"login\",\"request_id\":\"\(id)\",\"username\":\"\(user)\",\"password\":\"\(session)\"}\n"
     }
 
-    /// A new NDJSON client logged in as `user`.
-    func loggedIn(_ h: GatewayHarness, _ user: String, timeoutMs: Int = 3_000, receiveBufferBytes: Int? = nil,
-                  file: StaticString = #filePath, line: UInt = #line) throws -> TestClient {
+    /// A new NDJSON client logged in as `user` (in `session`: a second connection of the same
+    /// user passes another).
+    func loggedIn(_ h: GatewayHarness, _ user: String, session: String = "s", timeoutMs: Int = 3_000,
+                  receiveBufferBytes: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> TestClient {
         let c = try TestClient(port: h.port, timeoutMs: timeoutMs, receiveBufferBytes: receiveBufferBytes)
-        c.send(loginLine(user))
+        c.send(loginLine(user, session: session))
         XCTAssertEqual(json(c.readLine())?["status"]?.string, "ok", "login of \(user)", file: file, line: line)
         return c
     }

@@ -187,13 +187,20 @@ final class SessionTests: XCTestCase {
 
     // MARK: - Abuse close
 
-    func testAnAbuserIsClosedOnlyOnceTheAnswersItWasLetThroughAreOut() {
+    /// Alice logged in with `burst` requests at once, then one a second, and closed at her second
+    /// rate_limited error.
+    private func abuser(burst: Int) -> SessionProbe {
         let p = SessionProbe { l in
-            l.requestBurst = 3
+            l.requestBurst = burst
             l.requestsPerSecond = 1
             l.rateLimitedErrorsMax = 1
         }
         p.logIn("alice")
+        return p
+    }
+
+    func testAnAbuserIsClosedOnlyOnceTheAnswersItWasLetThroughAreOut() {
+        let p = abuser(burst: 3)
         p.request(typing("t1"))
         p.request(typing("t2"))
         _ = p.take()
@@ -212,12 +219,7 @@ final class SessionTests: XCTestCase {
     }
 
     func testAnAbuserWhoseAnswersDoNotComeIsClosedAtTheDeadline() {
-        let p = SessionProbe { l in
-            l.requestBurst = 2
-            l.requestsPerSecond = 1
-            l.rateLimitedErrorsMax = 1
-        }
-        p.logIn("alice")
+        let p = abuser(burst: 2)
         p.request(typing("t1"))
         p.request(typing("x1"))
         p.request(typing("x2"))

@@ -10,18 +10,10 @@ final class NATSClusterKeyValueTests: XCTestCase {
     /// Kill the node the client is connected to: after the reconnect (and, if that node led the
     /// stream, a new stream leader) reads and conditional writes work again, with the data kept.
     func testReplicatedBucketSurvivesTheLossOfANode() throws {
-        try requireNATSServer()
-        let cluster = try NATSServerProcess(clusterSize: 3)
-        let loop = try NATSTestLoop()
+        let (cluster, loop) = try natsServerAndLoop(clusterSize: 3)
         defer { loop.stop(); cluster.stop() }
-        let client = loop.connect(cluster.urlList)
-        loop.waitUntil { client.connection.isConnected }
-        var kv: NATSKeyValue?
-        loop.waitUntil(timeoutMs: 15_000, what: "R3 bucket made") {
-            if kv != nil { return true }
-            NATSKeyValue.ensure(connection: client.connection, bucket: "layout", ttlMs: nil, replicas: 3) { if case .success(let b) = $0 { kv = b } }
-            return false
-        }
+        let client = loop.connected(cluster.urlList)
+        let kv = replicatedBucket(loop, client, "layout", ttlMs: nil)
         // Right after the stream is made its subjects may have no responders for a moment: the
         // key-value writes ride that out (NATSLimits.jetStreamPublishRetries).
         guard let bucket = kv, let created = kvWrite(loop, { done in bucket.create("shards", Array("4".utf8), done) }),
@@ -46,26 +38,30 @@ final class NATSClusterKeyValueTests: XCTestCase {
 }
 
 extension NATSClusterKeyValueTests {
-    /// Kill the node that leads the lease bucket's stream: with a TTL longer than the cluster's
-    /// failover (a new stream leader in 4-9 s), the holder keeps the lease and renews again.
-    func testLeaseSurvivesTheLossOfTheStreamLeader() throws {
-        try requireNATSServer()
-        let cluster = try NATSServerProcess(clusterSize: 3)
-        let loop = try NATSTestLoop()
-        defer { loop.stop(); cluster.stop() }
-        let client = loop.connect(cluster.urlList)
-        loop.waitUntil { client.connection.isConnected }
+    /// Bucket `name` with three replicas, asked for until it is made (a new cluster's JetStream
+    /// may not place an R3 stream at once); nil, and a test failure, after 15 s.
+    func replicatedBucket(_ loop: NATSTestLoop, _ client: Recorder, _ name: String, ttlMs: Int64?) -> NATSKeyValue? {
         var kv: NATSKeyValue?
         loop.waitUntil(timeoutMs: 15_000, what: "R3 bucket made") {
             if kv != nil { return true }
-            NATSKeyValue.ensure(connection: client.connection, bucket: "owners", ttlMs: 20_000, replicas: 3) { if case .success(let b) = $0 { kv = b } }
+            NATSKeyValue.ensure(connection: client.connection, bucket: name, ttlMs: ttlMs, replicas: 3) { if case .success(let b) = $0 { kv = b } }
             return false
         }
+        return loop.sync { kv } ?? nil
+    }
+
+    /// Kill the node that leads the lease bucket's stream: with a TTL longer than the cluster's
+    /// failover (a new stream leader in 4-9 s), the holder keeps the lease and renews again.
+    func testLeaseSurvivesTheLossOfTheStreamLeader() throws {
+        let (cluster, loop) = try natsServerAndLoop(clusterSize: 3)
+        defer { loop.stop(); cluster.stop() }
+        let client = loop.connected(cluster.urlList)
+        let kv = replicatedBucket(loop, client, "owners", ttlMs: 20_000)
         guard let bucket = kv else { return }
-        let lease = loop.sync { NATSLease(kv: bucket, key: "shard-0", owner: "host-a") }!
+        let lease = loop.lease(bucket, "shard-0", owner: "host-a")
         var lost: [String] = []
         loop.sync { lease.onLost = { lost.append($0) } }
-        XCTAssertNotNil(try? leaseTake(loop) { done in lease.acquire(done) }?.get())
+        XCTAssertNotNil(try? loop.acquire(lease)?.get())
         var leader: String?
         loop.sync {
             client.connection.request("$JS.API.STREAM.INFO.KV_owners", payload: [], timeoutMs: 2000) { r in

@@ -5,13 +5,10 @@ import XCTest
 
 final class NATSConnectionTests: XCTestCase {
     func testPublishSubscribeWithHeadersAndReply() throws {
-        try requireNATSServer()
-        let server = try NATSServerProcess()
-        let loop = try NATSTestLoop()
+        let (server, loop) = try natsServerAndLoop()
         defer { loop.stop(); server.stop() }
-        let a = loop.connect(server.urlList, name: "a")
-        let b = loop.connect(server.urlList, name: "b")
-        loop.waitUntil({ a.connection.isConnected && b.connection.isConnected })
+        let a = loop.connected(server.urlList, name: "a")
+        let b = loop.connected(server.urlList, name: "b")
         loop.sync { _ = b.connection.subscribe("chat.*.in") { b.messages.append($0) } }
         // A subscription is active once the server has seen it: a request round trip after it proves that.
         loop.sync { _ = b.connection.subscribe("sync") { m in b.connection.publish(m.reply!, payload: []) } }
@@ -41,9 +38,7 @@ final class NATSConnectionTests: XCTestCase {
     }
 
     func testQueueGroupDeliversEachMessageOnce() throws {
-        try requireNATSServer()
-        let server = try NATSServerProcess()
-        let loop = try NATSTestLoop()
+        let (server, loop) = try natsServerAndLoop()
         defer { loop.stop(); server.stop() }
         let members = (0..<3).map { loop.connect(server.urlList, name: "m\($0)") }
         let sender = loop.connect(server.urlList)
@@ -67,9 +62,7 @@ final class NATSConnectionTests: XCTestCase {
     }
 
     func testRequestReplyNoRespondersAndTimeout() throws {
-        try requireNATSServer()
-        let server = try NATSServerProcess()
-        let loop = try NATSTestLoop()
+        let (server, loop) = try natsServerAndLoop()
         defer { loop.stop(); server.stop() }
         let client = loop.connect(server.urlList)
         let service = loop.connect(server.urlList)
@@ -99,9 +92,7 @@ final class NATSConnectionTests: XCTestCase {
     }
 
     func testTokenAuthAcceptedAndRefusedWithAClearError() throws {
-        try requireNATSServer()
-        let server = try NATSServerProcess(token: "s3cret")
-        let loop = try NATSTestLoop()
+        let (server, loop) = try natsServerAndLoop(token: "s3cret")
         defer { loop.stop(); server.stop() }
         let good = loop.connect(server.urlList, token: "s3cret")
         let inURL = loop.connect("nats://s3cret@127.0.0.1:\(server.nodes[0].clientPort)")
@@ -119,9 +110,7 @@ final class NATSConnectionTests: XCTestCase {
     }
 
     func testUserPasswordAuthAcceptedAndRefused() throws {
-        try requireNATSServer()
-        let server = try NATSServerProcess(user: "gw", password: "p@ss:word")
-        let loop = try NATSTestLoop()
+        let (server, loop) = try natsServerAndLoop(user: "gw", password: "p@ss:word")
         defer { loop.stop(); server.stop() }
         let port = server.nodes[0].clientPort
         let good = loop.connect("nats://gw:p%40ss%3Aword@127.0.0.1:\(port)")

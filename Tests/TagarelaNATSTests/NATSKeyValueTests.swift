@@ -24,12 +24,9 @@ func leaseTake(_ loop: NATSTestLoop, _ call: @escaping (@escaping (LeaseTake) ->
 
 final class NATSKeyValueTests: XCTestCase {
     func testCreateConflictStaleUpdateGetMissingAndDelete() throws {
-        try requireNATSServer()
-        let server = try NATSServerProcess()
-        let loop = try NATSTestLoop()
+        let (server, loop) = try natsServerAndLoop()
         defer { loop.stop(); server.stop() }
-        let client = loop.connect(server.urlList)
-        loop.waitUntil({ client.connection.isConnected })
+        let client = loop.connected(server.urlList)
         guard let ensured = kvEnsure(loop, { done in
             NATSKeyValue.ensure(connection: client.connection, bucket: "layout", ttlMs: nil, replicas: 1, done)
         }), case .success(let kv) = ensured else { return XCTFail("ensure failed") }
@@ -59,13 +56,9 @@ final class NATSKeyValueTests: XCTestCase {
     }
 
     func testWithoutJetStreamTheRequestFailsClearly() throws {
-        try requireNATSServer()
-        let loop = try NATSTestLoop()
-        defer { loop.stop() }
-        let server = try NATSServerProcess()
-        defer { server.stop() }
-        let client = loop.connect(server.urlList)
-        loop.waitUntil({ client.connection.isConnected })
+        let (server, loop) = try natsServerAndLoop()
+        defer { loop.stop(); server.stop() }
+        let client = loop.connected(server.urlList)
         let kv = loop.sync { NATSKeyValue(connection: client.connection, bucket: "nostream", ttlMs: nil) }!
         // No stream KV_nostream: a put finds no responders.
         XCTAssertEqual(kvWrite(loop) { done in kv.create("k", [1], done) }, .failure(.request(.noResponders)))

@@ -12,22 +12,19 @@ final class NATSLeaseTests: XCTestCase {
     }
 
     func testSecondOwnerRefusedWhileHeldThenTakesOverAfterExpiry() throws {
-        try requireNATSServer()
-        let server = try NATSServerProcess()
-        let loop = try NATSTestLoop()
+        let (server, loop) = try natsServerAndLoop()
         defer { loop.stop(); server.stop() }
-        let a = loop.connect(server.urlList, name: "a")
-        let b = loop.connect(server.urlList, name: "b")
-        loop.waitUntil({ a.connection.isConnected && b.connection.isConnected })
+        let a = loop.connected(server.urlList, name: "a")
+        let b = loop.connected(server.urlList, name: "b")
         guard let kvA = bucket(loop, a, ttlMs: 3000), let kvB = bucket(loop, b, ttlMs: 3000) else { return }
-        let leaseA = loop.sync { NATSLease(kv: kvA, key: "shard-0", owner: "host-a") }!
-        let leaseB = loop.sync { NATSLease(kv: kvB, key: "shard-0", owner: "host-b") }!
+        let leaseA = loop.lease(kvA, "shard-0", owner: "host-a")
+        let leaseB = loop.lease(kvB, "shard-0", owner: "host-b")
         var lostA: [String] = []
         loop.sync { leaseA.onLost = { lostA.append($0) } }
-        XCTAssertEqual(leaseTake(loop) { done in leaseA.acquire(done) }.map { r in (try? r.get()) != nil }, true)
+        XCTAssertEqual(loop.acquire(leaseA).map { r in (try? r.get()) != nil }, true)
         // Held and renewed: B is refused for longer than one TTL.
         for _ in 0..<4 {
-            XCTAssertEqual(leaseTake(loop) { done in leaseB.acquire(done) }.map { r -> NATSLeaseError? in
+            XCTAssertEqual(loop.acquire(leaseB).map { r -> NATSLeaseError? in
                 if case .failure(let e) = r { return e }; return nil }, .heldBy("host-a"))
             usleep(900_000)
         }
@@ -35,58 +32,41 @@ final class NATSLeaseTests: XCTestCase {
         // A dies (its connection closes, nothing renews): after the TTL, B takes over.
         loop.sync { a.connection.close() }
         loop.waitUntil(what: "A fenced after its connection closed") { !leaseA.isHeld }
-        var took = false
-        let deadline = Date().addingTimeInterval(10)
-        while !took && Date() < deadline {
-            took = leaseTake(loop) { done in leaseB.acquire(done) }.map { r in (try? r.get()) != nil } ?? false
-            if !took { usleep(200_000) }
-        }
-        XCTAssertTrue(took, "B never took the expired lease")
+        XCTAssertTrue(loop.acquires(leaseB, attempts: 50, pauseMs: 200), "B never took the expired lease")
         loop.sync { XCTAssertEqual(lostA.count, 1) }
     }
 
     func testSameOwnerRetakesItsOwnKeyAndReleaseFreesIt() throws {
-        try requireNATSServer()
-        let server = try NATSServerProcess()
-        let loop = try NATSTestLoop()
+        let (server, loop) = try natsServerAndLoop()
         defer { loop.stop(); server.stop() }
-        let a = loop.connect(server.urlList)
-        loop.waitUntil({ a.connection.isConnected })
+        let a = loop.connected(server.urlList)
         guard let kv = bucket(loop, a, ttlMs: 6_000) else { return }
-        let first = loop.sync { NATSLease(kv: kv, key: "shard-1", owner: "host-a") }!
-        XCTAssertNotNil(try? leaseTake(loop) { done in first.acquire(done) }?.get())
+        let first = loop.lease(kv, "shard-1", owner: "host-a")
+        XCTAssertNotNil(try? loop.acquire(first)?.get())
         // The same owner restarted (a new lease object, the key still holds its id): taken back.
-        let restarted = loop.sync { NATSLease(kv: kv, key: "shard-1", owner: "host-a") }!
-        XCTAssertNotNil(try? leaseTake(loop) { done in restarted.acquire(done) }?.get())
+        let restarted = loop.lease(kv, "shard-1", owner: "host-a")
+        XCTAssertNotNil(try? loop.acquire(restarted)?.get())
         // The first one's next renewal finds the revision moved: fenced at once.
         var lost: [String] = []
         loop.sync { first.onLost = { lost.append($0) } }
         loop.waitUntil(timeoutMs: 15_000, what: "first fenced") { !lost.isEmpty }
         loop.sync { XCTAssertTrue(lost[0].contains("written by someone else"), lost[0]); restarted.release() }
-        let other = loop.sync { NATSLease(kv: kv, key: "shard-1", owner: "host-b") }!
+        let other = loop.lease(kv, "shard-1", owner: "host-b")
         // The key is deleted at our revision: the next owner gets it without waiting the TTL.
-        var took = false
-        for _ in 0..<10 where !took {
-            took = leaseTake(loop) { done in other.acquire(done) }.map { r in (try? r.get()) != nil } ?? false
-            if !took { usleep(50_000) }
-        }
-        XCTAssertTrue(took, "the released lease was not free")
+        XCTAssertTrue(loop.acquires(other, attempts: 10, pauseMs: 50), "the released lease was not free")
     }
 
     /// A renewal whose write landed but whose answer was lost (a failover's timeout) leaves the
     /// next renewal at a stale revision: the lease sees its own value there and goes on.
     func testOwnWriteWithALostAnswerIsAdopted() throws {
-        try requireNATSServer()
-        let server = try NATSServerProcess()
-        let loop = try NATSTestLoop()
+        let (server, loop) = try natsServerAndLoop()
         defer { loop.stop(); server.stop() }
-        let a = loop.connect(server.urlList)
-        loop.waitUntil({ a.connection.isConnected })
+        let a = loop.connected(server.urlList)
         guard let kv = bucket(loop, a, ttlMs: 3000) else { return }
-        let lease = loop.sync { NATSLease(kv: kv, key: "shard-3", owner: "host-a") }!
+        let lease = loop.lease(kv, "shard-3", owner: "host-a")
         var lost: [String] = []
         loop.sync { lease.onLost = { lost.append($0) } }
-        XCTAssertNotNil(try? leaseTake(loop) { done in lease.acquire(done) }?.get())
+        XCTAssertNotNil(try? loop.acquire(lease)?.get())
         // The same bytes written again at the current revision: what a renewal whose answer
         // was lost leaves behind.
         guard case .success(let entry?)? = kvGet(loop, { done in kv.get("shard-3", done) }) else { return XCTFail("no entry") }
@@ -103,17 +83,14 @@ final class NATSLeaseTests: XCTestCase {
 
     /// The bus is gone: no renewal is confirmed, and onLost fires before the TTL runs out.
     func testFencedWhenTheBusIsGone() throws {
-        try requireNATSServer()
-        let server = try NATSServerProcess()
-        let loop = try NATSTestLoop()
+        let (server, loop) = try natsServerAndLoop()
         defer { loop.stop(); server.stop() }
-        let a = loop.connect(server.urlList)
-        loop.waitUntil({ a.connection.isConnected })
+        let a = loop.connected(server.urlList)
         guard let kv = bucket(loop, a, ttlMs: 3000) else { return }
-        let lease = loop.sync { NATSLease(kv: kv, key: "shard-2", owner: "host-a") }!
+        let lease = loop.lease(kv, "shard-2", owner: "host-a")
         var lostAtMs: Int64?
         loop.sync { lease.onLost = { _ in lostAtMs = loop.loop.nowMs } }
-        XCTAssertNotNil(try? leaseTake(loop) { done in lease.acquire(done) }?.get())
+        XCTAssertNotNil(try? loop.acquire(lease)?.get())
         let acquiredMs = loop.sync { loop.loop.nowMs }!
         server.kill(node: 0)
         loop.waitUntil(timeoutMs: 6000, what: "onLost") { lostAtMs != nil }
@@ -122,5 +99,26 @@ final class NATSLeaseTests: XCTestCase {
             // Never later than the key's own expiry (measured from before the acquire was sent).
             XCTAssertLessThan(lostAtMs! - acquiredMs, 3000)
         }
+    }
+}
+
+extension NATSTestLoop {
+    /// A lease on `key` for `owner`, made on the loop.
+    func lease(_ kv: NATSKeyValue, _ key: String, owner: String) -> NATSLease {
+        sync { NATSLease(kv: kv, key: key, owner: owner) }!
+    }
+
+    /// One acquire of `lease`, waited for (bounded).
+    func acquire(_ lease: NATSLease) -> LeaseTake? {
+        leaseTake(self) { done in lease.acquire(done) }
+    }
+
+    /// Tries to acquire `lease` up to `attempts` times, `pauseMs` apart; true once it is taken.
+    func acquires(_ lease: NATSLease, attempts: Int, pauseMs: Int) -> Bool {
+        for attempt in 0..<attempts {
+            if attempt > 0 { usleep(UInt32(pauseMs) * 1000) }
+            if (try? acquire(lease)?.get()) != nil { return true }
+        }
+        return false
     }
 }

@@ -8,9 +8,7 @@ final class NATSReconnectTests: XCTestCase {
     /// The subscriber's server is killed: it reconnects to another node, re-subscribes, and
     /// messages reach it again within a bounded wait.
     func testSubscriptionsWorkAgainAfterTheConnectedNodeIsKilled() throws {
-        try requireNATSServer()
-        let cluster = try NATSServerProcess(clusterSize: 3)
-        let loop = try NATSTestLoop()
+        let (cluster, loop) = try natsServerAndLoop(clusterSize: 3)
         defer { loop.stop(); cluster.stop() }
         let subscriber = loop.connect(cluster.urlList, name: "sub")
         let n = cluster.nodes
@@ -35,12 +33,9 @@ final class NATSReconnectTests: XCTestCase {
     /// Given one server only, the client learns the others from INFO `connect_urls` and fails
     /// over to them when that one dies.
     func testFailoverToServersLearnedFromConnectURLs() throws {
-        try requireNATSServer()
-        let cluster = try NATSServerProcess(clusterSize: 3)
-        let loop = try NATSTestLoop()
+        let (cluster, loop) = try natsServerAndLoop(clusterSize: 3)
         defer { loop.stop(); cluster.stop() }
-        let client = loop.connect(cluster.nodes[0].url)
-        loop.waitUntil { client.connection.isConnected }
+        let client = loop.connected(cluster.nodes[0].url)
         // Routes may still be forming: the INFO update with every node's URL can come a little later.
         usleep(300_000)
         cluster.kill(node: 0)
@@ -53,16 +48,13 @@ final class NATSReconnectTests: XCTestCase {
     /// A server that stops answering (SIGSTOP: its sockets stay open, nothing is read) is
     /// noticed by the missing PONGs within maxPingsOut intervals, and the client fails over.
     func testAServerThatStopsAnsweringIsLeftByPingTimeout() throws {
-        try requireNATSServer()
-        let cluster = try NATSServerProcess(clusterSize: 3)
-        let loop = try NATSTestLoop()
+        let (cluster, loop) = try natsServerAndLoop(clusterSize: 3)
         defer {
             if let pid = cluster.nodes[0].pid { kill(pid, SIGCONT) }
             loop.stop()
             cluster.stop()
         }
-        let client = loop.connect(cluster.urlList)
-        loop.waitUntil({ client.connection.isConnected })
+        let client = loop.connected(cluster.urlList)
         kill(cluster.nodes[0].pid!, SIGSTOP)
         // 1 s PINGs, 2 unanswered allowed: dropped at about 3 s, then the next node answers.
         loop.waitUntil(timeoutMs: 8_000, what: "left the stopped server") {

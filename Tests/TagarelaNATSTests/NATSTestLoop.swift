@@ -1,4 +1,4 @@
-// NATSTestLoop: an event loop on its own thread for the NATS tests, with bounded waits and a guaranteed stop.
+// NATSTestLoop: an event loop on its own thread for the NATS tests, the connections they make on it, and a nats-server to reach.
 import Foundation
 import TagarelaEventLoop
 import TagarelaNATS
@@ -6,50 +6,23 @@ import TagarelaSystem
 import TestSupport
 import XCTest
 
-/// Owns a loop thread; `sync` runs a closure there and waits (bounded); `stop` is idempotent.
-final class NATSTestLoop {
+/// An `EventLoop` on its own thread for the NATS tests (see `LoopThread` for `sync`, `waitUntil`
+/// and `stop`), with the connections they make on it.
+final class NATSTestLoop: LoopThread {
     let loop: EventLoop
-    private let finished = DispatchSemaphore(value: 0)
-    private var stopped = false
 
     init() throws {
-        loop = try EventLoop()
-        let loop = self.loop
-        let finished = self.finished
-        Thread {
-            loop.run()
-            finished.signal()
-        }.start()
+        let loop = try EventLoop()
+        self.loop = loop
+        // A NATS round trip takes milliseconds: a coarser poll than the loop tests' is plenty.
+        super.init(run: loop.run, stop: loop.stop, execute: { loop.execute($0) }, pollIntervalUs: 5_000)
     }
 
-    deinit { stop() }
-
-    @discardableResult
-    func sync<T>(timeoutMs: Int = 5000, file: StaticString = #filePath, line: UInt = #line, _ body: @escaping () -> T) -> T? {
-        let done = DispatchSemaphore(value: 0)
-        var result: T?
-        loop.execute {
-            result = body()
-            done.signal()
-        }
-        if done.wait(timeout: .now() + .milliseconds(timeoutMs)) == .timedOut {
-            XCTFail("loop did not run the closure within \(timeoutMs) ms", file: file, line: line)
-            return nil
-        }
-        return result
-    }
-
-    /// Polls `condition` on the loop until it holds; false (and a test failure) after `timeoutMs`.
-    @discardableResult
-    func waitUntil(timeoutMs: Int = 5000, what: String = "condition", file: StaticString = #filePath, line: UInt = #line,
-                   _ condition: @escaping () -> Bool) -> Bool {
-        let deadline = Clock.monotonicMs() + Int64(timeoutMs)
-        while Clock.monotonicMs() < deadline {
-            if sync(file: file, line: line, condition) == true { return true }
-            usleep(5_000)
-        }
-        XCTFail("\(what) not met within \(timeoutMs) ms", file: file, line: line)
-        return false
+    /// A connection to `urls` (see `connect`), once it is connected (bounded).
+    func connected(_ urls: String, name: String = "test", file: StaticString = #filePath, line: UInt = #line) -> Recorder {
+        let recorder = connect(urls, name: name)
+        waitUntil(what: "\(name) connected", file: file, line: line) { recorder.connection.isConnected }
+        return recorder
     }
 
     /// A connection to `urls` on this loop, started, with its states and errors recorded.
@@ -87,13 +60,6 @@ final class NATSTestLoop {
             return answered
         }
     }
-
-    func stop() {
-        if stopped { return }
-        stopped = true
-        loop.stop()
-        if finished.wait(timeout: .now() + .seconds(5)) == .timedOut { XCTFail("event loop thread did not stop") }
-    }
 }
 
 /// A connection and what it reported (touch on the loop thread).
@@ -107,4 +73,18 @@ final class Recorder {
 /// Skips the test with a message when nats-server is absent.
 func requireNATSServer() throws {
     try XCTSkipIf(NATSServerProcess.executable == nil, NATSServerProcess.absentMessage)
+}
+
+/// A nats-server (one node or a cluster, see `NATSServerProcess.init`) and a loop, for the test to
+/// stop in a `defer`; the test is skipped when nats-server is absent.
+func natsServerAndLoop(clusterSize: Int = 1, token: String? = nil, user: String? = nil,
+                       password: String? = nil) throws -> (NATSServerProcess, NATSTestLoop) {
+    try requireNATSServer()
+    let server = try NATSServerProcess(clusterSize: clusterSize, token: token, user: user, password: password)
+    do {
+        return (server, try NATSTestLoop())
+    } catch {
+        server.stop()
+        throw error
+    }
 }

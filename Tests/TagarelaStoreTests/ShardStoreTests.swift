@@ -11,6 +11,19 @@ final class ShardStoreTests: XCTestCase {
     override func setUp() { temp = TempDirectory(prefix: "tagarela-store") }
     override func tearDown() { temp.remove() }
 
+    /// Appends records 0..<count to a new journal, the last one in a commit of its own, and closes
+    /// the store; returns the offset where that last record starts (the tail the test damages).
+    private func writeJournal(records count: Int) throws -> Int {
+        let store = try ShardStore.open(directory: dir, policy: .always, log: { _ in }).store
+        for i in 0..<(count - 1) { store.append(record(i)) }
+        try store.commit()
+        let lastStart = store.journalBytes
+        store.append(record(count - 1))
+        try store.commit()
+        store.close()
+        return lastStart
+    }
+
     func testASystemCallFailureIsATypedErrorNamingTheFile() throws {
         // A file where the store's folder should be: the system layer's failure reaches the
         // caller as StoreError.io naming the file it was reading, with the call and its errno.
@@ -69,13 +82,7 @@ final class ShardStoreTests: XCTestCase {
     /// Cut the journal at every byte offset inside its last record: recovery keeps exactly the
     /// complete records, truncates the file to them, logs it, and new appends follow cleanly.
     func testTornTailAtEveryOffset() throws {
-        let store = try ShardStore.open(directory: dir, policy: .always, log: { _ in }).store
-        for i in 0..<4 { store.append(record(i)) }
-        try store.commit()
-        let lastStart = store.journalBytes
-        store.append(record(4))
-        try store.commit()
-        store.close()
+        let lastStart = try writeJournal(records: 5)
         let full = fileBytes(journal0)
         for cut in lastStart..<full.count {
             writeBytes(Array(full[..<cut]), journal0)
@@ -109,13 +116,7 @@ final class ShardStoreTests: XCTestCase {
     /// (the next record reuses its place), but its bytes are kept first in a 0600 side file named
     /// after the journal and the offset, it is logged as an error and counted.
     func testBadChecksumInLastRecordIsCutAndKeptAside() throws {
-        let store = try ShardStore.open(directory: dir, policy: .always, log: { _ in }).store
-        for i in 0..<3 { store.append(record(i)) }
-        try store.commit()
-        let lastStart = store.journalBytes
-        store.append(record(3))
-        try store.commit()
-        store.close()
+        let lastStart = try writeJournal(records: 4)
         var bytes = fileBytes(journal0)
         bytes[bytes.count - 1] ^= 0x01
         writeBytes(bytes, journal0)

@@ -20,19 +20,7 @@ final class AttachmentDurabilityTests: XCTestCase {
     private var attachments: String { dir.path + "/shard-0/attachments" }
 
     private func startWorker() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tagarelaBinaryPath())
-        p.arguments = ["worker", "--shard", "0", "--workers", "1", "--data", dir.path, "--socket", socketPath,
-                       "--fsync", "always", "--pbkdf2-iterations", "10"]
-        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try p.run()
-        process = p
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if let c = try? LoopbackClient(unixPath: socketPath) { c.close(); return }
-            usleep(20_000)
-        }
-        XCTFail("worker did not open its socket within 10 s")
+        process = try startWorkerProcess(dataDirectory: dir.path, socketPath: socketPath)
     }
 
     func testTheFileIsDurableBeforeTheRecordAndSurvivesKill9() throws {

@@ -15,6 +15,13 @@ extension XCTestCase {
         var config = WorkerConfig(shard: 0, workers: 1, dataDirectory: dir.path, socketPath: dir.path + "/w.sock")
         config.fsync = .never
         configure(&config)
+        try runningWorker(config, log: log, prepare: prepare) { _ in try body(config.socketPath) }
+    }
+
+    /// Runs a WorkerServer with `config` on its own thread (`prepare` called before its loop
+    /// starts) for as long as `body` runs, and stops it at the end whatever happens.
+    func runningWorker<T>(_ config: WorkerConfig, log: @escaping (String) -> Void = { _ in },
+                          prepare: (WorkerServer) -> Void = { _ in }, _ body: (WorkerServer) throws -> T) throws -> T {
         let server = try WorkerServer(config: config, log: log)
         prepare(server)
         let finished = DispatchSemaphore(value: 0)
@@ -24,6 +31,6 @@ extension XCTestCase {
             server.stop()
             XCTAssertEqual(finished.wait(timeout: .now() + 10), .success, "the worker loop did not stop")
         }
-        try body(config.socketPath)
+        return try body(server)
     }
 }

@@ -70,6 +70,26 @@ final class LinkTestClient {
     func close() { socket.close() }
 }
 
+/// Starts `tagarela worker` (the binary beside the test executable: the EndToEndTests target
+/// depends on it) as shard 0 of 1 on `dataDirectory`, fsync always, cheap PBKDF2, stderr
+/// discarded, and waits (10 s at most) until its socket accepts. The caller kills it.
+func startWorkerProcess(dataDirectory: String, socketPath: String,
+                        file: StaticString = #filePath, line: UInt = #line) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tagarelaBinaryPath())
+    p.arguments = ["worker", "--shard", "0", "--workers", "1", "--data", dataDirectory, "--socket", socketPath,
+                   "--fsync", "always", "--pbkdf2-iterations", "10"]
+    p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+    try p.run()
+    let deadline = Date().addingTimeInterval(10)
+    while Date() < deadline {
+        if let c = try? LoopbackClient(unixPath: socketPath) { c.close(); return p }
+        usleep(20_000)
+    }
+    XCTFail("worker did not open its socket within 10 s", file: file, line: line)
+    return p
+}
+
 final class WorkerProcessTests: XCTestCase {
     private var dir: TempDirectory!
     private var process: Process?
@@ -83,25 +103,10 @@ final class WorkerProcessTests: XCTestCase {
         dir.remove()
     }
 
-    /// The tagarela binary sits beside the test executable (the EndToEndTests target depends on it).
-    private var binary: String { tagarelaBinaryPath() }
-
     private var socketPath: String { dir.path + "/worker-0.sock" }
 
     private func startWorker() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["worker", "--shard", "0", "--workers", "1", "--data", dir.path, "--socket", socketPath,
-                       "--fsync", "always", "--pbkdf2-iterations", "10"]
-        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try p.run()
-        process = p
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if let c = try? LoopbackClient(unixPath: socketPath) { c.close(); return }
-            usleep(20_000)
-        }
-        XCTFail("worker did not open its socket within 10 s")
+        process = try startWorkerProcess(dataDirectory: dir.path, socketPath: socketPath)
     }
 
     func testAcknowledgedMessagesSurviveKill9() throws {

@@ -17,35 +17,29 @@ final class WorkerStatsTests: XCTestCase {
         config.fsync = .always
         config.pbkdf2Iterations = 1_000
         configure(&config)
-        let server = try WorkerServer(config: config, log: { _ in })
-        let finished = DispatchSemaphore(value: 0)
-        let thread = Thread { server.run(); finished.signal() }
-        thread.start()
-        defer {
-            server.stop()
-            XCTAssertEqual(finished.wait(timeout: .now() + 10), .success, "the worker loop did not stop")
-        }
-        let socket = try LoopbackClient(unixPath: config.socketPath)
-        defer { socket.close() }
-        var decoder = LinkDecoder(maxFrameBytes: 1 << 20)
-        var got: [LinkFrame] = []
-        for frame in frames {
-            try socket.send(LinkCodec.encoded(frame))
-            // One answer per frame sent, in order (requests are answered before the next is sent).
-            let before = got.count
-            while got.count == before {
-                let head = try socket.read(exactly: 4)
-                let length = Int(head[0]) << 24 | Int(head[1]) << 16 | Int(head[2]) << 8 | Int(head[3])
-                try decoder.feed(head + (try socket.read(exactly: length))) { got.append($0) }
+        return try runningWorker(config) { server in
+            let socket = try LoopbackClient(unixPath: config.socketPath)
+            defer { socket.close() }
+            var decoder = LinkDecoder(maxFrameBytes: 1 << 20)
+            var got: [LinkFrame] = []
+            for frame in frames {
+                try socket.send(LinkCodec.encoded(frame))
+                // One answer per frame sent, in order (requests are answered before the next is sent).
+                let before = got.count
+                while got.count == before {
+                    let head = try socket.read(exactly: 4)
+                    let length = Int(head[0]) << 24 | Int(head[1]) << 16 | Int(head[2]) << 8 | Int(head[3])
+                    try decoder.feed(head + (try socket.read(exactly: length))) { got.append($0) }
+                }
             }
+            let probed = DispatchSemaphore(value: 0)
+            server.loop.execute {
+                afterwards(server)
+                probed.signal()
+            }
+            XCTAssertEqual(probed.wait(timeout: .now() + 10), .success, "the worker loop did not run the probe")
+            return got
         }
-        let probed = DispatchSemaphore(value: 0)
-        server.loop.execute {
-            afterwards(server)
-            probed.signal()
-        }
-        XCTAssertEqual(probed.wait(timeout: .now() + 10), .success, "the worker loop did not run the probe")
-        return got
     }
 
     private func register(_ id: UInt64, _ name: String) -> LinkFrame {

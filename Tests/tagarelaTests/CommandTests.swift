@@ -27,6 +27,13 @@ final class CommandTests: XCTestCase {
         }
     }
 
+    /// Checks each command line is refused with exactly its message (a table: one line per case).
+    private func assertRefused(_ cases: KeyValuePairs<String, String>, file: StaticString = #filePath, line: UInt = #line) {
+        for (command, message) in cases {
+            XCTAssertEqual(refusal(command), message, "for '\(command)'", file: file, line: line)
+        }
+    }
+
     /// `--loops 0` used to reach Gateway.init's precondition (a crash, not a message).
     func testZeroLoopsIsRefusedWithAMessage() {
         XCTAssertEqual(refusal("gateway --port 5000 --loops 0"), "--loops must be at least 1, not 0")
@@ -36,15 +43,18 @@ final class CommandTests: XCTestCase {
 
     /// A misspelt flag used to be ignored, so the default ran instead of what the operator asked.
     func testUnknownFlagsAreRefusedByName() {
-        XCTAssertEqual(refusal("gateway --port 5000 --loop 4"), "unknown flag --loop")
-        XCTAssertEqual(refusal("gateway --fsync never"), "unknown flag --fsync", "a worker flag is not a gateway flag")
-        XCTAssertEqual(refusal("worker --shard 0 --workers 1 --data d --socket s --loops 2"), "unknown flag --loops")
-        XCTAssertEqual(refusal("reshard --data d --to 2 --recovr"), "unknown flag --recovr")
-        XCTAssertEqual(refusal("gateway --port=5000 --hots=0.0.0.0"), "unknown flag --hots")
-        XCTAssertEqual(refusal("gateway 5000"), "unexpected argument '5000'")
-        XCTAssertEqual(refusal("reshard --data d --recover=yes"), "--recover takes no value")
-        XCTAssertEqual(refusal("gateway --port"), "--port needs a value")
-        XCTAssertEqual(refusal("serve --port 1"), "unknown subcommand 'serve'")
+        assertRefused([
+            "gateway --port 5000 --loop 4": "unknown flag --loop",
+            // a worker flag is not a gateway flag
+            "gateway --fsync never": "unknown flag --fsync",
+            "worker --shard 0 --workers 1 --data d --socket s --loops 2": "unknown flag --loops",
+            "reshard --data d --to 2 --recovr": "unknown flag --recovr",
+            "gateway --port=5000 --hots=0.0.0.0": "unknown flag --hots",
+            "gateway 5000": "unexpected argument '5000'",
+            "reshard --data d --recover=yes": "--recover takes no value",
+            "gateway --port": "--port needs a value",
+            "serve --port 1": "unknown subcommand 'serve'",
+        ])
     }
 
     /// Every flag deploy/tagarela and the systemd units pass is accepted.
@@ -114,29 +124,29 @@ final class CommandTests: XCTestCase {
     }
 
     func testOutOfRangeValuesAreRefused() {
-        XCTAssertEqual(refusal("gateway --port 70000"), "--port must be 0...65535, not 70000")
-        XCTAssertEqual(refusal("gateway --workers -1"), "--workers must be at least 0, not -1")
-        XCTAssertEqual(refusal("gateway --request-burst 0"), "--request-burst must be at least 1, not 0")
-        XCTAssertEqual(refusal("gateway --flush-delay-ms 5000"), "--flush-delay-ms must be 0...1000, not 5000")
-        XCTAssertEqual(refusal("gateway --request-timeout-ms 50"), "--request-timeout-ms must be 100...3600000, not 50")
-        XCTAssertEqual(refusal("gateway --loops two"), "--loops must be a whole number, not 'two'")
-        XCTAssertEqual(refusal("gateway --flush-replies-promptly maybe"), "--flush-replies-promptly must be yes or no")
-        XCTAssertEqual(refusal("gateway --compression maybe"), "--compression must be on or off")
-        XCTAssertEqual(refusal("gateway --compression-threshold 2000000"),
-                       "--compression-threshold must be 0...1048576, not 2000000")
-        XCTAssertEqual(refusal("worker --shard 2 --workers 2 --data d --socket s"),
-                       "--shard K and --workers N with 0 <= K < N are required")
-        XCTAssertEqual(refusal("worker --shard 0 --workers 1 --data d --socket s --pbkdf2-iterations 0"),
-                       "--pbkdf2-iterations must be at least 1, not 0")
-        XCTAssertEqual(refusal("worker --shard 0 --workers 1 --data d --socket s --attachment-bytes-max 524289"),
-                       "--attachment-bytes-max must be 1...524288, not 524289")
+        assertRefused([
+            "gateway --port 70000": "--port must be 0...65535, not 70000",
+            "gateway --workers -1": "--workers must be at least 0, not -1",
+            "gateway --request-burst 0": "--request-burst must be at least 1, not 0",
+            "gateway --flush-delay-ms 5000": "--flush-delay-ms must be 0...1000, not 5000",
+            "gateway --request-timeout-ms 50": "--request-timeout-ms must be 100...3600000, not 50",
+            "gateway --loops two": "--loops must be a whole number, not 'two'",
+            "gateway --flush-replies-promptly maybe": "--flush-replies-promptly must be yes or no",
+            "gateway --compression maybe": "--compression must be on or off",
+            "gateway --compression-threshold 2000000": "--compression-threshold must be 0...1048576, not 2000000",
+            "worker --shard 2 --workers 2 --data d --socket s": "--shard K and --workers N with 0 <= K < N are required",
+            "worker --shard 0 --workers 1 --data d --socket s --pbkdf2-iterations 0":
+                "--pbkdf2-iterations must be at least 1, not 0",
+            "worker --shard 0 --workers 1 --data d --socket s --attachment-bytes-max 524289":
+                "--attachment-bytes-max must be 1...524288, not 524289",
+            "reshard --data d --recover --workers x": "--workers must be a whole number, not 'x'",
+            "reshard --data d": "--to N (N >= 1) or --recover is required",
+        ])
         if case .worker(let worker) = try? parse("worker --shard 0 --workers 1 --data d --socket s --attachment-bytes-max 1000") {
             XCTAssertEqual(worker.attachmentBytesMax, 1000)
         } else {
             XCTFail("a worker command with a lower attachment size")
         }
-        XCTAssertEqual(refusal("reshard --data d --recover --workers x"), "--workers must be a whole number, not 'x'")
-        XCTAssertEqual(refusal("reshard --data d"), "--to N (N >= 1) or --recover is required")
     }
 
     // MARK: - Output coalescing policy (issue 13)
