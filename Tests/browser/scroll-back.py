@@ -20,7 +20,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from chatpages import Fail, arguments, log, open_page, run, wait  # noqa: E402
+from chatpages import Fail, arguments, log, log_in, open_page, run, wait  # noqa: E402
 
 HISTORY = 240  # more than the 200 the page used to fetch at once, so the oldest are reachable only by scrolling back
 SEND_GAP = 0.025  # seconds between sends: 40/s, under the default 50 requests/s per connection (PROTOCOL.md 2.5)
@@ -89,14 +89,6 @@ class LineClient:
         self.sock.close()
 
 
-def login_page(page, name):
-    page.wait_for_function("() => window.tagarelaPage && !document.getElementById('auth').hidden", timeout=15000)
-    page.fill("#u", name)
-    page.fill("#p", "password123")
-    page.click("#bl")
-    page.wait_for_function("() => document.getElementById('conn').textContent === 'online'", timeout=15000)
-
-
 def check_run(shown, last, what):
     """`shown` is one run of seqs ending at `last`, each message's text its own, each once."""
     seqs = [s for s, _ in shown]
@@ -123,7 +115,7 @@ def scenario(browser, a):
         log("%s wrote %d messages in chat %s over raw TCP" % (writer, HISTORY, chat))
 
         ctx, page = open_page(browser, a.url, logs)
-        login_page(page, reader)
+        log_in(page, reader)
         page.wait_for_function("() => document.querySelectorAll('#chats li').length === 1", timeout=15000)
         page.click("#chats li")
         page.wait_for_function("n => { const s = document.querySelectorAll('#msgs .m[data-seq]');"
