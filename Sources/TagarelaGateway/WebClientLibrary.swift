@@ -136,6 +136,7 @@ export class Tagarela {
     this._inflight = new Map(); // request_id -> job
     this._waiting = [];         // jobs waiting to be online
     this._outbox = [];          // sends not yet acknowledged, in order
+    this._older = new Map();    // loadOlder's requests still out, by [chat, before_seq, limit]
     this._nextID = 0;
     this._attempt = 0;
     this._early = [];           // events held until connect() has returned
@@ -181,6 +182,23 @@ export class Tagarela {
       this._outbox.push({ fields, resolve, reject, tries: 0 });
       this._pump();
     });
+  }
+
+  /** Scroll-back: the `limit` messages (at most pageSize) just before `beforeSeq` in a chat, as
+   *  {messages (ascending seq), hasMore (older ones exist)}. History is not news: nothing is emitted
+   *  and the delivery order is left alone, so message:new still brings each message once. A call
+   *  while the same one is out gets its promise: a page scrolled to its top never asks twice at once. */
+  loadOlder(chatId, beforeSeq, limit = 50) {
+    if (!(beforeSeq > 1)) return Promise.resolve({ messages: [], hasMore: false }); // seq starts at 1 (PROTOCOL.md 2.3)
+    const n = Math.max(1, Math.min(this.o.pageSize, limit | 0)), key = JSON.stringify([chatId, beforeSeq, n]);
+    if (!this._older.has(key)) {
+      // mark_read false: reading back moves no read marker (PROTOCOL.md 2.3 would move it to the page's newest).
+      const p = this.request("get_messages", { chat_id: chatId, before_seq: beforeSeq, limit: n, mark_read: false })
+        .then(r => ({ messages: r.messages || [], hasMore: !!r.has_more }))
+        .finally(() => this._older.delete(key));
+      this._older.set(key, p);
+    }
+    return this._older.get(key);
   }
 
   /** An attachment's bytes as a Blob, from GET /attachments/<chat>/<id> with the session's token;

@@ -24,7 +24,7 @@ main{flex:1;display:flex;min-height:0}
 #chats li.sel{background:#ccfbf1}#chats li small{color:#666;display:block;white-space:nowrap;overflow:hidden}
 .unread{background:#0f766e;color:#fff;border-radius:9px;padding:0 6px;font-size:12px;float:right}
 #room{flex:1;display:flex;flex-direction:column;min-width:0}
-#msgs{flex:1;overflow:auto;padding:12px}
+#msgs{flex:1;overflow:auto;padding:12px}#msgs .older{text-align:center;color:#666;font-size:12px;padding:4px}
 .m{max-width:70%;margin:4px 0;padding:6px 10px;border-radius:10px;background:#fff;box-shadow:0 1px 1px #0002}
 .m.me{margin-left:auto;background:#d1fae5}.m small{color:#666;font-size:11px;display:block}.m.pending{opacity:.6}
 .m img{max-width:240px;max-height:240px;display:block;margin-top:4px}
@@ -52,7 +52,12 @@ const URL_WS = (location.protocol === "https:" ? "wss://" : "ws://") + location.
 let t = null, me = null, cur = null, lastTyping = 0, typingTimer = null;
 // `deliveries` lists every message:new the library emitted, as [chat_id, seq], to check it never repeats or reorders one.
 const chats = new Map(), history = new Map(), pending = new Map(), sent = new Map(), blobs = new Map(), deliveries = [];
-window.tagarelaPage = { get client() { return t; }, get chat() { return cur; }, sent, deliveries };
+// Scroll-back: each opened chat's {hasMore (older messages exist), loading (a page of them is being fetched)};
+// opening a chat again replaces its entry, so answers to the earlier opening are dropped.
+const views = new Map();
+const PAGE = 50;          // messages per page: the latest on opening, then each scroll to the top
+const NEAR_TOP_PX = 150;  // how close to the top a scroll asks for the previous page
+window.tagarelaPage = { get client() { return t; }, get chat() { return cur; }, get view() { return views.get(cur); }, sent, deliveries };
 
 function err(text) { $("err").textContent = text || ""; }
 function showState(s) { $("conn").textContent = s; $("conn").className = s; }
@@ -103,17 +108,59 @@ function drawChats() {
 function store(m) { if (!history.has(m.chat_id)) history.set(m.chat_id, new Map()); history.get(m.chat_id).set(m.seq, m); }
 async function openChat(id) {
   cur = id; $("tx").disabled = false; $("typing").textContent = "";
-  const c = chats.get(id); if (c) c.unread_count = 0; drawChats(); drawMessages();
-  const r = await t.request("get_messages", { chat_id: id, limit: 200 });
-  r.messages.forEach(store); if (cur === id) drawMessages();
+  const view = { hasMore: null, loading: false }; views.set(id, view);
+  const c = chats.get(id); if (c) c.unread_count = 0; drawChats(); drawMessages("bottom");
+  const r = await t.request("get_messages", { chat_id: id, limit: PAGE });
+  if (views.get(id) !== view) return;
+  // It opens on the latest page: what is stored from before it goes, so the list stays one run of seqs
+  // (live messages are newer, and stay) that scrolling back extends from its smallest seq.
+  const first = r.messages.length ? r.messages[0].seq : 1, kept = history.get(id);
+  if (kept) for (const seq of kept.keys()) if (seq < first) kept.delete(seq);
+  r.messages.forEach(store); view.hasMore = r.has_more;
+  if (cur === id) { drawMessages("bottom"); nearTop(); }
+}
+// Scrolled to (near) the top with older messages to show: fetch the page before the smallest seq shown,
+// one request at a time; drawMessages keeps the message under the user's eyes where it was.
+async function loadOlder() {
+  const id = cur, view = views.get(id), kept = history.get(id);
+  if (!view || view.loading || !view.hasMore || !kept || !kept.size) return;
+  view.loading = true; drawMessages("keep");
+  try {
+    const r = await t.loadOlder(id, Math.min(...kept.keys()), PAGE);
+    if (views.get(id) === view) { r.messages.forEach(store); view.hasMore = r.hasMore; }
+  } catch (e) { /* kept as it was: the next scroll to the top asks again */ }
+  view.loading = false;
+  if (cur === id && views.get(id) === view) { drawMessages("keep"); nearTop(); } // a short page may still leave the top in view
+}
+function nearTop() { if ($("msgs").scrollTop < NEAR_TOP_PX) loadOlder(); }
+// The message at the top of the view and how far below the list's top edge it is.
+function topMessage(box) {
+  const top = box.getBoundingClientRect().top;
+  for (const el of box.querySelectorAll(".m[data-seq]")) {
+    const r = el.getBoundingClientRect();
+    if (r.bottom > top) return { seq: el.dataset.seq, dy: r.top - top };
+  }
+  return null;
 }
 // The current chat: stored messages by seq (each seq once, whatever the order they came in), then this page's unacknowledged sends.
-function drawMessages() {
-  const box = $("msgs"); box.textContent = "";
+// `how`: "bottom" scrolls to the end, "keep" (older messages added above) keeps the top message where it is, and
+// by default a list at its bottom stays there (a new message shows) while one scrolled back keeps its place.
+function drawMessages(how) {
+  const box = $("msgs"), view = views.get(cur);
+  const atBottom = how === "bottom" || (how !== "keep" && box.scrollHeight - box.scrollTop - box.clientHeight < 40);
+  const anchor = atBottom ? null : topMessage(box);
+  box.textContent = "";
   if (!cur) return;
-  [...(history.get(cur) || new Map()).values()].sort((a, b) => a.seq - b.seq).forEach(m => box.appendChild(messageView(m)));
+  const stored = [...(history.get(cur) || new Map()).values()].sort((a, b) => a.seq - b.seq);
+  if (view && (view.loading || (view.hasMore === false && stored.length))) {
+    const d = document.createElement("div"); d.className = "older";
+    d.textContent = view.loading ? "loading older messages…" : "the beginning of this chat"; box.appendChild(d);
+  }
+  stored.forEach(m => box.appendChild(messageView(m)));
   for (const [cmid, p] of pending) if (p.chat_id === cur) box.appendChild(messageView({ sender_id: me.id, content: p.content, client_msg_id: cmid }, p.state));
-  box.scrollTop = box.scrollHeight;
+  const el = anchor && box.querySelector('.m[data-seq="' + anchor.seq + '"]');
+  if (el) box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top - anchor.dy;
+  else box.scrollTop = box.scrollHeight;
 }
 function messageView(m, pendingState) {
   const d = document.createElement("div");
@@ -166,13 +213,13 @@ function onRead(p) {
 }
 function logoutLocal() {
   localStorage.removeItem("tagarela_token"); if (t) t.close(); t = null; me = null; cur = null;
-  chats.clear(); history.clear(); pending.clear(); $("msgs").textContent = ""; showState("signed out");
+  chats.clear(); history.clear(); views.clear(); pending.clear(); $("msgs").textContent = ""; showState("signed out");
   $("app").hidden = true; $("auth").hidden = false; $("out").hidden = true; $("outall").hidden = true; $("me").textContent = "";
 }
 async function send(chatId, content, file) {
   const cmid = "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
   pending.set(cmid, { chat_id: chatId, content, state: t.state === "online" ? "sending…" : "queued (offline)" });
-  sent.set(cmid, "pending"); drawMessages();
+  sent.set(cmid, "pending"); drawMessages("bottom");
   try {
     const attachment = file ? await Tagarela.attachmentFrom(file) : undefined;
     await t.send(chatId, content, { clientMsgId: cmid, attachment });
@@ -182,6 +229,7 @@ async function send(chatId, content, file) {
     if (pending.has(cmid)) { pending.get(cmid).state = "not sent: " + e.code; drawMessages(); }
   }
 }
+$("msgs").onscroll = nearTop;
 $("bl").onclick = () => login(false); $("br").onclick = () => login(true);
 $("out").onclick = async () => { await t.request("logout").catch(() => {}); logoutLocal(); };
 $("outall").onclick = async () => { await t.request("logout_all").catch(() => {}); logoutLocal(); };

@@ -82,11 +82,21 @@ def open_page(browser, url, logs):
 
 
 def register(page, name):
+    sign_in(page, name, "#br")
+
+
+def log_in(page, name):
+    """Logs in as `name`, an account registered elsewhere (password123)."""
+    sign_in(page, name, "#bl")
+
+
+def sign_in(page, name, button):
+    """Fills the login form (name, password123, display name) and presses `button` (#br Register, #bl Log in)."""
     page.wait_for_function("() => window.tagarelaPage && !document.getElementById('auth').hidden", timeout=15000)
     page.fill("#u", name)
     page.fill("#p", "password123")
     page.fill("#dn", name)
-    page.click("#br")
+    page.click(button)
     page.wait_for_function("() => document.getElementById('conn').textContent === 'online'", timeout=15000)
 
 

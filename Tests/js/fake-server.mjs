@@ -77,6 +77,11 @@ export class FakeServer {
         return { ...base, status: "ok", chats, has_more: false, next_cursor: null };
       }
       case "get_messages": {
+        if (req.before_seq !== undefined) { // the `limit` messages just before it; has_more: older ones exist
+          const older = this.chats.get(req.chat_id).messages.filter(m => m.seq < req.before_seq);
+          const page = older.slice(Math.max(0, older.length - (req.limit || 50)));
+          return { ...base, status: "ok", messages: page, has_more: older.length > page.length };
+        }
         const all = this.chats.get(req.chat_id).messages.filter(m => m.seq > (req.after_seq || 0));
         const page = all.slice(0, req.limit || 50);
         return { ...base, status: "ok", messages: page, has_more: all.length > page.length };
