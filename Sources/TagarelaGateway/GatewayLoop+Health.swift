@@ -2,28 +2,44 @@
 import TagarelaLink
 
 extension GatewayLoop {
-    /// Pings every worker link of this loop and reports the workers that did not answer in time
-    /// (`down`), and among them those whose link is connected but misses its heartbeat
-    /// (`unresponsive`: stopped or stuck, for the supervisor to replace). An unresponsive link is
-    /// down without waiting for a probe.
+    /// The gateway's health, asked on this loop: pings this loop's link to every worker, and
+    /// asks every other loop (on its own thread) whether its links are up. A worker is `down`
+    /// when this loop's ping went unanswered in time or any loop's link to it is not up: a
+    /// client on that loop would be answered `unavailable`, so the gateway is not healthy yet
+    /// (`deploy/tagarela start` waits for this). `unresponsive` lists the workers whose link,
+    /// on any loop, is connected but misses its heartbeat (stopped or stuck, for the supervisor
+    /// to replace); an unresponsive link is down without waiting for a probe.
     func checkHealth(_ done: @escaping (_ down: [Int], _ unresponsive: [Int]) -> Void) {
-        var remaining = links.count + 1
-        var down: [Int] = []
-        let links = self.links
+        let others = gateway.loops.filter { $0 !== self }
+        var remaining = links.count + others.count + 1
+        var down = Set<Int>()
+        var unresponsive = Set<Int>()
         func finish() {
             remaining -= 1
             guard remaining == 0 else { return }
-            done(down.sorted(), links.filter(\.isUnresponsive).map(\.worker))
+            done(down.sorted(), unresponsive.sorted())
         }
         for link in links {
             if link.isUnresponsive {
-                down.append(link.worker)
+                down.insert(link.worker)
+                unresponsive.insert(link.worker)
                 finish()
                 continue
             }
             link.probe(timeoutMs: config.healthTimeoutMs) { ok in
-                if !ok { down.append(link.worker) }
+                if !ok { down.insert(link.worker) }
                 finish()
+            }
+        }
+        for loop in others {
+            loop.eventLoop.execute { [self] in
+                let notUp = loop.links.filter { !$0.isUp }.map(\.worker)
+                let stuck = loop.links.filter { $0.isConnected && $0.isUnresponsive }.map(\.worker)
+                eventLoop.execute {
+                    down.formUnion(notUp)
+                    unresponsive.formUnion(stuck)
+                    finish()
+                }
             }
         }
         finish()
