@@ -83,7 +83,7 @@ worker_args() {
   ARGS=(worker --shard "$1" --workers "$WORKERS" --data "$DATA" --socket "$RUN/worker-$1.sock" --fsync "$FSYNC")
   passed log-format pbkdf2-iterations
   [ -n "$BUS" ] && ARGS+=(--bus "$BUS" --cluster "$CLUSTER")
-  passed flush-delay-ms
+  passed flush-delay-ms flush-policy attachment-bytes-max
 }
 
 # The gateway's command line, in ARGS: under --bus it reads the shard count from the bus,
@@ -96,7 +96,8 @@ gateway_args() {
     ARGS+=(--workers "$WORKERS" --run-dir "$RUN")
   fi
   passed echo-path loops requests-per-second request-burst flush-delay-ms request-timeout-ms \
-    heartbeat-timeout-ms log-format slow-request-ms compression compression-threshold
+    heartbeat-timeout-ms log-format slow-request-ms compression compression-threshold allowed-origins \
+    flush-policy flush-spacing-ms flush-client-hold-ms flush-replies-promptly
 }
 
 # RUN/instance: everything a restart needs to start the same instance again (restart, scale) and
