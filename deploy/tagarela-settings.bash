@@ -2,8 +2,8 @@
 # their defaults and TAGARELA_* variables, the flags that set them (parse_flags), the usage text,
 # and how they are passed on to the detached supervisor, the processes and a restart (passed).
 
-# The settings of `start`, seeded from the environment (TAGARELA_<FLAG>); empty means the binary's
-# default.
+# The settings of `start`, seeded from the environment (TAGARELA_<FLAG>). Empty means the binary's
+# default: an empty setting is not passed on (see passed).
 PORT="${TAGARELA_PORT:-5000}"
 HOST="${TAGARELA_HOST:-127.0.0.1}"
 WORKERS="${TAGARELA_WORKERS:-}"
@@ -21,9 +21,8 @@ HUNG_GRACE="${TAGARELA_HUNG_GRACE_MS:-5000}"
 COMPRESSION="${TAGARELA_COMPRESSION:-}"
 COMPRESSION_THRESHOLD="${TAGARELA_COMPRESSION_THRESHOLD:-}"
 DETACH=""
-# Observability (issue 13): log format of every process, slow-request threshold of the gateway.
-# Empty means the binary's default (text); like every other setting it is passed only when set,
-# so this supervisor can also run an older build (Benchmarks/compare runs the previous one).
+# Observability (issue 13): log format of every process (the supervisor's too; empty is text),
+# slow-request threshold of the gateway.
 LOG_FORMAT="${TAGARELA_LOG_FORMAT:-}"
 SLOW_REQUEST="${TAGARELA_SLOW_REQUEST_MS:-}"
 # One process's settings (`tagarela gateway|worker --help`): a worker's largest attachment, the
