@@ -96,8 +96,14 @@ enum Command {
         config.log = { writer.line($0) }
         config.slowRequestMs = Int64(try o.int("slow-request-ms", default: Int(config.slowRequestMs), in: 0...3_600_000))
         config.bus = try bus(o)
-        if config.bus != nil && o.string("workers") != nil {
-            throw UsageError("--workers is read from the cluster's layout in the bus under --bus; leave it out")
+        // Under --bus the shard count is the cluster's, read from the bus at start. TAGARELA_WORKERS
+        // is not refused: it is there for the workers, whose environment the gateway shares
+        // (deploy/tagarela's, the systemd units' environment file).
+        if config.bus != nil {
+            if o.onCommandLine("workers") {
+                throw UsageError("--workers is read from the cluster's layout in the bus under --bus; leave it out")
+            }
+            config.workers = GatewayConfig().workers
         }
         return config
     }

@@ -49,6 +49,12 @@ struct Options {
 
     func string(_ name: String, default value: String) -> String { string(name) ?? value }
 
+    /// Whether `--name` is on the command line itself, not only in the environment.
+    func onCommandLine(_ name: String) -> Bool {
+        precondition(flags.contains(name), "--\(name) is read but not declared")
+        return values[name] != nil
+    }
+
     func int(_ name: String, default value: Int) throws -> Int {
         guard let text = string(name) else { return value }
         guard let n = Int(text) else { throw UsageError("--\(name) must be a whole number, not '\(text)'") }

@@ -168,4 +168,17 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(refusal("worker --shard 0 --workers 1 --data d --socket s --flush-delay-ms 5000"),
                        "--flush-delay-ms must be 0...1000, not 5000")
     }
+
+    /// Under --bus the shard count is the cluster's: --workers on the command line is refused, but
+    /// TAGARELA_WORKERS (there for the workers, in the environment the gateway shares with them:
+    /// `TAGARELA_WORKERS=4 deploy/tagarela start --bus ...`, the systemd environment file) used to
+    /// be refused too, so the gateway never started.
+    func testUnderTheBusTheWorkerCountOfTheEnvironmentIsLeftToTheWorkers() throws {
+        let bus = "gateway --bus nats://127.0.0.1:4222"
+        XCTAssertEqual(refusal(bus + " --workers 2"), "--workers is read from the cluster's layout in the bus under --bus; leave it out")
+        let config = try gateway("--bus nats://127.0.0.1:4222", environment: ["TAGARELA_WORKERS": "4"])
+        XCTAssertNotNil(config.bus)
+        XCTAssertEqual(config.workers, 0, "read from the bus at start")
+        XCTAssertEqual(try gateway("", environment: ["TAGARELA_WORKERS": "4"]).workers, 4, "without the bus it is the count")
+    }
 }
