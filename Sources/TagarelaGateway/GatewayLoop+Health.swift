@@ -2,11 +2,36 @@
 import TagarelaLink
 
 extension GatewayLoop {
+    /// Asks every loop (each on its own thread) to check its own links, and reports, on this
+    /// loop, the workers some loop could not reach (`down`) and those some loop found connected
+    /// but missing their heartbeat (`unresponsive`). Every loop, not only the one that took the
+    /// request: a client's connection lands on any of them, so 200 (what the supervisor's
+    /// `start` and a load balancer wait for) means every connection can be served, and a loop
+    /// still reconnecting after a worker's restart keeps it 503.
+    func checkHealth(_ done: @escaping (_ down: [Int], _ unresponsive: [Int]) -> Void) {
+        let loops = gateway.loops
+        var remaining = loops.count
+        var down = Set<Int>()
+        var unresponsive = Set<Int>()
+        for loop in loops {
+            loop.eventLoop.execute { [self] in
+                loop.checkOwnLinks { loopDown, loopUnresponsive in
+                    self.eventLoop.execute {
+                        down.formUnion(loopDown)
+                        unresponsive.formUnion(loopUnresponsive)
+                        remaining -= 1
+                        if remaining == 0 { done(down.sorted(), unresponsive.sorted()) }
+                    }
+                }
+            }
+        }
+    }
+
     /// Pings every worker link of this loop and reports the workers that did not answer in time
     /// (`down`), and among them those whose link is connected but misses its heartbeat
     /// (`unresponsive`: stopped or stuck, for the supervisor to replace). An unresponsive link is
     /// down without waiting for a probe.
-    func checkHealth(_ done: @escaping (_ down: [Int], _ unresponsive: [Int]) -> Void) {
+    func checkOwnLinks(_ done: @escaping (_ down: [Int], _ unresponsive: [Int]) -> Void) {
         var remaining = links.count + 1
         var down: [Int] = []
         let links = self.links
