@@ -2,44 +2,53 @@
 import TagarelaLink
 
 extension GatewayLoop {
-    /// The gateway's health, asked on this loop: pings this loop's link to every worker, and
-    /// asks every other loop (on its own thread) whether its links are up. A worker is `down`
-    /// when this loop's ping went unanswered in time or any loop's link to it is not up: a
-    /// client on that loop would be answered `unavailable`, so the gateway is not healthy yet
-    /// (`deploy/tagarela start` waits for this). `unresponsive` lists the workers whose link,
-    /// on any loop, is connected but misses its heartbeat (stopped or stuck, for the supervisor
-    /// to replace); an unresponsive link is down without waiting for a probe.
+    /// Asks every loop (each on its own thread) to check its own links, and reports, on this
+    /// loop, the workers some loop could not reach (`down`) and those some loop found connected
+    /// but missing their heartbeat (`unresponsive`). Every loop, not only the one that took the
+    /// request: a client's connection lands on any of them, so 200 (what the supervisor's
+    /// `start` and a load balancer wait for) means every connection can be served, and a loop
+    /// still reconnecting after a worker's restart keeps it 503.
     func checkHealth(_ done: @escaping (_ down: [Int], _ unresponsive: [Int]) -> Void) {
-        let others = gateway.loops.filter { $0 !== self }
-        var remaining = links.count + others.count + 1
+        let loops = gateway.loops
+        var remaining = loops.count
         var down = Set<Int>()
         var unresponsive = Set<Int>()
+        for loop in loops {
+            loop.eventLoop.execute { [self] in
+                loop.checkOwnLinks { loopDown, loopUnresponsive in
+                    self.eventLoop.execute {
+                        down.formUnion(loopDown)
+                        unresponsive.formUnion(loopUnresponsive)
+                        remaining -= 1
+                        if remaining == 0 { done(down.sorted(), unresponsive.sorted()) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pings every worker link of this loop and reports the workers that did not answer in time
+    /// (`down`), and among them those whose link is connected but misses its heartbeat
+    /// (`unresponsive`: stopped or stuck, for the supervisor to replace). An unresponsive link is
+    /// down without waiting for a probe.
+    func checkOwnLinks(_ done: @escaping (_ down: [Int], _ unresponsive: [Int]) -> Void) {
+        var remaining = links.count + 1
+        var down: [Int] = []
+        let links = self.links
         func finish() {
             remaining -= 1
             guard remaining == 0 else { return }
-            done(down.sorted(), unresponsive.sorted())
+            done(down.sorted(), links.filter(\.isUnresponsive).map(\.worker))
         }
         for link in links {
             if link.isUnresponsive {
-                down.insert(link.worker)
-                unresponsive.insert(link.worker)
+                down.append(link.worker)
                 finish()
                 continue
             }
             link.probe(timeoutMs: config.healthTimeoutMs) { ok in
-                if !ok { down.insert(link.worker) }
+                if !ok { down.append(link.worker) }
                 finish()
-            }
-        }
-        for loop in others {
-            loop.eventLoop.execute { [self] in
-                let notUp = loop.links.filter { !$0.isUp }.map(\.worker)
-                let stuck = loop.links.filter { $0.isConnected && $0.isUnresponsive }.map(\.worker)
-                eventLoop.execute {
-                    down.formUnion(notUp)
-                    unresponsive.formUnion(stuck)
-                    finish()
-                }
             }
         }
         finish()

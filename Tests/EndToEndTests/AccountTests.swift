@@ -128,6 +128,7 @@ final class AccountTests: EndToEndTestCase {
             return r?["status"]?.string == "ok"
         }
         XCTAssertTrue(back, "the worker is back\n\(instance.logTail())")
+        waitUntilHealthy()  // checkCredentials' new connection may land on another loop
         try checkCredentials("after")
     }
 }

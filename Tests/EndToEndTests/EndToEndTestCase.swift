@@ -91,6 +91,16 @@ class EndToEndTestCase: XCTestCase {
         E2EProcess.waitUntil(timeoutMs: 2000) { Int(Date().timeIntervalSince1970 * 1000) > ms }
     }
 
+    /// Waits (bounded, generously: a loaded machine) until /healthz answers 200. After a worker's
+    /// restart, one connection answered means one loop has its link back; the others reconnect
+    /// on their own back-off, and /healthz is 200 once every loop has, so a new connection is
+    /// served whichever loop it lands on.
+    func waitUntilHealthy(timeoutMs: Int = 20_000, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertTrue(E2EProcess.waitUntil(timeoutMs: timeoutMs, intervalMs: 50) {
+            (try? E2EHTTP.get(port: self.port, "/healthz").status) == 200
+        }, "/healthz is 200 again\n\(instance.logTail())", file: file, line: line)
+    }
+
     // MARK: - Assertions
 
     /// Asserts `reply` is an ok response of `type`; returns it for chaining.

@@ -264,7 +264,7 @@ final class MessageTests: EndToEndTestCase {
         XCTAssertEqual(try ca.request("get_presence", [ids])["presence"]?[b.name]?.string, "online", "b2 is still connected")
         cb2.close()
         var last = E2EJSON.null
-        let offline = E2EProcess.waitUntil(timeoutMs: 3000) {
+        let offline = E2EProcess.waitUntil(timeoutMs: 15_000) {
             last = (try? ca.request("get_presence", [ids])) ?? .null
             return last["presence"]?[b.name]?.string == "offline"
         }

@@ -52,10 +52,14 @@ final class ObservabilityTests: EndToEndTestCase {
 
     func testJSONLogLinesCarryEventsButNeverATokenOrPassword() throws {
         let (passwords, tokens) = try traffic("logs")
-        // The connections of this test close now; their closing lines are written at once.
+        // The connections of this test close now; the gateway writes their closing lines once
+        // its loops have seen the closes (bounded wait: a loaded machine may take a while).
         tearDown()
-        Thread.sleep(forTimeInterval: 0.3)
-        let gateway = try String(contentsOfFile: instance.runDir + "/gateway.log", encoding: .utf8)
+        let path = instance.runDir + "/gateway.log"
+        XCTAssertTrue(E2EProcess.waitUntil(timeoutMs: 15_000, intervalMs: 50) {
+            (try? String(contentsOfFile: path, encoding: .utf8))?.contains("\"reason\":\"peer\"") == true
+        }, "the closes were logged")
+        let gateway = try String(contentsOfFile: path, encoding: .utf8)
         var events: [String: Int] = [:]
         for line in gateway.split(separator: "\n") {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
@@ -91,19 +95,26 @@ final class ObservabilityTests: EndToEndTestCase {
         let a = try registeredClient(people[0], .ndjson)
         let b = try registeredClient(people[1], .webSocket)
         let chat = try a.ok("create_chat", [("user_id", .string(people[1].name))])["chat"]?["id"]?.string ?? ""
-        // Traffic during the one-second window top measures, from a thread of its own.
+        // Traffic during the one-second window top measures, from a thread of its own, until top
+        // has taken its second sample: on a loaded machine the script may take seconds to take
+        // its first. Bounded: 25 messages a second (under the connection's rate limit) for 20 s.
         let done = DispatchSemaphore(value: 0)
+        let topFinished = DispatchSemaphore(value: 0)
         var failure: Error?
         Thread {
             defer { done.signal() }
             do {
-                for i in 0..<40 {
+                for i in 0..<500 {
                     _ = try a.sendMessage(chat, "top \(i)")
-                    Thread.sleep(forTimeInterval: 0.04)
+                    if topFinished.wait(timeout: .now() + 0.04) == .success { break }
                 }
             } catch { failure = error }
         }.start()
-        let result = try instance.supervisor(["top", "--once", "--data", instance.dataDir], timeoutMs: 20_000)
+        let result: E2ECommandResult
+        do {
+            defer { topFinished.signal() }
+            result = try instance.supervisor(["top", "--once", "--data", instance.dataDir], timeoutMs: 20_000)
+        }
         XCTAssertEqual(done.wait(timeout: .now() + 20), .success)
         XCTAssertNil(failure)
         XCTAssertEqual(result.status, 0, result.output)

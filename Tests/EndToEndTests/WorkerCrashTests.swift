@@ -93,6 +93,7 @@ final class WorkerCrashTests: EndToEndTestCase {
         }
         XCTAssertTrue(back, "the shard is back after the restart\n\(instance.logTail())")
         XCTAssertNotEqual(instance.workerPID(victim), workerPID, "a new worker process")
+        waitUntilHealthy()  // the connections below may land on loops that were still reconnecting
 
         // Every acknowledged message is there, unchanged, in a gap-free sequence.
         let stored = firstPage["messages"]?.array ?? []

@@ -63,6 +63,11 @@ final class BusCluster {
         thread.start()
         servers[k] = server
         finished[k] = done
+        // Serving means subscribed to the shard's subject, which the worker's thread does once
+        // it runs: a request published before that reaches no one (on NATS: no responders).
+        let deadline = Date().addingTimeInterval(15)
+        while broker.subscriberCount(subjects.shard(k)) == 0 && Date() < deadline { usleep(5_000) }
+        XCTAssertEqual(broker.subscriberCount(subjects.shard(k)), 1, "worker \(k) does not serve its shard on the bus")
     }
 
     /// Stops worker `k` as a crash would look from the bus: its connection goes silent.
@@ -95,8 +100,9 @@ final class BusCluster {
         return (alice, bob)
     }
 
-    /// Waits (bounded) until every loop of every gateway has its link to every shard up.
-    func waitForLinks(timeoutMs: Int = 5000) {
+    /// Waits (bounded, generously: threads start late on a loaded machine) until every loop of
+    /// every gateway has its link to every shard up.
+    func waitForLinks(timeoutMs: Int = 15_000) {
         let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
         while Date() < deadline {
             if gateways.allSatisfy({ g in g.linksUp() }) { return }

@@ -44,6 +44,13 @@ final class LocalBusBroker: @unchecked Sendable {
         lock.lock(); subscriptions.removeAll { $0.id == id }; lock.unlock()
     }
 
+    /// How many subscriptions a message to `subject` would reach now.
+    func subscriberCount(_ subject: String) -> Int {
+        let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
+        lock.lock(); defer { lock.unlock() }
+        return subscriptions.filter { LocalBusBroker.matches($0.pattern, tokens) }.count
+    }
+
     func remove(_ bus: LocalBus) {
         lock.lock()
         subscriptions.removeAll { $0.bus === bus }

@@ -163,23 +163,6 @@ final class FakeWorker {
         sem.wait()
     }
 
-    /// Closes one link only (one gateway loop's; which one is the gateway's business): the other
-    /// loops still reach this worker.
-    func dropOneLink() {
-        let sem = DispatchSemaphore(value: 0)
-        loop.execute {
-            if let link = self.links.first {
-                link.close()
-                self.links.removeFirst()
-                self.lock.lock()
-                self._subscribed[ObjectIdentifier(link)] = nil
-                self.lock.unlock()
-            }
-            sem.signal()
-        }
-        sem.wait()
-    }
-
     /// Stops the fake: links closed, socket removed.
     func stop() {
         lock.lock()

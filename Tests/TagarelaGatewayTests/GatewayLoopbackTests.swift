@@ -231,40 +231,6 @@ final class GatewayLoopbackTests: GatewayTestCase {
         XCTAssertEqual(down.status, 503)
     }
 
-    /// /healthz answers for the whole gateway, not for the loop that happened to accept it: a
-    /// worker that one loop cannot reach is down (that loop's clients are answered
-    /// `unavailable`), so `deploy/tagarela start` does not call an instance up too early.
-    func testHealthzCountsEveryLoopsLinks() throws {
-        // The dropped link stays down for the test's length.
-        let h = try start(workers: 1, loops: 2) { $0.linkReconnectMinMs = 60_000; $0.linkReconnectMaxMs = 60_000 }
-        h.workers[0].dropOneLink()
-        XCTAssertTrue(waitUntil { self.linksUp(h).filter { $0 }.count == 1 }, "one loop's link is down")
-        for loop in h.gateway.loops {
-            let answered = DispatchSemaphore(value: 0)
-            var result: (down: [Int], unresponsive: [Int]) = ([], [])
-            loop.eventLoop.execute {
-                loop.checkHealth { down, unresponsive in
-                    result = (down, unresponsive)
-                    answered.signal()
-                }
-            }
-            XCTAssertEqual(answered.wait(timeout: .now() + 10), .success)
-            XCTAssertEqual(result.down, [0], "loop \(loop.index) called the worker up")
-            XCTAssertEqual(result.unresponsive, [])
-        }
-    }
-
-    /// Whether each loop's link to worker 0 is up, read on the loops' own threads.
-    private func linksUp(_ h: GatewayHarness) -> [Bool] {
-        h.gateway.loops.map { loop in
-            let read = DispatchSemaphore(value: 0)
-            var up = false
-            loop.eventLoop.execute { up = loop.links[0].isUp; read.signal() }
-            _ = read.wait(timeout: .now() + 5)
-            return up
-        }
-    }
-
     func testHealthzWithAbsentWorkerIs503() throws {
         let h = try start(workers: 1, startWorkers: false)
         XCTAssertEqual(try httpStatus(h, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").status, 503)

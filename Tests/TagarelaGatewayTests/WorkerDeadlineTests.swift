@@ -84,4 +84,24 @@ final class WorkerDeadlineTests: GatewayTestCase {
         alice.send("{\"type\":\"typing\",\"request_id\":\"t2\",\"chat_id\":\"c\"}\n")
         XCTAssertEqual(json(alice.readLine())?["status"]?.string, "ok")
     }
+
+    /// /healthz speaks for every loop, whichever took the request: with one loop's link to the
+    /// worker down (as while it reconnects after a restart), every answer is 503 naming it, so
+    /// 200 means a new connection is served whichever loop it lands on.
+    func testHealthzIsUnavailableWhileAnyLoopsLinkIsDown() throws {
+        let h = try start(workers: 1, loops: 2)
+        XCTAssertEqual(try http(h, healthz).status, 200)
+        // Loop 1's link will stay down; loop 0's reconnects.
+        onLoop(h, 1) { $0.links[0].stopped = true }
+        h.workers[0].dropLinks()
+        h.waitForLinks(loops: 1)
+        XCTAssertTrue(waitUntil { self.onLoop(h, 0) { $0.links[0].isUp } })
+        XCTAssertFalse(onLoop(h, 1) { $0.links[0].isUp })
+        // New connections spread over both loops (SO_REUSEPORT): each answer is the whole gateway's.
+        for _ in 0..<16 {
+            let answer = try http(h, healthz)
+            XCTAssertEqual(answer.status, 503, answer.text)
+            XCTAssertTrue(answer.text.contains("\"down_workers\":[0]"), answer.text)
+        }
+    }
 }

@@ -11,6 +11,9 @@ final class LinkTestClient {
     private var decoder = LinkDecoder(maxFrameBytes: 16 << 20)
     private var frames: [LinkFrame] = []
     private var nextID: UInt64 = 1
+    /// How long a reply may take: generous, because a reply behind PBKDF2 hashing (tens of ms
+    /// in release) takes seconds in a debug or sanitizer build on a loaded 2-core machine.
+    var timeoutMs = 30_000
 
     init(path: String) throws { socket = try LoopbackClient(unixPath: path) }
 
@@ -21,16 +24,13 @@ final class LinkTestClient {
         let frame = LinkFrame.request(LinkRequest(requestID: id, connectionID: 7, userID: user, sessionID: session,
                                                   arg: arg, json: Array(json.utf8)))
         try socket.send(LinkCodec.encoded(frame))
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
         while Date() < deadline {
             if let index = frames.firstIndex(where: { if case .reply(let r) = $0 { return r.requestID == id }; return false }),
                case .reply(let reply) = frames.remove(at: index) {
                 return (try JSON.parse(reply.json), reply)
             }
-            let bytes = try socket.read(exactly: 4, timeoutMs: 10_000)
-            let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
-            let body = try socket.read(exactly: length, timeoutMs: 10_000)
-            try decoder.feed(bytes + body) { frames.append($0) }
+            try readFrame()
         }
         throw LoopbackError.timedOut(received: 0)
     }
@@ -46,10 +46,7 @@ final class LinkTestClient {
                 frames.removeSubrange(...index)
                 return before
             }
-            let bytes = try socket.read(exactly: 4, timeoutMs: 10_000)
-            let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
-            let body = try socket.read(exactly: length, timeoutMs: 10_000)
-            try decoder.feed(bytes + body) { frames.append($0) }
+            try readFrame()
         }
     }
 
@@ -60,11 +57,16 @@ final class LinkTestClient {
                case .reply(let reply) = frames.remove(at: index) {
                 return reply
             }
-            let bytes = try socket.read(exactly: 4, timeoutMs: 10_000)
-            let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
-            let body = try socket.read(exactly: length, timeoutMs: 10_000)
-            try decoder.feed(bytes + body) { frames.append($0) }
+            try readFrame()
         }
+    }
+
+    /// Reads one frame into `frames`.
+    private func readFrame() throws {
+        let bytes = try socket.read(exactly: 4, timeoutMs: timeoutMs)
+        let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
+        let body = try socket.read(exactly: length, timeoutMs: timeoutMs)
+        try decoder.feed(bytes + body) { frames.append($0) }
     }
 
     func close() { socket.close() }
@@ -81,12 +83,13 @@ func startWorkerProcess(dataDirectory: String, socketPath: String,
                    "--fsync", "always", "--pbkdf2-iterations", "10"]
     p.standardError = FileHandle(forWritingAtPath: "/dev/null")
     try p.run()
-    let deadline = Date().addingTimeInterval(10)
+    // A process start on a loaded machine: generous, and bounded.
+    let deadline = Date().addingTimeInterval(30)
     while Date() < deadline {
         if let c = try? LoopbackClient(unixPath: socketPath) { c.close(); return p }
         usleep(20_000)
     }
-    XCTFail("worker did not open its socket within 10 s", file: file, line: line)
+    XCTFail("worker did not open its socket within 30 s", file: file, line: line)
     return p
 }
 
