@@ -49,6 +49,7 @@ extension ClientConnection: SessionContext, LinkWaiter, LinkRequester {
 
     var nowMs: Int64 { loop.nowMs }
     var peerHost: String { host }
+    var receivesEvents: Bool { transport != .http }
     var settings: SessionSettings { loop.sessionSettings }
     func linkState(_ shard: Int) -> LinkState { loop.linkState(shard) }
     func presence(_ userIDs: [String]) -> [Bool] { loop.presence(userIDs) }

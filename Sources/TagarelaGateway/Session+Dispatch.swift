@@ -150,6 +150,8 @@ extension Session {
         switch tag {
         case .step(let plan, let part):
             partAnswered(plan, part, try? JSON.parse(reply.json), c, emit)
+        case .sessionCheck(let checked):
+            sessionChecked(checked, live: SessionCheck.live(in: reply.json), c, emit)
         case .answer(let label):
             if !reply.endSessionID.isEmpty {
                 // The worker names the user: this connection may have closed, and so forgotten
@@ -163,10 +165,14 @@ extension Session {
                                                                       rebindsCaller: !reply.authUserID.isEmpty)))
                 }
             }
+            let previous = userID
             if !reply.authUserID.isEmpty && !c.isClosed {
                 bind(reply.authUserID, session: reply.authSessionID, emit)
             }
             respond(label, reply.json, c, emit)
+            // Newly bound to this user: the session may have ended before the bind's subscribe
+            // reached the shard. Asked after the answer, so the client hears of its login first.
+            if userID != previous && !userID.isEmpty { checkSessionLive(c, emit) }
             settleIdentity(label)
             releaseHeld(c, emit)
         }
@@ -178,6 +184,8 @@ extension Session {
         switch tag {
         case .step(let plan, let part):
             partAnswered(plan, part, nil, c, emit)
+        case .sessionCheck(let checked):
+            sessionUnverified(checked, c, emit)
         case .answer(let label):
             unavailable(label, emit)
             settleIdentity(label)

@@ -20,6 +20,8 @@ enum ReplyTag {
     case answer(RequestLabel)
     /// Part `part` of the multi-shard request `plan` (an existence check, a scatter part).
     case step(plan: UInt32, part: Int)
+    /// The `SessionCheck` of `sessionID`, asked when the connection was bound to its user.
+    case sessionCheck(sessionID: String)
 }
 
 /// What happens to a session.
@@ -130,10 +132,14 @@ protocol SessionContext {
     func takeAttachmentQuota(_ userID: String, bytes: Int) -> Int64?
     /// Monotonic nanoseconds now (the request-duration histogram).
     var monotonicNs: Int64 { get }
+    /// The connection gets its user's events and session ends (false for an HTTP attachment
+    /// request, which authenticates only to be routed): only such a binding is checked.
+    var receivesEvents: Bool { get }
 }
 
 extension SessionContext {
     var monotonicNs: Int64 { Clock.monotonicNs() }
+    var receivesEvents: Bool { true }
 }
 
 /// One client connection's requests, from the moment a message is complete to its answer

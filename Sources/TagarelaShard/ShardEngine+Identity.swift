@@ -198,6 +198,13 @@ extension ShardEngine {
         return EngineResult(response: Responses.finish(&w), authUserID: session.username, authSessionID: sessionID)
     }
 
+    /// The gateway's `SessionCheck`: whether `sessionID` is a live session of `userID` (not
+    /// ended, not expired).
+    public func sessionIsLive(userID: String, sessionID: String) -> Bool {
+        guard let session = sessions[sessionID] else { return false }
+        return session.username == userID && session.expiresAt > config.clock()
+    }
+
     /// `logout`: ends the connection's session; the gateway then sends `session:ended` to
     /// that session's other connections and unauthenticates them all.
     func logout(_ r: Request, sessionID: String) -> EngineResult {

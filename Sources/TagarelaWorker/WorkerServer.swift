@@ -215,6 +215,12 @@ public final class WorkerServer {
 
     /// Applies one request from `link`; its reply joins this turn's group commit.
     func handle(_ request: LinkRequest, from link: GatewayLink) {
+        if request.isInternal && request.arg == SessionCheck.arg {
+            // Answered in this link's frame order, after the subscribe that came before it.
+            let live = engine.sessionIsLive(userID: request.userID, sessionID: request.sessionID)
+            finish(EngineResult(response: SessionCheck.answer(live: live)), request: request, link: link)
+            return
+        }
         if busListener != nil, let response = presenceResponse(request) {
             finish(EngineResult(response: response), request: request, link: link)
             return

@@ -13,6 +13,10 @@ final class LocalBusBroker: @unchecked Sendable {
     let maxPayload: Int
     /// Publishes refused because they exceeded `maxPayload` (a test expects none).
     private(set) var oversize = 0
+    /// While set, each message it returns true for is held (in order) instead of delivered,
+    /// until `releaseHeld`: a test holds one link's frames to force an ordering.
+    private var holdFilter: ((BusMessage) -> Bool)?
+    private var held: [BusMessage] = []
 
     init(maxPayload: Int = 1 << 20) { self.maxPayload = maxPayload }
 
@@ -63,14 +67,44 @@ final class LocalBusBroker: @unchecked Sendable {
         lock.lock()
         guard up else { lock.unlock(); return false }
         guard size <= maxPayload else { oversize += 1; lock.unlock(); return false }
-        let tokens = message.subject.split(separator: ".", omittingEmptySubsequences: false)
-        let targets = subscriptions.filter { LocalBusBroker.matches($0.pattern, tokens) }
+        if let hold = holdFilter, hold(message) {
+            held.append(message)
+            lock.unlock()
+            return true
+        }
+        deliverLocked(message)
         lock.unlock()
-        for target in targets {
+        return true
+    }
+
+    /// Holds every message `filter` returns true for (it sees them in publishing order, under
+    /// the broker's lock) until `releaseHeld`.
+    func hold(_ filter: @escaping (BusMessage) -> Bool) {
+        lock.lock(); holdFilter = filter; lock.unlock()
+    }
+
+    /// Delivers what was held, in order, before any message published after, and from then
+    /// on holds what `next` returns true for (nothing when nil).
+    func releaseHeld(thenHold next: ((BusMessage) -> Bool)? = nil) {
+        lock.lock()
+        holdFilter = next
+        let messages = held
+        held = []
+        for message in messages { deliverLocked(message) }
+        lock.unlock()
+    }
+
+    /// How many messages are held now.
+    var heldCount: Int { lock.lock(); defer { lock.unlock() }; return held.count }
+
+    /// Hands `message` to every matching subscription's loop (the caller holds `lock`, so
+    /// deliveries keep the order of the calls).
+    private func deliverLocked(_ message: BusMessage) {
+        let tokens = message.subject.split(separator: ".", omittingEmptySubsequences: false)
+        for target in subscriptions where LocalBusBroker.matches(target.pattern, tokens) {
             let handler = target.handler
             target.bus.loop.execute { if target.bus.isConnected { handler(message) } }
         }
-        return true
     }
 
     static func matches(_ pattern: [Substring], _ tokens: [Substring]) -> Bool {

@@ -2,6 +2,7 @@
 import Foundation
 import TagarelaEventLoop
 import TagarelaLink
+import TagarelaModel
 import TagarelaSystem
 
 /// A worker stand-in on its own event-loop thread: it accepts any number of gateway links on
@@ -28,6 +29,12 @@ final class FakeWorker {
     private var stopped = false
     /// Stats requests received (all links), under `lock`.
     private var _statsRequests = 0
+    /// How this fake answers the gateway's `SessionCheck`s (kept apart from `requests`).
+    enum SessionChecks { case live, gone, unanswered }
+    private var _sessionChecks = SessionChecks.live
+    /// Session checks received, and per link the subscribes and checks in arrival order, under `lock`.
+    private var _checks: [LinkRequest] = []
+    private var _linkOrder: [ObjectIdentifier: [String]] = [:]
 
     init(path: String, respond: @escaping Responder) throws {
         self.path = path
@@ -46,6 +53,23 @@ final class FakeWorker {
             done.signal()
         }
         thread.start()
+    }
+
+    /// How the next session checks are answered.
+    func answerSessionChecks(_ mode: SessionChecks) {
+        lock.lock(); _sessionChecks = mode; lock.unlock()
+    }
+
+    /// The session checks received so far.
+    var sessionChecks: [LinkRequest] {
+        lock.lock(); defer { lock.unlock() }
+        return _checks
+    }
+
+    /// Per link that sent any: "subscribe U" and "check U" in the order they arrived.
+    var linkOrders: [[String]] {
+        lock.lock(); defer { lock.unlock() }
+        return Array(_linkOrder.values)
     }
 
     /// Every request received so far, in arrival order.
@@ -145,6 +169,7 @@ final class FakeWorker {
         defer { lock.unlock() }
         let key = ObjectIdentifier(channel)
         for user in users {
+            if subscribe { _linkOrder[key, default: []].append("subscribe \(user)") }
             if subscribe { _subscribed[key, default: []].insert(user) } else { _subscribed[key]?.remove(user) }
         }
     }
@@ -179,6 +204,20 @@ final class FakeWorker {
 
     fileprivate func received(_ request: LinkRequest, on channel: Channel) {
         lock.lock()
+        if request.isInternal && request.arg == SessionCheck.arg {
+            _checks.append(request)
+            _linkOrder[ObjectIdentifier(channel), default: []].append("check \(request.userID)")
+            let mode = _sessionChecks
+            lock.unlock()
+            switch mode {
+            case .live, .gone:
+                let reply = LinkReply(requestID: request.requestID, json: SessionCheck.answer(live: mode == .live))
+                channel.write(LinkCodec.encoded(.reply(reply)))
+            case .unanswered:
+                break  // answered `unavailable` by the gateway when its link drops or its deadline passes
+            }
+            return
+        }
         _requests.append(request)
         lock.unlock()
         guard let reply = respond(request) else {

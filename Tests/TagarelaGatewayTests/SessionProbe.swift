@@ -1,6 +1,7 @@
 // SessionProbe: drives one gateway Session with no socket: a fake context (clock, links, presence) and the actions it emitted, in words.
 import TagarelaJSON
 import TagarelaLink
+import TagarelaModel
 import TagarelaWire
 @testable import TagarelaGateway
 
@@ -97,10 +98,18 @@ final class SessionProbe {
         receive(.failed(takeForward(name, shard: shard).tag))
     }
 
-    /// Logs in as `user` with session `session` and forgets what that emitted.
+    /// The shard answers the oldest session check: the session is `live` or gone.
+    func answerSessionCheck(live: Bool) {
+        let f = takeForward(SessionCheck.arg)
+        receive(.reply(f.tag, LinkReply(requestID: 0, json: SessionCheck.answer(live: live))))
+    }
+
+    /// Logs in as `user` with session `session` (its session check answered live) and forgets
+    /// what that emitted.
     func logIn(_ user: String, session: String = "s1") {
         request(#"{"type":"login","request_id":"login-\#(user)","username":"\#(user)","password":"pw"}"#)
         answer("login-\(user)", authUserID: user, authSessionID: session)
+        answerSessionCheck(live: true)
         _ = take()
     }
 

@@ -24,7 +24,7 @@ final class SessionTests: XCTestCase {
         p.answer("r1")
         XCTAssertEqual(p.take(), ["send r1 ok", "forward l1 to 0 as -"], "the login goes next, and holds the rest again")
         p.answer("l1", authUserID: "bob", authSessionID: "s1")
-        XCTAssertEqual(p.take(), ["bind bob", "send l1 ok", "forward t1 to 0 as bob", "resume"])
+        XCTAssertEqual(p.take(), ["bind bob", "send l1 ok", "forward session_check to 0 as bob", "forward t1 to 0 as bob", "resume"])
         XCTAssertEqual(p.session.heldCount, 0)
     }
 
@@ -40,7 +40,8 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(p.take(), ["send t1 ok"], "an earlier request's answer must not let t2 run as bob")
         XCTAssertEqual(p.session.heldCount, 1)
         p.answer("l2", authUserID: "carol", authSessionID: "s2")
-        XCTAssertEqual(p.take(), ["bind carol replacing bob", "send l2 ok", "forward t2 to 0 as carol", "resume"])
+        XCTAssertEqual(p.take(), ["bind carol replacing bob", "send l2 ok", "forward session_check to 0 as carol",
+                                  "forward t2 to 0 as carol", "resume"])
 
         // An identity request that fails (its link dropped) releases what waits, as the old user.
         p.request(login("dan", "l3"))

@@ -101,6 +101,24 @@ final class IdentityTests: XCTestCase {
         XCTAssertOK(h.ask(#"{"type":"auth","token":"\#(t2)"}"#))
     }
 
+    /// The gateway's session check: live while the session is, for its own user only; gone
+    /// after a logout_all, and after the token's expiry.
+    func testSessionIsLiveUntilEndedOrExpired() {
+        let h = EngineHarness()
+        h.register("alice", "bob")
+        h.login("alice")
+        let s1 = h.sessions["alice"]!
+        XCTAssertTrue(h.engine.sessionIsLive(userID: "alice", sessionID: s1))
+        XCTAssertFalse(h.engine.sessionIsLive(userID: "bob", sessionID: s1), "another user's session")
+        XCTAssertFalse(h.engine.sessionIsLive(userID: "alice", sessionID: "00"), "no such session")
+        h.send(#"{"type":"logout_all"}"#, as: "alice")
+        XCTAssertFalse(h.engine.sessionIsLive(userID: "alice", sessionID: s1))
+        h.login("alice")
+        let s2 = h.sessions["alice"]!
+        h.clock.nowMs += 60_000
+        XCTAssertFalse(h.engine.sessionIsLive(userID: "alice", sessionID: s2), "expired")
+    }
+
     func testAuthenticationRequired() {
         let h = EngineHarness()
         for t in ["logout", "search_users\",\"query\":\"a", "get_user_chats", "create_chat\",\"user_id\":\"bob",
