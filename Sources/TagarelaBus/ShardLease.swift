@@ -40,10 +40,13 @@ public enum ShardLease {
                      what: "the shard leases", then, failed: failed)
     }
 
-    /// Creates or opens a bucket, trying again every 250 ms (up to 20 times) while JetStream
-    /// cannot answer yet: a cluster just started has no meta leader for a moment.
+    /// Creates or opens a bucket, trying again every 250 ms (up to 60 times, 15 s) while
+    /// JetStream cannot answer yet: a cluster just started has no meta leader for a moment, and
+    /// then places no replicated stream ("no suitable peers for placement") until the leader
+    /// counts enough current peers, which took seconds on a loaded machine. Workers and a
+    /// cluster started together (`deploy/tagarela`, systemd) wait that out instead of failing.
     static func ensureBucket(_ connection: NATSConnection, bucket: String, ttlMs: Int64?, replicas: Int, what: String,
-                             attemptsLeft: Int = 20, _ then: @escaping (NATSKeyValue) -> Void,
+                             attemptsLeft: Int = 60, _ then: @escaping (NATSKeyValue) -> Void,
                              failed: @escaping (BusConfigError) -> Void) {
         NATSKeyValue.ensure(connection: connection, bucket: bucket, ttlMs: ttlMs, replicas: replicas) { result in
             switch result {

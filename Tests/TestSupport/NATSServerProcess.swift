@@ -129,13 +129,24 @@ public final class NATSServerProcess {
     /// JetStream meta leader (before that, JetStream requests fail).
     private func waitUntilReady(timeoutMs: Int) throws {
         let ready = E2EProcess.waitUntil(timeoutMs: timeoutMs, intervalMs: 100) {
-            self.nodes.filter { $0.pid != nil }.allSatisfy { node in
+            let alive = self.nodes.filter { $0.pid != nil }
+            var metas: [JSON] = []
+            let healthy = alive.allSatisfy { node in
                 guard let health = try? E2EHTTP.get(port: node.monitorPort, "/healthz"), health.status == 200 else { return false }
                 if !self.clustered { return true }
                 guard let jsz = try? E2EHTTP.get(port: node.monitorPort, "/jsz"), jsz.status == 200,
-                      let json = try? JSON.parse(jsz.body),
-                      let leader = json["meta_cluster"]?["leader"]?.string else { return false }
+                      let json = try? JSON.parse(jsz.body), let meta = json["meta_cluster"],
+                      let leader = meta["leader"]?.string else { return false }
+                metas.append(meta)
                 return !leader.isEmpty
+            }
+            guard healthy, self.clustered else { return healthy }
+            // A leader alone is not enough for an R3 bucket: until the leader counts every live
+            // node as a current peer, a stream create answers "no suitable peers for placement"
+            // (seen on a loaded machine). Only the leader lists its replicas.
+            return metas.contains { meta in
+                guard let replicas = meta["replicas"]?.array else { return false }
+                return replicas.count >= alive.count - 1 && replicas.allSatisfy { $0["current"]?.bool == true }
             }
         }
         if !ready { throw E2EError.process("nats-server not ready within \(timeoutMs) ms\n" + logTail()) }
