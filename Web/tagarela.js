@@ -359,7 +359,13 @@ export class Tagarela {
     if (typeof m.type !== "string" || !m.type.includes(":")) return;
     const p = m.payload || {};
     if (m.type === "message:new") { this._ingest(p); return; }
-    if (m.type === "session:ended") { this._end("session_ended", p); return; }
+    if (m.type === "session:ended") {
+      // "unverified": the server could not check the session just authenticated (its shard out of
+      // reach): the token may be good, so reconnect and authenticate with it, as after a lost socket.
+      if (p.reason === "unverified") { ws.close(); this._lost(ws); return; }
+      this._end("session_ended", p);
+      return;
+    }
     if (m.type === "chat:new" || m.type === "chat:updated") {
       if (this.user && Array.isArray(p.member_ids) && !p.member_ids.includes(this.user.id)) this.order.forget(p.id);
       else this._know(p);

@@ -15,8 +15,9 @@ public enum BusStartup {
 
     public static func run<T>(_ settings: BusSettings, name: String, timeoutMs: Int64 = reachTimeoutMs,
                               _ body: @escaping (NATSConnection, _ done: @escaping (Result<T, BusConfigError>) -> Void) -> Void) throws -> T {
-        guard var options = settings.nats else { throw BusConfigError("no NATS server list") }
-        options.name = name
+        guard var named = settings.nats else { throw BusConfigError("no NATS server list") }
+        named.name = name
+        let options = named
         let loop = try EventLoop()
         let box = ResultBox<T>()
         let finished = DispatchSemaphore(value: 0)

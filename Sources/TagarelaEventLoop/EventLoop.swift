@@ -24,8 +24,10 @@ import TagarelaSystem
 /// passes the earliest held deadline, so no byte waits longer than the delay (give or take the
 /// clock's millisecond); `Channel.flushPromptly()` exempts one flush.
 ///
-/// Everything but `stop()` and `execute(_:)` must be called on the loop's thread.
-public final class EventLoop {
+/// Everything but `stop()` and `execute(_:)` must be called on the loop's thread. That contract
+/// is what makes a loop safe to share (`@unchecked`: the compiler cannot check it): a loop is
+/// handed to the thread that runs it, and other threads only stop it or hand it work.
+public final class EventLoop: @unchecked Sendable {
     /// Reads per channel per turn before the loop moves on to other channels.
     public static let maxReadsPerTurn = 4
     /// Accepts per listener per turn, so a connection storm cannot starve established clients.

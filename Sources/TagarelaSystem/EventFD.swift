@@ -2,7 +2,7 @@
 import Glibc
 
 /// An eventfd: `signal()` from any thread makes it readable; `drain()` on the owner resets it.
-public final class EventFD {
+public final class EventFD: Sendable {
     /// The descriptor to register with epoll for reading.
     public let fd: Int32
 

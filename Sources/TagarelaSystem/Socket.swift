@@ -281,6 +281,11 @@ public enum Socket {
         return (address, socklen_t(length))
     }
 
+    /// A NUL-terminated C buffer's text (what `inet_ntop` wrote), as UTF-8.
+    private static func textUpToNul(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     private static func peerText(_ storage: inout sockaddr_storage) -> String {
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         switch Int32(storage.ss_family) {
@@ -289,7 +294,7 @@ public enum Socket {
                 $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
                     var addr = sin.pointee.sin_addr
                     guard inet_ntop(AF_INET, &addr, &text, socklen_t(text.count)) != nil else { return "" }
-                    return String(cString: text)
+                    return textUpToNul(text)
                 }
             }
         case AF_INET6:
@@ -297,7 +302,7 @@ public enum Socket {
                 $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
                     var addr = sin6.pointee.sin6_addr
                     guard inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count)) != nil else { return "" }
-                    return String(cString: text)
+                    return textUpToNul(text)
                 }
             }
         case AF_UNIX:

@@ -100,7 +100,7 @@ final class ObservabilityTests: EndToEndTestCase {
         // its first. Bounded: 25 messages a second (under the connection's rate limit) for 20 s.
         let done = DispatchSemaphore(value: 0)
         let topFinished = DispatchSemaphore(value: 0)
-        var failure: Error?
+        let failure = Locked<Error?>(nil)
         Thread {
             defer { done.signal() }
             do {
@@ -108,7 +108,7 @@ final class ObservabilityTests: EndToEndTestCase {
                     _ = try a.sendMessage(chat, "top \(i)")
                     if topFinished.wait(timeout: .now() + 0.04) == .success { break }
                 }
-            } catch { failure = error }
+            } catch { failure.value = error }
         }.start()
         let result: E2ECommandResult
         do {
@@ -116,7 +116,7 @@ final class ObservabilityTests: EndToEndTestCase {
             result = try instance.supervisor(["top", "--once", "--data", instance.dataDir], timeoutMs: 20_000)
         }
         XCTAssertEqual(done.wait(timeout: .now() + 20), .success)
-        XCTAssertNil(failure)
+        XCTAssertNil(failure.value)
         XCTAssertEqual(result.status, 0, result.output)
         let out = result.output
         XCTAssertTrue(out.contains("connections   websocket 1  ndjson 1"), out)

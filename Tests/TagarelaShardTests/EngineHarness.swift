@@ -78,6 +78,7 @@ final class EngineHarness {
         ask(#"{"type":"create_chat","user_id":"\#(b)"}"#, as: a)["chat"]!["id"]!.string!
     }
 
+    @discardableResult
     func group(_ creator: String, _ members: [String], id: String = "g:1") -> String {
         let list = members.map { "\"\($0)\"" }.joined(separator: ",")
         return ask(#"{"type":"create_group","group_name":"G","member_ids":[\#(list)]}"#, as: creator, arg: id)["chat"]!["id"]!.string!

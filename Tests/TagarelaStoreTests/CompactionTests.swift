@@ -155,7 +155,7 @@ final class CompactionTests: XCTestCase {
         let seen = SeenOnThread()
         // Stands for the engine's image: nothing may keep it once the thread is done with it.
         var image: ImageStandIn? = ImageStandIn()
-        weak var imageLeft = image
+        weak let imageLeft = image
         compaction.writeInBackground(serialise: { [image] in
             _ = image
             seen.onCallersThread = Thread.isMainThread  // XCTest runs the test on the main thread

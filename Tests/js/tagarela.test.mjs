@@ -175,6 +175,27 @@ test("session:ended stops reconnecting, reports it and rejects pending sends", a
   assert.equal(t.state, "closed");
 });
 
+test("session:ended \"unverified\" (the server could not check the session) reconnects with the token instead of ending", async () => {
+  const server = new FakeServer();
+  server.addChat("g1", ["ana", "bia"]);
+  const { t, seen } = await client(server);
+  const ended = [];
+  t.on("session:ended", p => ended.push(p.reason));
+  const sockets = server.sockets.length;
+  server.ws.push({ type: "session:ended", payload: { reason: "unverified" } });
+  await until(() => server.sockets.length === sockets + 1 && t.state === "online", "back online on a new socket");
+  assert.equal(server.requests.filter(x => x.type === "auth" && x.token === "ana.tok").length, 1, "authenticated again with its token");
+  assert.deepEqual(ended, []);
+  const sent = await t.send("g1", "still here");
+  assert.equal(sent.seq, 1);
+  await until(() => seqs(seen, "g1").length === 1, "its own message delivered once");
+  // A token that is really gone then ends it, as on any reconnect.
+  server.refuse = (ws, r) => (r.type === "auth" ? { code: "bad_credentials" } : null);
+  server.ws.push({ type: "session:ended", payload: { reason: "unverified" } });
+  await until(() => t.state === "closed", "closed");
+  assert.deepEqual(ended, ["bad_credentials"]);
+});
+
 test("a refused token on reconnect ends the session instead of retrying for ever", async () => {
   const server = new FakeServer();
   const { t } = await client(server);
