@@ -165,14 +165,16 @@ extension Session {
                                                                       rebindsCaller: !reply.authUserID.isEmpty)))
                 }
             }
-            let previous = userID
+            let previousSession = sessionID
             if !reply.authUserID.isEmpty && !c.isClosed {
                 bind(reply.authUserID, session: reply.authSessionID, emit)
             }
             respond(label, reply.json, c, emit)
-            // Newly bound to this user: the session may have ended before the bind's subscribe
-            // reached the shard. Asked after the answer, so the client hears of its login first.
-            if userID != previous && !userID.isEmpty { checkSessionLive(c, emit) }
+            // Newly bound to this session: it may have ended before the bind's subscribe reached
+            // the shard, or (the same user, another token) before this answer bound it, when a
+            // notice naming it would have found the connection on its old session. Asked after
+            // the answer, so the client hears of its login first.
+            if sessionID != previousSession && !userID.isEmpty { checkSessionLive(c, emit) }
             settleIdentity(label)
             releaseHeld(c, emit)
         }

@@ -83,9 +83,10 @@ final class SessionCheckTests: GatewayTestCase {
     // MARK: - The session's part, without sockets
 
     /// A check answered after the connection left the session it asked about (a logout, a
-    /// login as someone else) changes nothing; a rebind to the same user (auth with another
-    /// token of hers, change_password) is not checked, since the loop held her throughout.
-    func testAStaleCheckAnswerIsIgnoredAndSameUserRebindsAreNotChecked() {
+    /// login as someone else) changes nothing. A rebind to another session of the same user
+    /// (auth with another token of hers, change_password) is checked too: a notice ending the
+    /// new session before its answer bound it found the connection on the old one.
+    func testAStaleCheckAnswerIsIgnoredAndEveryNewSessionIsChecked() {
         let p = SessionProbe()
         p.request(#"{"type":"login","request_id":"l1","username":"bob","password":"pw"}"#)
         p.answer("l1", authUserID: "bob", authSessionID: "s1")
@@ -96,9 +97,12 @@ final class SessionCheckTests: GatewayTestCase {
         XCTAssertEqual(p.take(), [], "bob's session is no longer this connection's")
         p.request(#"{"type":"auth","request_id":"a1","token":"t"}"#)
         p.answer("a1", authUserID: "carol", authSessionID: "s3")
-        XCTAssertEqual(p.take(), ["forward a1 to 0 as carol", "pause", "send a1 ok", "resume"])
+        XCTAssertEqual(p.take(), ["forward a1 to 0 as carol", "pause", "send a1 ok",
+                                  "forward session_check to 0 as carol", "resume"])
         p.answerSessionCheck(live: false)
-        XCTAssertEqual(p.take(), [], "carol's check was for s2; the connection is on s3 now")
+        XCTAssertEqual(p.take(), [], "carol's first check was for s2; the connection is on s3 now")
+        p.answerSessionCheck(live: false)
+        XCTAssertEqual(p.take(), ["unbind carol", "send session:ended ended"], "s3 ended before its answer bound it")
         XCTAssertTrue(p.forwards.isEmpty)
     }
 

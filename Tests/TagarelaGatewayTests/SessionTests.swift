@@ -81,7 +81,8 @@ final class SessionTests: XCTestCase {
         a.request(#"{"type":"change_password","request_id":"p1","old_password":"pw","new_password":"pw2"}"#)
         XCTAssertEqual(a.take(), ["forward p1 to 0 as alice", "pause"])
         a.answer("p1", authUserID: "alice", authSessionID: "s4", endSessionID: SessionScope.everySession)
-        XCTAssertEqual(a.take(), ["end alice * password_changed", "send p1 ok", "resume"])
+        XCTAssertEqual(a.take(), ["end alice * password_changed", "send p1 ok",
+                                  "forward session_check to 0 as alice", "resume"])
         XCTAssertEqual(a.session.sessionID, "s4")
     }
 
