@@ -106,9 +106,11 @@ write_instance() {
   local var
   {
     for var in "${SETTING[@]}" WORKERS; do printf '%s=%q\n' "$var" "${!var}"; done
-    # Only under --bus: sourced, these would otherwise turn a one-machine instance into a bus one.
+    # BUS always, empty for a one-machine instance: sourced, the file then overrides a
+    # TAGARELA_BUS in the environment of whoever asks (status) or restarts it.
+    printf 'BUS=%q\n' "$BUS"
     if [ -n "$BUS" ]; then
-      for var in BUS CLUSTER ROLE; do printf '%s=%q\n' "$var" "${!var}"; done
+      for var in CLUSTER ROLE; do printf '%s=%q\n' "$var" "${!var}"; done
       printf 'SHARDS=%q\n' "$(IFS=,; echo "${SHARD_LIST[*]}")"
     fi
   } > "$RUN/instance"

@@ -7,12 +7,20 @@ extension GatewayLoop {
     /// but missing their heartbeat (`unresponsive`). Every loop, not only the one that took the
     /// request: a client's connection lands on any of them, so 200 (what the supervisor's
     /// `start` and a load balancer wait for) means every connection can be served, and a loop
-    /// still reconnecting after a worker's restart keeps it 503.
+    /// still reconnecting after a worker's restart keeps it 503. A loop that has not answered
+    /// within twice `healthTimeoutMs` (its own probes take at most one) is stuck: nothing on it
+    /// is served, so every worker counts as down, and the answer does not wait for it.
     func checkHealth(_ done: @escaping (_ down: [Int], _ unresponsive: [Int]) -> Void) {
         let loops = gateway.loops
         var remaining = loops.count
         var down = Set<Int>()
         var unresponsive = Set<Int>()
+        var answered = false
+        func answer() {
+            guard !answered else { return }
+            answered = true
+            done(down.sorted(), unresponsive.sorted())
+        }
         for loop in loops {
             loop.eventLoop.execute { [self] in
                 loop.checkOwnLinks { loopDown, loopUnresponsive in
@@ -20,10 +28,16 @@ extension GatewayLoop {
                         down.formUnion(loopDown)
                         unresponsive.formUnion(loopUnresponsive)
                         remaining -= 1
-                        if remaining == 0 { done(down.sorted(), unresponsive.sorted()) }
+                        if remaining == 0 { answer() }
                     }
                 }
             }
+        }
+        let workers = links.map(\.worker)
+        eventLoop.schedule(afterMs: 2 * config.healthTimeoutMs) {
+            guard !answered else { return }
+            down.formUnion(workers)
+            answer()
         }
     }
 

@@ -77,4 +77,24 @@ final class SupervisorFlagsTests: EndToEndTestCase {
             }
         }
     }
+
+    /// A one-machine instance stays one when the shell that asks about it or restarts it has
+    /// `TAGARELA_BUS` set (the systemd environment file sets it on bus hosts): the instance file
+    /// says it has no bus, rather than leaving the variable to the environment.
+    func testAnInstanceWithoutABusIgnoresTAGARELA_BUSInTheEnvironment() throws {
+        let plain = try E2EInstance(workers: 1)
+        defer { plain.stop() }
+        try plain.start()
+        let environment = E2EProcess.environment(["TAGARELA_BIN": E2EProcess.binary,
+                                                  "TAGARELA_BUS": "nats://127.0.0.1:1"])
+        let status = try E2EProcess.run("/bin/bash", [E2EProcess.supervisor, "status", "--data", plain.dataDir],
+                                        environment: environment, timeoutMs: 30_000)
+        XCTAssertEqual(status.status, 0, status.output)
+        XCTAssertFalse(status.output.contains("bus "), status.output)
+        let restart = try E2EProcess.run("/bin/bash", [E2EProcess.supervisor, "restart", "--data", plain.dataDir],
+                                         environment: environment, timeoutMs: 60_000)
+        XCTAssertEqual(restart.status, 0, restart.output)
+        let gateway = plain.pid("gateway").flatMap(E2EProcess.commandLine) ?? ""
+        XCTAssertTrue(gateway.contains(" gateway ") && !gateway.contains("--bus"), gateway)
+    }
 }

@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 import TagarelaLink
+import TestSupport
 @testable import TagarelaGateway
 
 final class WorkerDeadlineTests: GatewayTestCase {
@@ -103,5 +104,26 @@ final class WorkerDeadlineTests: GatewayTestCase {
             XCTAssertEqual(answer.status, 503, answer.text)
             XCTAssertTrue(answer.text.contains("\"down_workers\":[0]"), answer.text)
         }
+    }
+
+    /// A loop that does not answer (stuck in a turn) cannot hold /healthz open for ever: past
+    /// twice the health timeout the asking loop answers with every worker down (503), since no
+    /// connection on the stuck loop is being served.
+    func testHealthzAnswersWhenALoopIsStuck() throws {
+        let h = try start(workers: 1, loops: 2) { $0.healthTimeoutMs = 200 }
+        let stuck = DispatchSemaphore(value: 0)
+        h.gateway.loops[1].eventLoop.execute { _ = stuck.wait(timeout: .now() + 20) }
+        defer { stuck.signal() }
+        let answered = DispatchSemaphore(value: 0)
+        let result = Locked<[Int]?>(nil)
+        let asking = h.gateway.loops[0]
+        asking.eventLoop.execute {
+            asking.checkHealth { down, _ in
+                result.value = down
+                answered.signal()
+            }
+        }
+        XCTAssertEqual(answered.wait(timeout: .now() + 10), .success, "/healthz waited for the stuck loop")
+        XCTAssertEqual(result.value, [0])
     }
 }
