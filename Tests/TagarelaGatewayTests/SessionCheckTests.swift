@@ -128,4 +128,16 @@ final class SessionCheckTests: GatewayTestCase {
         XCTAssertEqual(p.take(), ["forward l3 to 0 as -", "pause", "bind bob", "send l3 ok", "unbind bob",
                                   "send session:ended unverified", "resume"])
     }
+
+    /// A worker from before the check (a rolling restart) answers it `bad_request`: the session
+    /// stays as it was before the check existed, and the gateway says so in its log.
+    func testAnOlderWorkersAnswerKeepsTheSession() {
+        let p = SessionProbe()
+        p.request(#"{"type":"login","request_id":"l1","username":"bob","password":"pw"}"#)
+        p.answer("l1", authUserID: "bob", authSessionID: "s1")
+        _ = p.take()
+        p.answerSessionCheck(json: Array(#"{"type":"session_check","status":"error","code":"bad_request","message":"unknown type"}"#.utf8))
+        XCTAssertEqual(p.take(), ["log"], "logged, and neither unbound nor ended")
+        XCTAssertEqual(p.session.userID, "bob")
+    }
 }

@@ -100,8 +100,14 @@ final class SessionProbe {
 
     /// The shard answers the oldest session check: the session is `live` or gone.
     func answerSessionCheck(live: Bool) {
+        answerSessionCheck(json: SessionCheck.answer(live: live))
+    }
+
+    /// The shard answers the oldest session check with `json` (what a worker that does not know
+    /// the check answers, say).
+    func answerSessionCheck(json: [UInt8]) {
         let f = takeForward(SessionCheck.arg)
-        receive(.reply(f.tag, LinkReply(requestID: 0, json: SessionCheck.answer(live: live))))
+        receive(.reply(f.tag, LinkReply(requestID: 0, json: json)))
     }
 
     /// Logs in as `user` with session `session` (its session check answered live) and forgets
