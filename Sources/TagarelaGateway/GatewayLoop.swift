@@ -269,4 +269,15 @@ extension GatewayLoop: WorkerLinkDelegate {
     func subscribedUsers() -> [String] {
         Array(byUser.keys)
     }
+
+    /// A link came back after being down: the session ends its worker processed meanwhile
+    /// reached no connection here (PROTOCOL.md 3.2), so every connection bound to a user of that
+    /// shard checks its session again, on this link, behind the subscriptions just sent.
+    func linkResubscribed(_ link: WorkerLink) {
+        let workers = sessionSettings.workers
+        guard workers > 0 else { return }
+        for (userID, connections) in byUser where Slots.worker(for: userID, workers: workers) == link.worker {
+            for conn in connections { conn.drive(.linkResubscribed) }
+        }
+    }
 }

@@ -150,7 +150,7 @@ extension Session {
         switch tag {
         case .step(let plan, let part):
             partAnswered(plan, part, try? JSON.parse(reply.json), c, emit)
-        case .sessionCheck(let checked):
+        case .sessionCheck(let checked), .sessionRecheck(let checked):
             sessionChecked(checked, live: SessionCheck.live(in: reply.json), c, emit)
         case .answer(let label):
             if !reply.endSessionID.isEmpty {
@@ -188,6 +188,8 @@ extension Session {
             partAnswered(plan, part, nil, c, emit)
         case .sessionCheck(let checked):
             sessionUnverified(checked, c, emit)
+        case .sessionRecheck:
+            break  // vouched for once; the link's next return asks again
         case .answer(let label):
             unavailable(label, emit)
             settleIdentity(label)

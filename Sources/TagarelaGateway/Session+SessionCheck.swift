@@ -15,11 +15,26 @@ extension Session {
         guard c.receivesEvents, !userID.isEmpty, c.settings.workers > 0 else { return }
         let shard = Slots.worker(for: userID, workers: c.settings.workers)
         guard c.linkState(shard) != .down else { return sessionUnverified(sessionID, c, emit) }
-        let request = LinkRequest(requestID: 0, connectionID: 0, flags: LinkRequest.internalFlag, userID: userID,
-                                  sessionID: sessionID, arg: SessionCheck.arg, json: SessionCheck.request)
         // Not behind the link's busy mark: the authentication answer just freed a slot, and
         // the check must not wait behind requests the connection sends after it.
-        emit(.forward(shard: shard, request: request, tag: .sessionCheck(sessionID: sessionID)))
+        emit(.forward(shard: shard, request: sessionCheckRequest(), tag: .sessionCheck(sessionID: sessionID)))
+    }
+
+    /// The link to the user's shard came back (the worker restarted, or the link dropped) and
+    /// has sent the loop's subscriptions again: a session end the shard processed while the link
+    /// was down reached no connection here, so the bound session is checked again, behind those
+    /// subscriptions. It was vouched for once: a recheck that cannot be asked or answered leaves
+    /// it as it is, and the link's next return asks again.
+    mutating func recheckSessionLive<C: SessionContext>(_ c: C, _ emit: (SessionAction) -> Void) {
+        guard c.receivesEvents, !userID.isEmpty, c.settings.workers > 0 else { return }
+        let shard = Slots.worker(for: userID, workers: c.settings.workers)
+        guard c.linkState(shard) != .down else { return }
+        emit(.forward(shard: shard, request: sessionCheckRequest(), tag: .sessionRecheck(sessionID: sessionID)))
+    }
+
+    private func sessionCheckRequest() -> LinkRequest {
+        LinkRequest(requestID: 0, connectionID: 0, flags: LinkRequest.internalFlag, userID: userID,
+                    sessionID: sessionID, arg: SessionCheck.arg, json: SessionCheck.request)
     }
 
     /// The shard answered the check of `checked`. Nothing to do when the connection left that

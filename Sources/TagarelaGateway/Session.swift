@@ -22,6 +22,8 @@ enum ReplyTag {
     case step(plan: UInt32, part: Int)
     /// The `SessionCheck` of `sessionID`, asked when the connection was bound to its user.
     case sessionCheck(sessionID: String)
+    /// The same check asked again when the link to the user's shard came back.
+    case sessionRecheck(sessionID: String)
 }
 
 /// What happens to a session.
@@ -40,6 +42,8 @@ enum SessionEvent {
     /// Another connection's logout ended `sessionID` of this session's user
     /// (`SessionScope.everySession`: all of them).
     case sessionEnded(sessionID: String, reason: String)
+    /// The link to the user's shard came back and resubscribed: check the bound session again.
+    case linkResubscribed
     /// The periodic sweep (the deadline of a close for abuse).
     case tick
     /// The connection is closing (its close frame is out, or it is gone): it leaves its user's
@@ -211,6 +215,8 @@ struct Session {
             unbind(emit)
             emit(.send(Events.sessionEnded(reason: reason)))
             emit(.count(.sessionEnded))
+        case .linkResubscribed:
+            recheckSessionLive(context, emit)
         case .tick:
             if isWaitingToClose && context.nowMs >= answersDeadlineMs { finishClosingForAbuse(emit) }
         case .ending:

@@ -14,6 +14,8 @@ protocol WorkerLinkDelegate: AnyObject {
     func link(_ link: WorkerLink, lateReply reply: LinkReply)
     /// Every user this loop holds a connection of: a fresh link subscribes them all first.
     func subscribedUsers() -> [String]
+    /// The link (re)connected and has sent those subscriptions.
+    func linkResubscribed(_ link: WorkerLink)
 }
 
 /// A client paused because a link it sent to was busy; told once the link drains.
@@ -141,6 +143,7 @@ final class WorkerLink: LinkTransportDelegate {
         // The worker routes events by subscription: before anything else on this link, it
         // learns every user this loop holds (a fresh or restarted worker knows none).
         sendSubscriptions(delegate.subscribedUsers(), subscribe: true)
+        delegate.linkResubscribed(self)
         if everConnected || settings.loopIndex == 0 {
             settings.log("loop \(settings.loopIndex): link to worker \(worker) up (\(address))")
         }

@@ -80,6 +80,48 @@ final class SessionCheckTests: GatewayTestCase {
         XCTAssertEqual(json(a.readLine())?["status"]?.string, "ok")
     }
 
+    /// A link that comes back (its worker restarted, the link dropped) missed the session ends
+    /// its worker processed meanwhile: every session bound on the loop for that shard's users is
+    /// checked again behind the subscriptions, and a gone one ends.
+    func testSessionsAreCheckedAgainWhenTheLinkComesBack() throws {
+        let h = try start(workers: 1, loops: 1)
+        let a = try h.client()
+        login(a, "alice", session: "s1")
+        waitForChecks(h, 1)
+        h.workers[0].answerSessionChecks(.gone)  // a logout_all while the link was down
+        h.workers[0].dropLinks()
+        let ended = json(a.readLine())
+        XCTAssertEqual(ended?["type"]?.string, "session:ended")
+        XCTAssertEqual(ended?["payload"]?["reason"]?.string, SessionCheck.endedReason)
+        XCTAssertEqual(h.workers[0].sessionChecks.count, 2)
+        XCTAssertTrue(h.workers[0].linkOrders.contains { Array($0.suffix(2)) == ["subscribe alice", "check alice"] },
+                      "the recheck follows the subscribe: \(h.workers[0].linkOrders)")
+    }
+
+    /// A recheck that cannot be answered leaves the session as it was: it was vouched for when
+    /// it was bound, and the link's next return asks again.
+    func testAnUnansweredRecheckKeepsTheSession() throws {
+        let h = try start(workers: 1, loops: 1)
+        let a = try h.client()
+        login(a, "alice", session: "s1")
+        waitForChecks(h, 1)
+        h.workers[0].answerSessionChecks(.unanswered)
+        h.workers[0].dropLinks()
+        waitForChecks(h, 2)
+        h.workers[0].answerSessionChecks(.live)
+        h.workers[0].dropLinks()  // the recheck in flight fails with the link
+        waitForChecks(h, 3)
+        // Still authenticated (a typing request is answered ok once the link is up again).
+        var answer: JSON?
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            a.send("{\"type\":\"typing\",\"request_id\":\"t\",\"chat_id\":\"c\"}\n")
+            answer = json(a.readLine())
+            if answer?["code"]?.string == "unavailable" { usleep(20_000) }
+        } while answer?["code"]?.string == "unavailable" && Date() < deadline
+        XCTAssertEqual(answer?["status"]?.string, "ok", "\(String(describing: answer))")
+    }
+
     // MARK: - The session's part, without sockets
 
     /// A check answered after the connection left the session it asked about (a logout, a

@@ -51,6 +51,7 @@ final class LinkRecorder: WorkerLinkDelegate, LinkRequester, LinkWaiter {
         log.append("late \(reply.requestID)" + (reply.endSessionID.isEmpty ? "" : " ends \(reply.endUserID) \(reply.endSessionID)"))
     }
     func subscribedUsers() -> [String] { ["alice"] }
+    func linkResubscribed(_ link: WorkerLink) {}
 
     func drive(_ event: SessionEvent) {
         switch event {
