@@ -121,7 +121,6 @@ final class NATSLinkTransport: LinkTransport {
             return
         }
         let epoch = message.header(BusFraming.epochHeader) ?? ""
-        var restarted = false
         switch state {
         case .down:
             return
@@ -134,20 +133,16 @@ final class NATSLinkTransport: LinkTransport {
             lastHeardMs = eventLoop.nowMs
             if current != epoch {
                 // A restarted worker: it knows none of this loop's subscriptions, so the link
-                // starts afresh. It is down from here on, so nothing that this message's frames
-                // set off (a held request released, a session check) is sent to the new worker
-                // on a link about to close, where its answer would be dropped; the delegate hears
-                // of the close at the loop's next safe point. What this message carries is still
-                // the new owner's word (typically the answer to a request sent after the
-                // restart): it is delivered first, instead of that request being answered
-                // `unavailable` with the rest.
-                restarted = true
-                state = .down
+                // starts afresh. `close` makes it down from here on, so nothing that this
+                // message's frames set off (a held request released, a session check) is sent
+                // to the new worker on a link about to close, where its answer would be dropped;
+                // the delegate hears of the close at the loop's next safe point. What this
+                // message carries is still the new owner's word (typically the answer to a
+                // request sent after the restart): it is delivered below, instead of that
+                // request being answered `unavailable` with the rest.
+                close()
                 joiner = BusFraming.Joiner(bytesMax: frameBytesMax)
             }
-        }
-        defer {
-            if restarted { eventLoop.execute { [weak self] in self?.delegate?.transportClosed() } }
         }
         guard let bytes = joiner.accept(message.payload, part: message.header(BusFraming.partHeader)) else { return }
         // Each message holds whole frames (parts were joined above): decoded on its own.

@@ -112,14 +112,6 @@ final class BusCluster {
     }
 }
 
-/// Log lines gathered from every thread.
-final class LogLines: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
-}
-
 extension Gateway {
     /// True when every loop's link to every worker is up (read from the loops' threads).
     func linksUp() -> Bool {

@@ -3,17 +3,10 @@ import Foundation
 import Glibc
 import XCTest
 import TagarelaSystem
+import TestSupport
 @testable import TagarelaGateway
 
 final class LinkTransportTests: GatewayTestCase {
-    /// Log lines, kept from any thread.
-    final class LogLines: @unchecked Sendable {
-        private let lock = NSLock()
-        private var lines: [String] = []
-        func add(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
-        var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
-    }
-
     func testAWorkerWhoseBacklogIsFullDoesNotStopTheLoopAndItsLinkComesUpOnceItAccepts() throws {
         let dir = NSTemporaryDirectory() + "tgw-backlog-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -67,7 +60,7 @@ final class LinkTransportTests: GatewayTestCase {
         let log = LogLines()
         let h = try start(workers: 1, awaitLinks: false, configure: { c in
             c.workerPeerUID = UInt32(geteuid()) &+ 1  // the fake worker runs as us: "another" user
-            c.log = { log.add($0) }
+            c.log = { log.append($0) }
         })
         // The gateway's first connect attempt is made and refused before it serves anyone.
         XCTAssertTrue(waitUntil(timeoutMs: 5_000) { log.all.contains { $0.contains("refused the worker socket") } },
@@ -84,7 +77,7 @@ final class LinkTransportTests: GatewayTestCase {
         let h = try start(workers: 1, configure: { c in
             c.limits.linkQueuedBytesMax = 1 << 20
             c.limits.linkQueueBusyBytes = 64 << 20  // only the hard bound applies
-            c.log = { log.add($0) }
+            c.log = { log.append($0) }
         })
         let fake = h.workers[0]
         let alice = try loggedIn(h, "alice", timeoutMs: 10_000)

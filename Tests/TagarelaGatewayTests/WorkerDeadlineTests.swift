@@ -110,7 +110,7 @@ final class WorkerDeadlineTests: GatewayTestCase {
     /// twice the health timeout the asking loop answers with every worker down (503), since no
     /// connection on the stuck loop is being served.
     func testHealthzAnswersWhenALoopIsStuck() throws {
-        let h = try start(workers: 1, loops: 2) { $0.healthTimeoutMs = 200 }
+        let h = try start(workers: 1, loops: 2, configure: { $0.healthTimeoutMs = 200 })
         let stuck = DispatchSemaphore(value: 0)
         h.gateway.loops[1].eventLoop.execute { _ = stuck.wait(timeout: .now() + 20) }
         defer { stuck.signal() }
